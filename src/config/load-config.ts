@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import type { Policy } from '../domain/policy';
+import { ConfigError } from './config-error';
+import { type EnvConfig, parseEnv } from './env-schema';
+import { parsePolicy, type TargetSchemas } from './policy-schema';
+
+export interface AppConfig {
+  env: EnvConfig;
+  policy: Policy;
+}
+
+/** Reads and validates the policy file named by `JIT_POLICY_FILE`. @throws ConfigError */
+export function loadPolicyFile(path: string, targetSchemas: TargetSchemas): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`The policy file ${path}`, [
+      code === 'ENOENT'
+        ? 'does not exist: set JIT_POLICY_FILE to your policy file, or start from the policy.yml in this repository'
+        : `cannot be read (${code ?? String(error)}): check the path and its permissions`,
+    ]);
+  }
+  return parsePolicy(text, `The policy file ${path}`, targetSchemas);
+}
+
+/**
+ * Everything the bot needs before it starts, validated once. The environment and the policy file are both
+ * checked so one run shows every problem.
+ * @throws ConfigError listing all problems found
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, targetSchemas: TargetSchemas): AppConfig {
+  const errors: ConfigError[] = [];
+  let parsedEnv: EnvConfig | undefined;
+  try {
+    parsedEnv = parseEnv(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    errors.push(error);
+  }
+  let policy: Policy | undefined;
+  try {
+    policy = loadPolicyFile(parsedEnv?.JIT_POLICY_FILE ?? env.JIT_POLICY_FILE ?? './policy.yml', targetSchemas);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    errors.push(error);
+  }
+  if (parsedEnv && policy) return { env: parsedEnv, policy };
+  throw new ConfigError(
+    'The configuration',
+    errors.flatMap((error) => error.problems.map((problem) => `${error.source}: ${problem}`)),
+  );
+}

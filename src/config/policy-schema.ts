@@ -1,0 +1,198 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { formatDuration, parseDuration } from '../domain/duration';
+import type { Policy, Role } from '../domain/policy';
+import { ConfigError, formatIssues } from './config-error';
+
+const durationText = z.string({ error: 'must be a duration such as 30m, 2h or 1h30m' }).transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    return z.NEVER;
+  }
+});
+
+const channelId = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,}$/, { error: 'must be a Slack channel ID such as C0123ABCD (channel details → About)' });
+const userId = z
+  .string()
+  .regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user ID such as U0123ABCD (profile → ⋮ → Copy member ID)' });
+const usergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group ID such as S0123ABCD' });
+
+const selectorSchema = z
+  .object({
+    users: z.array(userId).default([]),
+    usergroups: z.array(usergroupId).default([]),
+  })
+  .strict();
+
+const settingsSchema = z
+  .object({
+    defaultDuration: durationText.prefault('1h'),
+    minDuration: durationText.prefault('1m'),
+    maxDuration: durationText.prefault('8h'),
+    approvalTimeout: durationText.prefault('30m'),
+    auditChannel: channelId.optional(),
+  })
+  .strict();
+
+const roleSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, {
+        error: 'must be lowercase letters, digits and single dashes, e.g. sandbox-admin',
+      })
+      .max(64, { error: 'must be at most 64 characters' }),
+    description: z.string().trim().min(1, { error: 'must say what the role gives, in a few words' }),
+    provider: z.string(),
+    target: z.record(z.string(), z.unknown()).default({}),
+    maxDuration: durationText.optional(),
+    defaultDuration: durationText.optional(),
+    approvalTimeout: durationText.optional(),
+    approvalChannel: channelId.optional(),
+    approvers: selectorSchema.prefault({}),
+    approvalsRequired: z.number().int().min(1, { error: 'must be at least 1' }).default(1),
+    autoApprove: z.boolean().default(false),
+    requesters: selectorSchema.prefault({}),
+  })
+  .strict();
+
+const policySchema = z
+  .object({
+    settings: settingsSchema.prefault({}),
+    roles: z.array(roleSchema).min(1, { error: 'must list at least one role' }),
+    principals: z.record(userId, z.record(z.string(), z.string())).default({}),
+  })
+  .strict();
+
+type ParsedPolicy = z.infer<typeof policySchema>;
+
+/** Each provider's schema for a role's `target:`, by provider name. */
+export type TargetSchemas = Readonly<Record<string, z.ZodType>>;
+
+/**
+ * Parses and validates a policy file's text. Every problem is reported with its path (`roles[2].maxDuration`),
+ * not just the first.
+ * @throws ConfigError
+ */
+export function parsePolicy(text: string, source: string, targetSchemas: TargetSchemas): Policy {
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    const message = error instanceof YAMLParseError ? error.message : String(error);
+    throw new ConfigError(source, [`is not valid YAML: ${message}`]);
+  }
+  const result = policySchema.safeParse(document ?? {});
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
+  const problems = crossCheck(result.data, targetSchemas);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return toPolicy(result.data);
+}
+
+/** Rules that span fields: uniqueness, limits within limits, approvers for approval-gated roles, targets. */
+function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[] {
+  const problems: string[] = [];
+  const { settings } = parsed;
+  if (settings.minDuration > settings.maxDuration) {
+    problems.push(
+      `settings.minDuration: ${formatDuration(settings.minDuration)} is longer than settings.maxDuration ${formatDuration(settings.maxDuration)}`,
+    );
+  }
+  if (settings.defaultDuration < settings.minDuration) {
+    problems.push(
+      `settings.defaultDuration: ${formatDuration(settings.defaultDuration)} is shorter than settings.minDuration ${formatDuration(settings.minDuration)}`,
+    );
+  }
+  const seen = new Map<string, number>();
+  parsed.roles.forEach((role, index) => {
+    const at = `roles[${index}]`;
+    const first = seen.get(role.id);
+    if (first !== undefined)
+      problems.push(`${at}.id: "${role.id}" is already used by roles[${first}]; role IDs must be unique`);
+    else seen.set(role.id, index);
+
+    const maxDuration = role.maxDuration ?? settings.maxDuration;
+    if (maxDuration > settings.maxDuration) {
+      problems.push(
+        `${at}.maxDuration: ${formatDuration(maxDuration)} exceeds settings.maxDuration ${formatDuration(settings.maxDuration)}; lower it or raise the global limit`,
+      );
+    }
+    if (maxDuration < settings.minDuration) {
+      problems.push(
+        `${at}.maxDuration: ${formatDuration(maxDuration)} is shorter than settings.minDuration ${formatDuration(settings.minDuration)}`,
+      );
+    }
+    if (role.defaultDuration !== undefined && role.defaultDuration > maxDuration) {
+      problems.push(
+        `${at}.defaultDuration: ${formatDuration(role.defaultDuration)} exceeds the role's maxDuration ${formatDuration(maxDuration)}`,
+      );
+    }
+    if (!role.autoApprove) {
+      if (role.approvalChannel === undefined) {
+        problems.push(
+          `${at}.approvalChannel: is required unless autoApprove is true; approvers decide in that channel`,
+        );
+      }
+      const { users, usergroups } = role.approvers;
+      if (users.length === 0 && usergroups.length === 0) {
+        problems.push(`${at}.approvers: name at least one user or user group, or set autoApprove: true`);
+      } else if (usergroups.length === 0 && new Set(users).size < role.approvalsRequired) {
+        problems.push(
+          `${at}.approvalsRequired: ${role.approvalsRequired} distinct approvals can never be reached with ${new Set(users).size} approver(s) listed`,
+        );
+      }
+    }
+
+    const targetSchema = targetSchemas[role.provider];
+    if (!targetSchema) {
+      problems.push(
+        `${at}.provider: "${role.provider}" is not a known provider; use one of ${Object.keys(targetSchemas).join(', ')}`,
+      );
+      return;
+    }
+    const target = targetSchema.safeParse(role.target);
+    if (!target.success) {
+      for (const issue of target.error.issues) {
+        problems.push(
+          `${at}.target${issue.path.length > 0 ? `.${issue.path.map(String).join('.')}` : ''}: ${issue.message}`,
+        );
+      }
+    }
+  });
+  return problems;
+}
+
+function toPolicy(parsed: ParsedPolicy): Policy {
+  const { settings } = parsed;
+  return {
+    settings: {
+      defaultDurationMs: settings.defaultDuration,
+      minDurationMs: settings.minDuration,
+      maxDurationMs: settings.maxDuration,
+      approvalTimeoutMs: settings.approvalTimeout,
+      ...(settings.auditChannel !== undefined && { auditChannel: settings.auditChannel }),
+    },
+    roles: parsed.roles.map((role): Role => {
+      const maxDurationMs = role.maxDuration ?? settings.maxDuration;
+      return {
+        id: role.id,
+        description: role.description,
+        provider: role.provider,
+        target: role.target,
+        maxDurationMs,
+        defaultDurationMs: role.defaultDuration ?? Math.min(settings.defaultDuration, maxDurationMs),
+        approvalTimeoutMs: role.approvalTimeout ?? settings.approvalTimeout,
+        ...(role.approvalChannel !== undefined && { approvalChannel: role.approvalChannel }),
+        approvers: role.approvers,
+        approvalsRequired: role.approvalsRequired,
+        autoApprove: role.autoApprove,
+        requesters: role.requesters,
+      };
+    }),
+    principals: parsed.principals,
+  };
+}

@@ -1,0 +1,85 @@
+import type { PrincipalIdentities } from './policy';
+
+/** Every state a request can be in; the allowed moves between them live in `request-machine.ts`. */
+export const REQUEST_STATES = [
+  'pending',
+  'approved',
+  'active',
+  'expired',
+  'revoked',
+  'denied',
+  'cancelled',
+  'timed-out',
+  'failed',
+] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+/** One approver's yes. */
+export interface Approval {
+  userId: string;
+  at: number;
+}
+
+/** Where the approval message for a request lives in Slack. */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+/**
+ * A request for access, as stored. Times are epoch milliseconds. `version` increases with every change and is
+ * what compare-and-set checks.
+ */
+export interface AccessRequest {
+  id: string;
+  roleId: string;
+  requesterId: string;
+  teamId: string;
+  reason: string;
+  durationMs: number;
+  state: RequestState;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  /** When a still-pending request times out. */
+  approvalDeadline: number;
+  approvals: Approval[];
+  /** Who moved the request out of pending (an approver, or a system actor for auto-approval and timeouts). */
+  decidedBy?: string;
+  decidedAt?: number;
+  activatedAt?: number;
+  /**
+   * What was granted, copied from the policy at grant time so the grant can be revoked even if the role is
+   * later edited or removed.
+   */
+  grant?: GrantRecord;
+  expiresAt?: number;
+  /** Set when someone ends an active grant early; the revoke job then finishes it as `revoked`. */
+  revocationRequestedBy?: string;
+  revocationRequestedAt?: number;
+  endedAt?: number;
+  endedBy?: string;
+  failureReason?: string;
+}
+
+/** The provider-facing facts of a grant, kept with the request. */
+export interface GrantRecord {
+  provider: string;
+  target: Readonly<Record<string, unknown>>;
+  identities: PrincipalIdentities;
+}
+
+/** Actors that are not people, recorded in the audit log and shown in notices. */
+export const SYSTEM_ACTORS = {
+  autoApprove: 'system:auto-approve',
+  approvalTimeout: 'system:approval-timeout',
+  grantJob: 'system:grant',
+  expiry: 'system:expiry',
+} as const;
+
+export function isSystemActor(actor: string): boolean {
+  return actor.startsWith('system:');
+}
+
+/** The states in which a request still matters to its requester. */
+export const OPEN_STATES: readonly RequestState[] = ['pending', 'approved', 'active'];

@@ -1,0 +1,31 @@
+import type { AccessRequest } from './access-request';
+import { isOpenSelector, type PeopleSelector, type Role } from './policy';
+import type { PeopleDirectory } from './ports';
+
+/** True when the user is named in the selector directly or through one of its Slack user groups. */
+export async function isSelected(
+  selector: PeopleSelector,
+  userId: string,
+  directory: PeopleDirectory,
+): Promise<boolean> {
+  if (selector.users.includes(userId)) return true;
+  for (const usergroupId of selector.usergroups) {
+    const members = await directory.usergroupMembers(usergroupId);
+    if (members.includes(userId)) return true;
+  }
+  return false;
+}
+
+export async function mayRequest(role: Role, userId: string, directory: PeopleDirectory): Promise<boolean> {
+  return isOpenSelector(role.requesters) || isSelected(role.requesters, userId, directory);
+}
+
+export async function isApprover(role: Role, userId: string, directory: PeopleDirectory): Promise<boolean> {
+  return isSelected(role.approvers, userId, directory);
+}
+
+/** Distinct approvals still needed before the request is approved. */
+export function approvalsMissing(request: AccessRequest, role: Role): number {
+  const distinct = new Set(request.approvals.map((approval) => approval.userId));
+  return Math.max(0, role.approvalsRequired - distinct.size);
+}

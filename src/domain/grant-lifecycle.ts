@@ -1,0 +1,201 @@
+import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
+import { formatDuration } from './duration';
+import { CloudProviderError, isDomainError } from './errors';
+import { findRole } from './policy';
+import type { Clock, CloudProviders, GrantSpec, JobScheduler, PolicySource, RequestStore } from './ports';
+import { commitChange } from './request-commit';
+import { transition } from './request-machine';
+
+export interface GrantLifecycleDeps {
+  store: RequestStore;
+  scheduler: JobScheduler;
+  clock: Clock;
+  policy: PolicySource;
+  providers: CloudProviders;
+}
+
+/** What a deferred step did, so the job layer can log it and reschedule when it ran too early. */
+export type LifecycleOutcome =
+  | { kind: 'done'; request: AccessRequest; latenessMs?: number }
+  | { kind: 'skipped'; why: string }
+  | { kind: 'not-due'; dueAt: number };
+
+/**
+ * The deferred half of a request's life: grant after approval, end at expiry or on early revocation, time out
+ * unanswered requests. Each step re-reads the stored request, so a replayed or duplicated job does nothing twice.
+ */
+export class GrantLifecycle {
+  constructor(private readonly deps: GrantLifecycleDeps) {}
+
+  /**
+   * Grants an approved request in its cloud and starts its clock. Provider errors propagate so the job can retry;
+   * when no retry can help the job calls `failGrant`.
+   */
+  async activate(requestId: string): Promise<LifecycleOutcome> {
+    const request = await this.deps.store.get(requestId);
+    if (!request) return { kind: 'skipped', why: 'request not found' };
+    if (request.state === 'active') {
+      // A retried job whose first run stored the grant but died before scheduling what follows.
+      await this.afterActivation(request);
+      return { kind: 'skipped', why: 'already active' };
+    }
+    if (request.state !== 'approved') return { kind: 'skipped', why: `request is ${request.state}` };
+
+    const grant = this.grantRecordFromPolicy(request);
+    const activatedAt = this.deps.clock.now();
+    const expiresAt = activatedAt + request.durationMs;
+    const provider = this.deps.providers.get(grant.provider);
+    const spec = grantSpec(request, grant, expiresAt);
+    await provider.grant(spec);
+
+    const change = await commitChange(this.deps.store, requestId, (current) =>
+      current.state === 'approved'
+        ? transition(current, {
+            to: 'active',
+            actor: SYSTEM_ACTORS.grantJob,
+            reason: `granted through ${grant.provider} for ${formatDuration(request.durationMs)}`,
+            at: activatedAt,
+            patch: { activatedAt, expiresAt, grant },
+          })
+        : undefined,
+    );
+    if (!change) {
+      const current = await this.deps.store.get(requestId);
+      if (current?.state === 'active') {
+        await this.afterActivation(current);
+        return { kind: 'skipped', why: 'another run activated it first' };
+      }
+      // The request was failed meanwhile: take back what this run just granted.
+      await provider.revoke(spec);
+      return { kind: 'skipped', why: `request became ${current?.state ?? 'unknown'} while granting` };
+    }
+    await this.afterActivation(change.after);
+    return { kind: 'done', request: change.after };
+  }
+
+  /**
+   * Marks an approved request failed with a reason people can act on, and removes anything a partial grant
+   * may have left. Returns the cleanup error, if any, for the job to log; the failure itself is already stored.
+   */
+  async failGrant(requestId: string, reason: string): Promise<{ cleanupError?: unknown }> {
+    const at = this.deps.clock.now();
+    const change = await commitChange(this.deps.store, requestId, (current) =>
+      current.state === 'approved'
+        ? transition(current, {
+            to: 'failed',
+            actor: SYSTEM_ACTORS.grantJob,
+            reason,
+            at,
+            patch: { failureReason: reason },
+          })
+        : undefined,
+    );
+    if (!change) return {};
+    await this.deps.scheduler.scheduleNotice(requestId, 'failed', change.after.version);
+    if (!findRole(this.deps.policy.current(), change.after.roleId)) return {};
+    try {
+      const grant = this.grantRecordFromPolicy(change.after);
+      await this.deps.providers.get(grant.provider).revoke(grantSpec(change.after, grant, at));
+      return {};
+    } catch (cleanupError) {
+      return { cleanupError };
+    }
+  }
+
+  /** Removes an active grant at its expiry, or now when someone asked to end it early. */
+  async finishAccess(requestId: string): Promise<LifecycleOutcome> {
+    const request = await this.deps.store.get(requestId);
+    if (!request) return { kind: 'skipped', why: 'request not found' };
+    if (request.state !== 'active') return { kind: 'skipped', why: `request is ${request.state}` };
+    const now = this.deps.clock.now();
+    const expiresAt = request.expiresAt ?? now;
+    if (request.revocationRequestedBy === undefined && now < expiresAt) return { kind: 'not-due', dueAt: expiresAt };
+
+    const grant = request.grant ?? this.grantRecordFromPolicy(request);
+    await this.deps.providers.get(grant.provider).revoke(grantSpec(request, grant, expiresAt));
+
+    const endedAt = this.deps.clock.now();
+    const change = await commitChange(this.deps.store, requestId, (current) => {
+      if (current.state !== 'active') return undefined;
+      const early = current.revocationRequestedBy;
+      return early !== undefined && endedAt < expiresAt
+        ? transition(current, {
+            to: 'revoked',
+            actor: early,
+            reason: 'ended early',
+            at: endedAt,
+            patch: { endedAt, endedBy: early },
+          })
+        : transition(current, {
+            to: 'expired',
+            actor: SYSTEM_ACTORS.expiry,
+            reason: `expired after ${formatDuration(current.durationMs)}`,
+            at: endedAt,
+            patch: { endedAt, endedBy: SYSTEM_ACTORS.expiry },
+          });
+    });
+    if (!change) return { kind: 'skipped', why: 'another run finished it first' };
+    await this.deps.scheduler.scheduleNotice(
+      requestId,
+      change.after.state === 'revoked' ? 'revoked' : 'expired',
+      change.after.version,
+    );
+    return {
+      kind: 'done',
+      request: change.after,
+      latenessMs: change.after.state === 'expired' ? endedAt - expiresAt : undefined,
+    };
+  }
+
+  /** Closes a request nobody decided in time. */
+  async timeOutPending(requestId: string): Promise<LifecycleOutcome> {
+    let dueAt: number | undefined;
+    const at = this.deps.clock.now();
+    const change = await commitChange(this.deps.store, requestId, (current) => {
+      if (current.state !== 'pending') return undefined;
+      if (at < current.approvalDeadline) {
+        dueAt = current.approvalDeadline;
+        return undefined;
+      }
+      return transition(current, {
+        to: 'timed-out',
+        actor: SYSTEM_ACTORS.approvalTimeout,
+        reason: `no decision within ${formatDuration(current.approvalDeadline - current.createdAt)}`,
+        at,
+      });
+    }).catch((error: unknown) => {
+      if (isDomainError(error) && error.code === 'unknown_request') return undefined;
+      throw error;
+    });
+    if (dueAt !== undefined) return { kind: 'not-due', dueAt };
+    if (!change) return { kind: 'skipped', why: 'no longer pending' };
+    await this.deps.scheduler.scheduleNotice(requestId, 'timed-out', change.after.version);
+    return { kind: 'done', request: change.after };
+  }
+
+  private async afterActivation(request: AccessRequest): Promise<void> {
+    if (request.expiresAt === undefined) return;
+    await this.deps.scheduler.scheduleRevocation(request.id, request.expiresAt);
+    await this.deps.scheduler.scheduleNotice(request.id, 'activated', request.version);
+  }
+
+  /** @throws CloudProviderError (not retryable) when the role is gone from the policy. */
+  private grantRecordFromPolicy(request: AccessRequest): GrantRecord {
+    const policy = this.deps.policy.current();
+    const role = findRole(policy, request.roleId);
+    if (!role) {
+      throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
+    }
+    return { provider: role.provider, target: role.target, identities: policy.principals[request.requesterId] ?? {} };
+  }
+}
+
+function grantSpec(request: AccessRequest, grant: GrantRecord, expiresAt: number): GrantSpec {
+  return {
+    requestId: request.id,
+    roleId: request.roleId,
+    target: grant.target,
+    principal: { slackUserId: request.requesterId, identities: grant.identities },
+    expiresAt,
+  };
+}

@@ -1,0 +1,120 @@
+import type { AccessRequest, MessageRef } from './access-request';
+import type { AuditEvent } from './audit-event';
+import type { Policy, PrincipalIdentities, Role } from './policy';
+
+/** The only source of the current time (epoch milliseconds), so tests can drive it. */
+export interface Clock {
+  now(): number;
+}
+
+/** Makes request IDs people can type: short, lowercase, unambiguous. */
+export interface IdGenerator {
+  newRequestId(): string;
+}
+
+/** The policy in force; read at each decision so a reloaded policy applies at once. */
+export interface PolicySource {
+  current(): Policy;
+}
+
+/** Requests, their indexes and their audit trail, changed only by compare-and-set. */
+export interface RequestStore {
+  /** Stores a new request with its first audit event; false when the ID is taken. */
+  create(request: AccessRequest, audit: AuditEvent): Promise<boolean>;
+  get(id: string): Promise<AccessRequest | undefined>;
+  /**
+   * Replaces the request and appends the audit event, both or neither, only if the stored version is still
+   * `expectedVersion`. False when someone else changed it first.
+   */
+  update(next: AccessRequest, expectedVersion: number, audit: AuditEvent): Promise<boolean>;
+  /** A person's requests, newest first, optionally only those in the given states. */
+  listByRequester(userId: string, states?: readonly AccessRequest['state'][]): Promise<AccessRequest[]>;
+  setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
+  getApprovalMessage(id: string): Promise<MessageRef | undefined>;
+}
+
+/** Lifecycle events people are told about; each becomes one deferred notice. */
+export const NOTICE_KINDS = [
+  'requested',
+  'approval-recorded',
+  'approved',
+  'activated',
+  'denied',
+  'cancelled',
+  'timed-out',
+  'failed',
+  'expired',
+  'revoked',
+  /** Re-render the approval message from the stored state, e.g. after a click on a stale message. */
+  'refresh',
+] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+/** Deferred work. Every method is idempotent for the same request (deterministic job IDs). */
+export interface JobScheduler {
+  scheduleGrant(requestId: string): Promise<void>;
+  scheduleRevocation(requestId: string, at: number): Promise<void>;
+  /** Runs the request's revocation now instead of at expiry. */
+  revokeNow(requestId: string): Promise<void>;
+  scheduleApprovalTimeout(requestId: string, at: number): Promise<void>;
+  cancelApprovalTimeout(requestId: string): Promise<void>;
+  /** `version` is the request version the notice is about, so the same event is never told twice. */
+  scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void>;
+}
+
+/** Who a grant is for: the Slack user and their cloud identities from the policy's `principals` map. */
+export interface GrantPrincipal {
+  slackUserId: string;
+  identities: PrincipalIdentities;
+}
+
+/** Everything a provider needs to grant, revoke or check one request's access. */
+export interface GrantSpec {
+  requestId: string;
+  roleId: string;
+  target: Readonly<Record<string, unknown>>;
+  principal: GrantPrincipal;
+  /** When the access must end; providers that can make the cloud enforce it do so. */
+  expiresAt: number;
+}
+
+/**
+ * One cloud (or the dry run). Grant and revoke are idempotent: granting what exists (with a new expiry) and
+ * revoking what is gone both succeed. Throw `CloudProviderError` to say whether a retry can help.
+ */
+export interface CloudProvider {
+  readonly name: string;
+  grant(spec: GrantSpec): Promise<void>;
+  revoke(spec: GrantSpec): Promise<void>;
+  /** Reads the cloud back: true when the access is in place. */
+  verify(spec: GrantSpec): Promise<boolean>;
+}
+
+export interface CloudProviders {
+  /** @throws Error when no provider of that name is configured (the policy loader prevents this). */
+  get(name: string): CloudProvider;
+}
+
+/** Slack's directory as far as decisions need it. */
+export interface PeopleDirectory {
+  usergroupMembers(usergroupId: string): Promise<readonly string[]>;
+}
+
+/** One notice to deliver, with the request as stored when it is delivered. */
+export interface Notice {
+  kind: NoticeKind;
+  request: AccessRequest;
+  /** Absent when the role has since been removed from the policy. */
+  role: Role | undefined;
+  approvalMessage: MessageRef | undefined;
+  /**
+   * True while a later retry may still find the approval message (its own notice can be queued behind this
+   * one); false on the last tries, when a missing message is posted anew rather than waited for.
+   */
+  mayWaitForApprovalMessage: boolean;
+}
+
+/** Tells people. Returns the approval message when it was posted by this delivery. */
+export interface Notifier {
+  deliver(notice: Notice): Promise<{ approvalMessage?: MessageRef }>;
+}

@@ -1,0 +1,45 @@
+import type { AccessRequest } from './access-request';
+import { DomainError } from './errors';
+import type { RequestStore } from './ports';
+import type { TransitionResult } from './request-machine';
+
+/** How many times a change is re-decided on a fresh read when another writer got there first. */
+const MAX_ATTEMPTS = 8;
+
+export interface CommittedChange {
+  before: AccessRequest;
+  after: AccessRequest;
+}
+
+/**
+ * Reads the request, lets `decide` compute the change from what is stored now, and commits it by
+ * compare-and-set; on a lost race it reads again and decides again, so every decision is made on current data.
+ * `decide` returns `undefined` for "nothing to do" and throws a DomainError to refuse.
+ * @throws DomainError `unknown_request`, whatever `decide` throws, or `concurrent_update` after repeated races.
+ */
+export async function commitChange(
+  store: RequestStore,
+  requestId: string,
+  decide: (request: AccessRequest) => Promise<TransitionResult | undefined> | TransitionResult | undefined,
+): Promise<CommittedChange | undefined> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const before = await store.get(requestId);
+    if (!before) throw unknownRequest(requestId);
+    const change = await decide(before);
+    if (!change) return undefined;
+    if (await store.update(change.next, before.version, change.audit)) return { before, after: change.next };
+  }
+  throw new DomainError(
+    'concurrent_update',
+    `Request ${requestId} kept changing while we tried to update it; please try again.`,
+    { requestId },
+  );
+}
+
+export function unknownRequest(requestId: string): DomainError {
+  return new DomainError(
+    'unknown_request',
+    `There is no request with ID "${requestId}". \`/jit list\` shows your open requests and their IDs.`,
+    { requestId },
+  );
+}

@@ -1,0 +1,394 @@
+import { type AccessRequest, type MessageRef, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
+import { approvalsMissing, isApprover, mayRequest } from './approvals';
+import { formatDuration, parseDuration } from './duration';
+import { DomainError } from './errors';
+import { findRole, type Role } from './policy';
+import type { Clock, IdGenerator, JobScheduler, PeopleDirectory, PolicySource, RequestStore } from './ports';
+import { commitChange, unknownRequest } from './request-commit';
+import { transition } from './request-machine';
+
+/** Longest reason kept; Slack messages and audit lines stay readable. */
+export const MAX_REASON_LENGTH = 1000;
+/** IDs taken in a row before giving up; with 40 bits of randomness this never happens in practice. */
+const MAX_ID_ATTEMPTS = 5;
+
+export interface RequestServiceDeps {
+  store: RequestStore;
+  scheduler: JobScheduler;
+  clock: Clock;
+  ids: IdGenerator;
+  policy: PolicySource;
+  directory: PeopleDirectory;
+}
+
+export interface RequestAccessInput {
+  requesterId: string;
+  teamId: string;
+  roleId: string;
+  /** Human duration such as `2h`; the role's default when absent. */
+  duration?: string;
+  reason: string;
+}
+
+export interface ApprovalOutcome {
+  request: AccessRequest;
+  /** Distinct approvals still needed; 0 means the request is now approved. */
+  approvalsMissing: number;
+}
+
+export interface RequestView {
+  request: AccessRequest;
+  role: Role | undefined;
+  approvalMessage: MessageRef | undefined;
+}
+
+/** The things people do with requests, each checked against the policy in force and committed atomically. */
+export class RequestService {
+  constructor(private readonly deps: RequestServiceDeps) {}
+
+  /** Roles the person may request, in policy order. */
+  async requestableRoles(userId: string): Promise<Role[]> {
+    const roles: Role[] = [];
+    for (const role of this.deps.policy.current().roles) {
+      if (await mayRequest(role, userId, this.deps.directory)) roles.push(role);
+    }
+    return roles;
+  }
+
+  /** Files a request; auto-approving roles go straight to granting. Nothing is stored if any check fails. */
+  async requestAccess(input: RequestAccessInput): Promise<{ request: AccessRequest; role: Role }> {
+    const policy = this.deps.policy.current();
+    const roleId = input.roleId.trim().toLowerCase();
+    const role = findRole(policy, roleId);
+    if (!role || !(await mayRequest(role, input.requesterId, this.deps.directory))) {
+      const requestable = (await this.requestableRoles(input.requesterId)).map((r) => r.id);
+      const list = requestable.length > 0 ? requestable.join(', ') : 'none (ask your platform team)';
+      throw role
+        ? new DomainError('role_not_requestable', `You may not request "${roleId}". Roles you may request: ${list}.`, {
+            roleId,
+            requestableRoleIds: requestable,
+          })
+        : new DomainError('unknown_role', `There is no role "${roleId}". Roles you may request: ${list}.`, {
+            roleId,
+            requestableRoleIds: requestable,
+          });
+    }
+
+    const durationMs = input.duration === undefined ? role.defaultDurationMs : parseDuration(input.duration);
+    if (durationMs > role.maxDurationMs) {
+      throw new DomainError(
+        'duration_too_long',
+        `${formatDuration(durationMs)} is longer than ${role.id} allows; ask for at most ${formatDuration(role.maxDurationMs)}.`,
+        { roleId: role.id, input: input.duration, limit: formatDuration(role.maxDurationMs) },
+      );
+    }
+    const minDurationMs = policy.settings.minDurationMs;
+    if (durationMs < minDurationMs) {
+      throw new DomainError(
+        'duration_too_short',
+        `${formatDuration(durationMs)} is shorter than the minimum; ask for at least ${formatDuration(minDurationMs)}.`,
+        { roleId: role.id, input: input.duration, limit: formatDuration(minDurationMs) },
+      );
+    }
+    const reason = input.reason.trim();
+    if (reason === '') {
+      throw new DomainError(
+        'missing_reason',
+        `Say why you need ${role.id}: \`/jit request ${role.id} ${formatDuration(durationMs)} <reason, e.g. a ticket>\`.`,
+        { roleId: role.id },
+      );
+    }
+    if (reason.length > MAX_REASON_LENGTH) {
+      throw new DomainError(
+        'reason_too_long',
+        `The reason is ${reason.length} characters long; keep it under ${MAX_REASON_LENGTH} and link to details.`,
+        { roleId: role.id, limit: String(MAX_REASON_LENGTH) },
+      );
+    }
+
+    const request = await this.storeNewRequest(input, role, durationMs, reason);
+    if (role.autoApprove) return { request: await this.autoApprove(request), role };
+    await this.deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);
+    await this.deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
+    return { request, role };
+  }
+
+  /** Records one approver's yes; the request is approved once the role's number of distinct approvals is met. */
+  async approve(requestId: string, actorId: string): Promise<ApprovalOutcome> {
+    let missing = 0;
+    const change = await commitChange(this.deps.store, requestId, async (request) => {
+      const role = await this.checkDecider(request, actorId, 'approve');
+      if (request.approvals.some((approval) => approval.userId === actorId)) {
+        throw new DomainError(
+          'already_approved_by_you',
+          `You already approved ${request.id}; it needs approval from ${approvalsMissing(request, role)} more approver(s).`,
+          { requestId: request.id },
+        );
+      }
+      const at = this.deps.clock.now();
+      const approvals = [...request.approvals, { userId: actorId, at }];
+      missing = approvalsMissing({ ...request, approvals }, role);
+      const given = role.approvalsRequired - missing;
+      return missing > 0
+        ? transition(request, {
+            to: 'pending',
+            actor: actorId,
+            reason: `approval ${given} of ${role.approvalsRequired}`,
+            at,
+            patch: { approvals },
+          })
+        : transition(request, {
+            to: 'approved',
+            actor: actorId,
+            reason: `approved (${given} of ${role.approvalsRequired})`,
+            at,
+            patch: { approvals, decidedBy: actorId, decidedAt: at },
+          });
+    });
+    if (!change) throw new Error('approve decided on no change');
+    const { after } = change;
+    if (after.state === 'approved') {
+      await this.deps.scheduler.cancelApprovalTimeout(after.id);
+      await this.deps.scheduler.scheduleGrant(after.id);
+      await this.deps.scheduler.scheduleNotice(after.id, 'approved', after.version);
+    } else {
+      await this.deps.scheduler.scheduleNotice(after.id, 'approval-recorded', after.version);
+    }
+    return { request: after, approvalsMissing: missing };
+  }
+
+  async deny(requestId: string, actorId: string, reason = ''): Promise<AccessRequest> {
+    const change = await commitChange(this.deps.store, requestId, async (request) => {
+      await this.checkDecider(request, actorId, 'deny');
+      const at = this.deps.clock.now();
+      return transition(request, {
+        to: 'denied',
+        actor: actorId,
+        reason: reason.trim() || 'denied',
+        at,
+        patch: { decidedBy: actorId, decidedAt: at },
+      });
+    });
+    if (!change) throw new Error('deny decided on no change');
+    await this.deps.scheduler.cancelApprovalTimeout(requestId);
+    await this.deps.scheduler.scheduleNotice(requestId, 'denied', change.after.version);
+    return change.after;
+  }
+
+  /** The requester withdraws a request nobody has decided yet. */
+  async cancel(requestId: string, actorId: string): Promise<AccessRequest> {
+    const change = await commitChange(this.deps.store, requestId, (request) => {
+      if (request.requesterId !== actorId) {
+        throw new DomainError(
+          'not_allowed',
+          `Only <@${request.requesterId}>, who asked for ${request.id}, can cancel it.`,
+          { requestId: request.id, action: 'cancel' },
+        );
+      }
+      if (request.state !== 'pending') {
+        const hint =
+          request.state === 'approved' || request.state === 'active'
+            ? ` To end the access, use \`/jit revoke ${request.id}\`.`
+            : '';
+        throw new DomainError(
+          'invalid_state',
+          `Request ${request.id} is already ${request.state}, so it cannot be cancelled.${hint}`,
+          { requestId: request.id, state: request.state, action: 'cancel' },
+        );
+      }
+      const at = this.deps.clock.now();
+      return transition(request, { to: 'cancelled', actor: actorId, reason: 'cancelled by requester', at });
+    });
+    if (!change) throw new Error('cancel decided on no change');
+    await this.deps.scheduler.cancelApprovalTimeout(requestId);
+    await this.deps.scheduler.scheduleNotice(requestId, 'cancelled', change.after.version);
+    return change.after;
+  }
+
+  /**
+   * Ends an active grant before its expiry. The request stays active until the revoke job has removed the
+   * access in the cloud, so the stored state never claims more than the cloud does.
+   */
+  async revoke(requestId: string, actorId: string): Promise<AccessRequest> {
+    const change = await commitChange(this.deps.store, requestId, async (request) => {
+      const role = findRole(this.deps.policy.current(), request.roleId);
+      const allowed =
+        request.requesterId === actorId ||
+        (role !== undefined && (await isApprover(role, actorId, this.deps.directory)));
+      if (!allowed) {
+        throw new DomainError(
+          'not_allowed',
+          `Only <@${request.requesterId}> or an approver of ${request.roleId} can revoke ${request.id}.`,
+          { requestId: request.id, action: 'revoke' },
+        );
+      }
+      if (request.state === 'approved') {
+        throw new DomainError(
+          'invalid_state',
+          `Access for ${request.id} is being granted right now; revoke it again in a few seconds.`,
+          { requestId: request.id, state: request.state, action: 'revoke' },
+        );
+      }
+      if (request.state === 'pending') {
+        throw new DomainError(
+          'invalid_state',
+          `Request ${request.id} is still pending, so there is no access to revoke.${request.requesterId === actorId ? ` Use \`/jit cancel ${request.id}\` to withdraw it.` : ''}`,
+          { requestId: request.id, state: request.state, action: 'revoke' },
+        );
+      }
+      if (request.state !== 'active') {
+        throw new DomainError(
+          'invalid_state',
+          `Request ${request.id} is already ${request.state}; there is no access to revoke.`,
+          { requestId: request.id, state: request.state, action: 'revoke' },
+        );
+      }
+      if (request.revocationRequestedBy !== undefined) return undefined;
+      const at = this.deps.clock.now();
+      return transition(request, {
+        to: 'active',
+        actor: actorId,
+        reason: 'early revocation requested',
+        at,
+        patch: { revocationRequestedBy: actorId, revocationRequestedAt: at },
+      });
+    });
+    await this.deps.scheduler.revokeNow(requestId);
+    return change?.after ?? (await this.view(requestId)).request;
+  }
+
+  /** A request as its requester or the role's approvers may see it. */
+  async status(requestId: string, actorId: string): Promise<RequestView> {
+    const view = await this.view(requestId);
+    const { request, role } = view;
+    const allowed =
+      request.requesterId === actorId || (role !== undefined && (await isApprover(role, actorId, this.deps.directory)));
+    if (!allowed) {
+      throw new DomainError(
+        'not_allowed',
+        `Only <@${request.requesterId}> and the approvers of ${request.roleId} can see ${request.id}.`,
+        { requestId: request.id, action: 'status' },
+      );
+    }
+    return view;
+  }
+
+  /** The person's pending, approved and active requests, newest first. */
+  async openRequests(userId: string): Promise<AccessRequest[]> {
+    return this.deps.store.listByRequester(userId, OPEN_STATES);
+  }
+
+  /** Asks for the approval message to be redrawn from the stored state (after a click on a stale message). */
+  async refreshApprovalMessage(requestId: string): Promise<void> {
+    const request = await this.deps.store.get(requestId);
+    if (request) await this.deps.scheduler.scheduleNotice(requestId, 'refresh', request.version);
+  }
+
+  private async view(requestId: string): Promise<RequestView> {
+    const request = await this.deps.store.get(requestId);
+    if (!request) throw unknownRequest(requestId);
+    return {
+      request,
+      role: findRole(this.deps.policy.current(), request.roleId),
+      approvalMessage: await this.deps.store.getApprovalMessage(requestId),
+    };
+  }
+
+  /** Checks that the actor may decide this pending request now, under the policy in force. */
+  private async checkDecider(request: AccessRequest, actorId: string, action: 'approve' | 'deny'): Promise<Role> {
+    if (request.state !== 'pending') {
+      throw new DomainError(
+        'invalid_state',
+        `Request ${request.id} is already ${request.state}; nothing to ${action}.`,
+        { requestId: request.id, state: request.state, action },
+      );
+    }
+    if (this.deps.clock.now() >= request.approvalDeadline) {
+      throw new DomainError(
+        'invalid_state',
+        `Request ${request.id} waited too long for a decision and has timed out; the requester can ask again.`,
+        { requestId: request.id, state: 'timed-out', action },
+      );
+    }
+    if (request.requesterId === actorId) {
+      throw new DomainError(
+        'self_approval',
+        action === 'approve'
+          ? `You asked for ${request.id}, so you cannot approve it; another approver of ${request.roleId} must.`
+          : `You asked for ${request.id}; withdraw it with \`/jit cancel ${request.id}\` instead of denying it.`,
+        { requestId: request.id, action },
+      );
+    }
+    const role = findRole(this.deps.policy.current(), request.roleId);
+    if (!role) {
+      throw new DomainError(
+        'not_allowed',
+        `Role ${request.roleId} is no longer in the policy, so ${request.id} can no longer be decided.`,
+        { requestId: request.id, roleId: request.roleId, action },
+      );
+    }
+    if (!(await isApprover(role, actorId, this.deps.directory))) {
+      throw new DomainError(
+        'not_allowed',
+        `You are not an approver of ${role.id}, so you cannot ${action} ${request.id}.`,
+        { requestId: request.id, roleId: role.id, action },
+      );
+    }
+    return role;
+  }
+
+  private async storeNewRequest(
+    input: RequestAccessInput,
+    role: Role,
+    durationMs: number,
+    reason: string,
+  ): Promise<AccessRequest> {
+    const now = this.deps.clock.now();
+    for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt += 1) {
+      const request: AccessRequest = {
+        id: this.deps.ids.newRequestId(),
+        roleId: role.id,
+        requesterId: input.requesterId,
+        teamId: input.teamId,
+        reason,
+        durationMs,
+        state: 'pending',
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+        approvalDeadline: now + role.approvalTimeoutMs,
+        approvals: [],
+      };
+      const created = await this.deps.store.create(request, {
+        requestId: request.id,
+        from: 'none',
+        to: 'pending',
+        actor: input.requesterId,
+        reason,
+        at: now,
+      });
+      if (created) return request;
+    }
+    throw new Error(`could not find a free request ID in ${MAX_ID_ATTEMPTS} attempts`);
+  }
+
+  private async autoApprove(request: AccessRequest): Promise<AccessRequest> {
+    const at = this.deps.clock.now();
+    const change = await commitChange(this.deps.store, request.id, (current) =>
+      current.state === 'pending'
+        ? transition(current, {
+            to: 'approved',
+            actor: SYSTEM_ACTORS.autoApprove,
+            reason: 'the role is auto-approved',
+            at,
+            patch: { decidedBy: SYSTEM_ACTORS.autoApprove, decidedAt: at },
+          })
+        : undefined,
+    );
+    const approved = change?.after ?? request;
+    await this.deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
+    await this.deps.scheduler.scheduleGrant(request.id);
+    await this.deps.scheduler.scheduleNotice(request.id, 'approved', approved.version);
+    return approved;
+  }
+}

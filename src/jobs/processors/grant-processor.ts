@@ -1,0 +1,35 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import { CloudProviderError } from '../../domain/errors';
+import type { GrantLifecycle } from '../../domain/grant-lifecycle';
+import type { Logger } from '../../lib/logger';
+import { requestJobSchema } from '../queues';
+import { parsePayload } from './parse-payload';
+
+/** Grants an approved request; marks it failed when no retry can help or the attempts are used up. */
+export function grantProcessor(lifecycle: GrantLifecycle, logger: Logger) {
+  return async (job: Job): Promise<void> => {
+    const { requestId } = parsePayload(requestJobSchema, job);
+    try {
+      const outcome = await lifecycle.activate(requestId);
+      logger.info(
+        { requestId, jobId: job.id, outcome: outcome.kind, ...('why' in outcome && { why: outcome.why }) },
+        'grant job finished',
+      );
+    } catch (error) {
+      const permanent = error instanceof CloudProviderError && !error.retryable;
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!permanent && !lastAttempt) {
+        logger.warn({ err: error, requestId, attempt: job.attemptsMade + 1 }, 'grant failed; will retry');
+        throw error;
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      const { cleanupError } = await lifecycle.failGrant(requestId, reason);
+      logger.error(
+        { err: error, requestId, permanent, attempts: job.attemptsMade + 1 },
+        'grant failed; request marked failed',
+      );
+      if (cleanupError) logger.error({ err: cleanupError, requestId }, 'could not clean up after a failed grant');
+      throw new UnrecoverableError(reason);
+    }
+  };
+}

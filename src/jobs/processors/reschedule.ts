@@ -1,0 +1,10 @@
+import { DelayedError, type Job } from 'bullmq';
+
+/**
+ * Puts a job back to sleep until `dueAt` (it woke early, e.g. after a clock adjustment). Throwing DelayedError
+ * tells the worker the job was moved, not failed.
+ */
+export async function sleepUntil(job: Job, dueAt: number, token: string | undefined): Promise<never> {
+  await job.moveToDelayed(dueAt, token);
+  throw new DelayedError();
+}

@@ -1,0 +1,94 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Clock, JobScheduler, NoticeKind } from '../domain/ports';
+import type { Logger } from '../lib/logger';
+import { jobIds, type NoticeJob, QUEUE_NAMES, type QueueKey, type RequestJob } from './queues';
+import { JOB_OPTIONS } from './retry-policy';
+
+export type Queues = Readonly<Record<QueueKey, Queue>>;
+
+/** One BullMQ queue per kind of work, sharing a connection that never gives up on a command. */
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const make = (key: QueueKey) =>
+    new Queue(QUEUE_NAMES[key], { connection, prefix, defaultJobOptions: JOB_OPTIONS[key] });
+  return {
+    grant: make('grant'),
+    revoke: make('revoke'),
+    approvalTimeout: make('approvalTimeout'),
+    notify: make('notify'),
+  };
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((queue) => queue.close()));
+}
+
+/** `JobScheduler` on BullMQ. Job IDs are deterministic, so scheduling the same thing twice does it once. */
+export class BullMqJobScheduler implements JobScheduler {
+  constructor(
+    private readonly queues: Queues,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async scheduleGrant(requestId: string): Promise<void> {
+    await this.queues.grant.add('grant', { requestId } satisfies RequestJob, { jobId: jobIds.grant(requestId) });
+  }
+
+  async scheduleRevocation(requestId: string, at: number): Promise<void> {
+    await this.queues.revoke.add('revoke', { requestId } satisfies RequestJob, {
+      jobId: jobIds.revoke(requestId),
+      delay: this.delayUntil(at),
+    });
+  }
+
+  async revokeNow(requestId: string): Promise<void> {
+    const jobId = jobIds.revoke(requestId);
+    const job = await this.queues.revoke.getJob(jobId);
+    if (job) {
+      const state = await job.getState();
+      if (state === 'delayed') {
+        try {
+          await job.promote();
+          return;
+        } catch (error) {
+          // It left the delayed set between the two calls: it is running or done, and the check below decides.
+          this.logger.debug({ err: error, requestId }, 'revocation job was no longer delayed when promoted');
+        }
+      }
+      const now = await job.getState();
+      if (now === 'active' || now === 'waiting' || now === 'prioritized' || now === 'waiting-children') return;
+      // A finished job keeps its ID for a while; remove it so the new run is not deduplicated away.
+      await job.remove().catch((error: unknown) => {
+        this.logger.warn({ err: error, requestId }, 'could not remove finished revocation job');
+      });
+    }
+    await this.queues.revoke.add('revoke', { requestId } satisfies RequestJob, { jobId });
+  }
+
+  async scheduleApprovalTimeout(requestId: string, at: number): Promise<void> {
+    await this.queues.approvalTimeout.add('approval-timeout', { requestId } satisfies RequestJob, {
+      jobId: jobIds.approvalTimeout(requestId),
+      delay: this.delayUntil(at),
+    });
+  }
+
+  async cancelApprovalTimeout(requestId: string): Promise<void> {
+    try {
+      await this.queues.approvalTimeout.remove(jobIds.approvalTimeout(requestId));
+    } catch (error) {
+      // A running timeout job cannot be removed; it finds the request decided and does nothing.
+      this.logger.debug({ err: error, requestId }, 'approval timeout job could not be removed');
+    }
+  }
+
+  async scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void> {
+    await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
+      jobId: jobIds.notice(requestId, kind, version),
+    });
+  }
+
+  private delayUntil(at: number): number {
+    return Math.max(0, at - this.clock.now());
+  }
+}

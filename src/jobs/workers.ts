@@ -1,0 +1,63 @@
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { GrantLifecycle } from '../domain/grant-lifecycle';
+import type { NoticeService } from '../domain/notice-service';
+import type { Logger } from '../lib/logger';
+import { approvalTimeoutProcessor } from './processors/approval-timeout-processor';
+import { grantProcessor } from './processors/grant-processor';
+import { notifyProcessor } from './processors/notify-processor';
+import { revokeProcessor } from './processors/revoke-processor';
+import { QUEUE_NAMES, type QueueKey } from './queues';
+import { CAPPED_JITTER, cappedJitterBackoff, REVOKE_BACKOFF } from './retry-policy';
+
+export interface WorkerDeps {
+  /** A connection with `maxRetriesPerRequest: null`; BullMQ duplicates it for its blocking commands. */
+  connection: Redis;
+  prefix: string;
+  lifecycle: GrantLifecycle;
+  notices: NoticeService;
+  logger: Logger;
+}
+
+/** Jobs of one kind run this many at a time per process; revocations get the most room. */
+const CONCURRENCY: Readonly<Record<QueueKey, number>> = { grant: 10, revoke: 50, approvalTimeout: 10, notify: 10 };
+
+export interface RunningWorkers {
+  workers: readonly Worker[];
+  /** Stops taking jobs and waits for the running ones to finish. */
+  close(): Promise<void>;
+}
+
+export function startWorkers(deps: WorkerDeps): RunningWorkers {
+  const logger = deps.logger.child({ component: 'jobs' });
+  const processors: Record<QueueKey, (job: Job, token?: string) => Promise<void>> = {
+    grant: grantProcessor(deps.lifecycle, logger),
+    revoke: revokeProcessor(deps.lifecycle, logger),
+    approvalTimeout: approvalTimeoutProcessor(deps.lifecycle, logger),
+    notify: notifyProcessor(deps.notices, logger),
+  };
+  const workers = (Object.keys(processors) as QueueKey[]).map((key) => {
+    const worker = new Worker(QUEUE_NAMES[key], processors[key], {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: CONCURRENCY[key],
+      settings: {
+        backoffStrategy: (attemptsMade, type) =>
+          type === CAPPED_JITTER ? cappedJitterBackoff(attemptsMade, REVOKE_BACKOFF) : 1_000,
+      },
+    });
+    worker.on('error', (error) => logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'worker error'));
+    worker.on('failed', (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        logger.error({ err: error, queue: QUEUE_NAMES[key], jobId: job.id }, 'job failed for good');
+      }
+    });
+    return worker;
+  });
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close()));
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths whose values never reach a log line: tokens, secrets and credentials wherever they appear. */
+export const REDACTED_PATHS = [
+  'token',
+  '*.token',
+  'botToken',
+  '*.botToken',
+  'appToken',
+  '*.appToken',
+  'signingSecret',
+  '*.signingSecret',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  '*.SLACK_BOT_TOKEN',
+  '*.SLACK_APP_TOKEN',
+  '*.SLACK_SIGNING_SECRET',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.headers["x-slack-signature"]',
+  'password',
+  '*.password',
+  'redisUrl',
+  '*.redisUrl',
+];
+
+/** Matches secrets that may hide inside free text (error messages, URLs), so they are masked too. */
+const SECRET_IN_TEXT = /(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|redis(s)?:\/\/[^@\s]*@)/g;
+
+export function maskSecrets(text: string): string {
+  return text.replace(SECRET_IN_TEXT, (match) =>
+    match.startsWith('redis') ? match.replace(/\/\/[^@]*@/, '//***@') : `${match.slice(0, 5)}***`,
+  );
+}
+
+export interface LoggerOptions {
+  level?: string;
+  /** Where lines go; standard output by default. Tests pass a stream to read what was logged. */
+  destination?: pino.DestinationStream;
+}
+
+/** Structured JSON logs with secrets redacted by path and masked inside messages. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: 'jit-access-bot' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((arg) => (typeof arg === 'string' ? maskSecrets(arg) : arg)) as Parameters<typeof method>,
+          );
+        },
+      },
+      serializers: {
+        err: (error: unknown) => {
+          const serialized = pino.stdSerializers.err(error as Error);
+          if (typeof serialized.message === 'string') serialized.message = maskSecrets(serialized.message);
+          if (typeof serialized.stack === 'string') serialized.stack = maskSecrets(serialized.stack);
+          return serialized;
+        },
+      },
+    },
+    options.destination,
+  );
+}

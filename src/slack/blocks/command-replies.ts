@@ -1,0 +1,72 @@
+import type { AccessRequest } from '../../domain/access-request';
+import { formatDuration } from '../../domain/duration';
+import type { Role } from '../../domain/policy';
+import type { RequestView } from '../../domain/request-service';
+import { SLASH_COMMAND } from '../ids';
+import { stateLine } from './approval-message';
+import { escapeMrkdwn, requestIdCode, slackTime } from './format';
+
+const c = SLASH_COMMAND;
+
+export function helpText(): string {
+  return [
+    '*Just-in-time access to cloud roles*',
+    `• \`${c} request <role> <duration> <reason>\` — ask for a role, e.g. \`${c} request sandbox-admin 2h debugging INC-42\`. Durations: 30s, 15m, 2h, 1d, 1h30m; the clock starts when access is granted.`,
+    `• \`${c} roles\` — the roles you may request, with their longest duration`,
+    `• \`${c} list\` — your pending and active requests, with time left`,
+    `• \`${c} status <id>\` — one request in detail`,
+    `• \`${c} cancel <id>\` — withdraw a request nobody has decided yet`,
+    `• \`${c} revoke <id>\` — end active access early`,
+    `• \`${c} help\` — this message`,
+  ].join('\n');
+}
+
+export function rolesText(roles: readonly Role[]): string {
+  if (roles.length === 0) return 'There are no roles you may request. Ask your platform team to add you to a role.';
+  const lines = roles.map((role) => {
+    const approval = role.autoApprove
+      ? 'auto-approved'
+      : `${role.approvalsRequired} approval${role.approvalsRequired > 1 ? 's' : ''}`;
+    return `• *${role.id}* — ${escapeMrkdwn(role.description)} (${role.provider}; up to ${formatDuration(role.maxDurationMs)}, default ${formatDuration(role.defaultDurationMs)}; ${approval})`;
+  });
+  return [`*Roles you may request* (\`${c} request <role> <duration> <reason>\`)`, ...lines].join('\n');
+}
+
+/** One line per open request with what it waits for or how long it has left. */
+export function listText(requests: readonly AccessRequest[], now: number): string {
+  if (requests.length === 0)
+    return `You have no pending or active requests. \`${c} roles\` shows what you may request.`;
+  const lines = requests.map((request) => {
+    const head = `• ${requestIdCode(request.id)} *${request.roleId}*`;
+    switch (request.state) {
+      case 'active':
+        return `${head} — active, ${formatDuration((request.expiresAt ?? now) - now)} left (until ${slackTime(request.expiresAt ?? now, now)})${request.revocationRequestedBy !== undefined ? ', being revoked' : ''}`;
+      case 'approved':
+        return `${head} — approved, access being granted`;
+      default:
+        return `${head} — pending approval for ${formatDuration(request.durationMs)}, times out ${slackTime(request.approvalDeadline, now)}`;
+    }
+  });
+  return ['*Your open requests*', ...lines].join('\n');
+}
+
+export function statusText({ request, role }: RequestView, now: number): string {
+  const lines = [
+    `*Request ${requestIdCode(request.id)}*: <@${request.requesterId}> asked for *${request.roleId}*${role ? ` (${escapeMrkdwn(role.description)})` : ''} for ${formatDuration(request.durationMs)} at ${slackTime(request.createdAt, now)}`,
+    `*Reason*: ${escapeMrkdwn(request.reason)}`,
+    `*State*: ${request.state} — ${stateLine(request)}`,
+  ];
+  if (request.state === 'active' && request.expiresAt !== undefined) {
+    lines.push(`*Time left*: ${formatDuration(request.expiresAt - now)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The immediate answer to a request: its ID and what happens next. */
+export function requestConfirmationText(request: AccessRequest, role: Role): string {
+  const head = `:inbox_tray: Request ${requestIdCode(request.id)} for *${role.id}* (${formatDuration(request.durationMs)}) is filed.`;
+  if (request.state !== 'pending')
+    return `${head} The role is auto-approved; you will get a DM as soon as access is active.`;
+  const needed = role.approvalsRequired > 1 ? `${role.approvalsRequired} approvers` : 'an approver';
+  return `${head} It waits for ${needed} in <#${role.approvalChannel ?? ''}>; you will get a DM when it is decided. Withdraw it with \`${c} cancel ${request.id}\`.`;
+}

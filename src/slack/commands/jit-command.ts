@@ -1,0 +1,66 @@
+import type { App, SlashCommand } from '@slack/bolt';
+import { withinAckDeadline } from '../ack-deadline';
+import { helpText, listText, requestConfirmationText, rolesText, statusText } from '../blocks/command-replies';
+import { describeForPerson } from '../error-reporter';
+import { SLASH_COMMAND } from '../ids';
+import type { SlackDeps } from '../slack-deps';
+import { parseJitCommand } from './parse-jit-command';
+
+/**
+ * `/jit …`: answers privately (ephemeral) with the outcome, in the acknowledgement itself when the work is done
+ * in time, else through the response URL.
+ */
+export function registerJitCommand(app: App, deps: SlackDeps): void {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
+    const work = answer(command, deps);
+    const text = await withinAckDeadline(work);
+    if (text !== undefined) {
+      await ack({ response_type: 'ephemeral', text });
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Working on it…' });
+    await respond({ response_type: 'ephemeral', replace_original: true, text: await work });
+  });
+}
+
+/** The reply to one command; never throws (errors become a message for the person). */
+async function answer(command: SlashCommand, deps: SlackDeps): Promise<string> {
+  const parsed = parseJitCommand(command.text ?? '');
+  const userId = command.user_id;
+  const context = { command: parsed.kind, userId, teamId: command.team_id };
+  try {
+    switch (parsed.kind) {
+      case 'help':
+        return helpText();
+      case 'invalid':
+        deps.logger.info({ ...context, reason: parsed.message }, 'refused: unparseable command');
+        return `:no_entry: ${parsed.message}`;
+      case 'roles':
+        return rolesText(await deps.requests.requestableRoles(userId));
+      case 'list':
+        return listText(await deps.requests.openRequests(userId), deps.clock.now());
+      case 'status':
+        return statusText(await deps.requests.status(parsed.requestId, userId), deps.clock.now());
+      case 'cancel': {
+        const request = await deps.requests.cancel(parsed.requestId, userId);
+        return `:heavy_minus_sign: Request \`${request.id}\` for *${request.roleId}* is cancelled.`;
+      }
+      case 'revoke': {
+        const request = await deps.requests.revoke(parsed.requestId, userId);
+        return `:no_entry_sign: Revoking access for \`${request.id}\` (*${request.roleId}*) now; <@${request.requesterId}> gets a DM when it is removed.`;
+      }
+      case 'request': {
+        const { request, role } = await deps.requests.requestAccess({
+          requesterId: userId,
+          teamId: command.team_id,
+          roleId: parsed.roleId,
+          ...(parsed.duration !== undefined && { duration: parsed.duration }),
+          reason: parsed.reason,
+        });
+        return requestConfirmationText(request, role);
+      }
+    }
+  } catch (error) {
+    return describeForPerson(error, deps.logger, context);
+  }
+}

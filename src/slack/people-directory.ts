@@ -1,0 +1,25 @@
+import type { WebClient } from '@slack/web-api';
+import type { Clock, PeopleDirectory } from '../domain/ports';
+
+/** How long a user group's membership is trusted before asking Slack again. */
+export const USERGROUP_CACHE_MS = 60_000;
+
+/** Slack user groups through `usergroups.users.list`, cached briefly so a burst of clicks asks Slack once. */
+export class SlackPeopleDirectory implements PeopleDirectory {
+  private readonly cache = new Map<string, { members: readonly string[]; fetchedAt: number }>();
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly clock: Clock,
+  ) {}
+
+  async usergroupMembers(usergroupId: string): Promise<readonly string[]> {
+    const cached = this.cache.get(usergroupId);
+    const now = this.clock.now();
+    if (cached && now - cached.fetchedAt < USERGROUP_CACHE_MS) return cached.members;
+    const result = await this.client.usergroups.users.list({ usergroup: usergroupId });
+    const members = result.users ?? [];
+    this.cache.set(usergroupId, { members, fetchedAt: now });
+    return members;
+  }
+}

@@ -1,0 +1,12 @@
+import type { App } from '@slack/bolt';
+import { registerApproveAction } from './actions/approve-action';
+import { registerDenyAction } from './actions/deny-action';
+import { registerJitCommand } from './commands/jit-command';
+import type { SlackDeps } from './slack-deps';
+
+/** Every listener, registered in one place. */
+export function registerListeners(app: App, deps: SlackDeps): void {
+  registerJitCommand(app, deps);
+  registerApproveAction(app, deps);
+  registerDenyAction(app, deps);
+}

@@ -1,0 +1,59 @@
+import { App, HTTPReceiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { EnvConfig } from '../config/env-schema';
+import { healthRoutes } from '../http/health-routes';
+import type { Logger } from '../lib/logger';
+import { toBoltLogger } from './bolt-logger';
+
+/** Where Slack sends events, commands and interactions in HTTP mode. */
+export const EVENTS_PATH = '/slack/events';
+
+export interface SlackAppHandle {
+  app: App;
+  /** Starts receiving: the HTTP server on `port` (0 picks a free one), or the Socket Mode connection. */
+  start(port: number): Promise<{ port: number | undefined }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Bolt app: HTTP receiver at `/slack/events` (with `/healthz` beside it), or Socket Mode when an app token is
+ * set. Transport only; listeners are registered by the caller.
+ */
+export function createSlackApp(env: EnvConfig, logger: Logger, clientOptions: WebClientOptions): SlackAppHandle {
+  const boltLogger = toBoltLogger(logger);
+  if (env.SLACK_APP_TOKEN !== undefined) {
+    const app = new App({
+      token: env.SLACK_BOT_TOKEN,
+      appToken: env.SLACK_APP_TOKEN,
+      socketMode: true,
+      logger: boltLogger,
+      clientOptions,
+      customRoutes: healthRoutes(),
+      installerOptions: { port: env.PORT },
+    });
+    return {
+      app,
+      async start() {
+        await app.start();
+        return { port: env.PORT };
+      },
+      stop: () => app.stop().then(() => undefined),
+    };
+  }
+  const receiver = new HTTPReceiver({
+    signingSecret: env.SLACK_SIGNING_SECRET ?? '',
+    endpoints: EVENTS_PATH,
+    customRoutes: healthRoutes(),
+    logger: boltLogger,
+  });
+  const app = new App({ token: env.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
+  return {
+    app,
+    async start(port: number) {
+      const server = await app.start(port);
+      const address = server.address();
+      return { port: typeof address === 'object' && address !== null ? address.port : undefined };
+    },
+    stop: () => receiver.stop().then(() => undefined),
+  };
+}

@@ -1,0 +1,10 @@
+import type { Clock } from '../domain/ports';
+import type { RequestService } from '../domain/request-service';
+import type { Logger } from '../lib/logger';
+
+/** What the listeners use: the use cases, the clock and a logger; never a cloud or the store directly. */
+export interface SlackDeps {
+  requests: RequestService;
+  clock: Clock;
+  logger: Logger;
+}

@@ -1,0 +1,40 @@
+/**
+ * Every Redis key the bot writes, in one place. All keys share the prefix; writing the prefix as a hash tag
+ * (e.g. `{jit}`) puts them in one Redis Cluster slot, which the multi-key scripts need.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  request(id: string): string {
+    return `${this.prefix}:request:${id}`;
+  }
+
+  /** Sorted set of a person's request IDs, scored by creation time. */
+  requesterIndex(userId: string): string {
+    return `${this.prefix}:requester:${userId}`;
+  }
+
+  /** Sorted set of request IDs in one state, scored by the time that matters for it (expiry when active). */
+  stateIndex(state: string): string {
+    return `${this.prefix}:state:${state}`;
+  }
+
+  approvalMessage(id: string): string {
+    return `${this.prefix}:approval-message:${id}`;
+  }
+
+  /** Append-only stream of audit events. */
+  audit(): string {
+    return `${this.prefix}:audit`;
+  }
+
+  /** What the dry-run provider would have granted, by grant key. */
+  dryrunGrants(): string {
+    return `${this.prefix}:dryrun:grants`;
+  }
+
+  /** BullMQ's own key prefix, so the queues live beside the data they work on. */
+  queuePrefix(): string {
+    return `${this.prefix}:bull`;
+  }
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { type AccessRequest, REQUEST_STATES } from '../domain/access-request';
+
+const storedRequestSchema = z.object({
+  id: z.string(),
+  roleId: z.string(),
+  requesterId: z.string(),
+  teamId: z.string(),
+  reason: z.string(),
+  durationMs: z.number().int().positive(),
+  state: z.enum(REQUEST_STATES),
+  version: z.number().int().positive(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  approvalDeadline: z.number(),
+  approvals: z.array(z.object({ userId: z.string(), at: z.number() })),
+  decidedBy: z.string().optional(),
+  decidedAt: z.number().optional(),
+  activatedAt: z.number().optional(),
+  grant: z
+    .object({
+      provider: z.string(),
+      target: z.record(z.string(), z.unknown()),
+      identities: z.record(z.string(), z.string()),
+    })
+    .optional(),
+  expiresAt: z.number().optional(),
+  revocationRequestedBy: z.string().optional(),
+  revocationRequestedAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  endedBy: z.string().optional(),
+  failureReason: z.string().optional(),
+});
+
+/**
+ * Reads a stored request back, refusing anything that does not have the shape the domain relies on (a
+ * hand-edited key, a record from an incompatible version) rather than acting on it.
+ */
+export function parseStoredRequest(json: string): AccessRequest {
+  return storedRequestSchema.parse(JSON.parse(json));
+}

@@ -1,0 +1,165 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { parseEnv } from '../../src/config/env-schema';
+import { parsePolicy } from '../../src/config/policy-schema';
+import { buildContainer, type Container } from '../../src/container';
+import type { AccessRequest } from '../../src/domain/access-request';
+import { createLogger } from '../../src/lib/logger';
+import { PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
+import { ACTION_IDS } from '../../src/slack/ids';
+import { type FakeSlackApi, type RecordedCall, startFakeSlackApi } from './fake-slack-api';
+import { blockActionsBody, slashCommandBody } from './slack-payloads';
+import { postSigned, type SignedPostResult } from './slack-signer';
+
+export const APPROVAL_CHANNEL = 'C0APPROVALS';
+
+export interface TestBotOptions {
+  policyYaml: string;
+  usergroups?: Record<string, string[]>;
+  /** Extra environment, e.g. `{ SLACK_APP_TOKEN }`. */
+  env?: Record<string, string>;
+}
+
+/** The real bot (Bolt over HTTP, BullMQ workers, Redis store) wired to a fake Slack Web API. */
+export interface TestBot {
+  container: Container;
+  slack: FakeSlackApi;
+  baseUrl: string;
+  eventsUrl: string;
+  signingSecret: string;
+  /** Everything the bot logged, one parsed JSON object per line. */
+  logs: Record<string, unknown>[];
+  rawLogs: string[];
+  /** Sends `/jit <text>` as `userId`, signed; returns Bolt's HTTP answer. */
+  command(userId: string, text: string): Promise<SignedPostResult>;
+  /** The ephemeral text of a `/jit` answer. */
+  commandText(userId: string, text: string): Promise<string>;
+  /** Clicks a button on the stored approval message of the request, as `userId`. */
+  click(userId: string, action: keyof typeof ACTION_IDS, requestId: string): Promise<SignedPostResult>;
+  /** Files a request and returns its ID (fails the test if the bot refused). */
+  request(userId: string, text: string): Promise<string>;
+  /** Waits for the approval message of a request to be posted. */
+  approvalMessage(requestId: string): Promise<RecordedCall>;
+  /** Waits until the stored request is in `state`. */
+  waitForState(requestId: string, state: AccessRequest['state'], timeoutMs?: number): Promise<AccessRequest>;
+  /** Waits for a DM (chat.postMessage to the user ID) whose text includes `fragment`. */
+  waitForDm(userId: string, fragment: string, timeoutMs?: number): Promise<RecordedCall>;
+  stop(): Promise<void>;
+}
+
+/** Starts a bot on a fresh key prefix of the test Redis and a fresh fake Slack. */
+export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
+  const redisUrl = process.env.JIT_TEST_REDIS_URL;
+  if (!redisUrl) throw new Error('JIT_TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)');
+  const slack = await startFakeSlackApi({ usergroups: options.usergroups ?? {} });
+  const signingSecret = randomBytes(16).toString('hex');
+  const env = parseEnv({
+    SLACK_BOT_TOKEN: 'xoxb-test-token-0000',
+    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_API_URL: slack.url,
+    REDIS_URL: redisUrl,
+    JIT_REDIS_PREFIX: `jit-test-${randomUUID().slice(0, 8)}`,
+    PORT: '0',
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  });
+  const policy = parsePolicy(options.policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS);
+  const rawLogs: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        rawLogs.push(line);
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          logs.push({ unparsed: line });
+        }
+      }
+      callback();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination });
+  const container = buildContainer({
+    config: { env, policy },
+    logger,
+    slackClientOptions: { retryConfig: { retries: 0 } },
+  });
+  const { port } = await container.start(0);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const eventsUrl = `${baseUrl}/slack/events`;
+
+  const approvalMessage = (requestId: string) =>
+    slack.waitFor(
+      (call) =>
+        call.method === 'chat.postMessage' &&
+        call.args.channel === APPROVAL_CHANNEL &&
+        call.args.thread_ts === undefined &&
+        JSON.stringify(call.args.blocks ?? []).includes(requestId),
+      { description: `approval message for ${requestId}` },
+    );
+
+  const bot: TestBot = {
+    container,
+    slack,
+    baseUrl,
+    eventsUrl,
+    signingSecret,
+    logs,
+    rawLogs,
+    command: (userId, text) =>
+      postSigned(eventsUrl, slashCommandBody({ user_id: userId, text, response_url: slack.responseUrl() }), signingSecret),
+    async commandText(userId, text) {
+      const response = await bot.command(userId, text);
+      if (response.status !== 200) throw new Error(`/jit ${text} answered HTTP ${response.status}: ${response.text}`);
+      const json = response.json as { text?: string; response_type?: string } | undefined;
+      if (json?.response_type !== 'ephemeral' || typeof json.text !== 'string') {
+        throw new Error(`/jit ${text} did not answer with an ephemeral message: ${response.text}`);
+      }
+      return json.text;
+    },
+    async request(userId, text) {
+      const reply = await bot.commandText(userId, `request ${text}`);
+      const id = /Request `([a-z0-9]+)`/.exec(reply)?.[1];
+      if (!id) throw new Error(`request was refused: ${reply}`);
+      return id;
+    },
+    approvalMessage,
+    async click(userId, action, requestId) {
+      const message = await container.store.getApprovalMessage(requestId);
+      const body = blockActionsBody({
+        userId,
+        actionId: ACTION_IDS[action],
+        value: requestId,
+        channelId: message?.channel ?? APPROVAL_CHANNEL,
+        messageTs: message?.ts ?? '1700000000.000001',
+        responseUrl: slack.responseUrl(),
+      });
+      return postSigned(eventsUrl, body, signingSecret);
+    },
+    async waitForState(requestId, state, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: AccessRequest | undefined;
+      while (Date.now() < deadline) {
+        last = await container.store.get(requestId);
+        if (last?.state === state) return last;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`request ${requestId} did not become ${state} within ${timeoutMs} ms; it is ${last?.state ?? 'missing'}`);
+    },
+    waitForDm: (userId, fragment, timeoutMs) =>
+      slack.waitFor(
+        (call) =>
+          call.method === 'chat.postMessage' &&
+          call.args.channel === userId &&
+          String(call.args.text ?? '').includes(fragment),
+        { description: `DM to ${userId} containing "${fragment}"`, ...(timeoutMs !== undefined && { timeoutMs }) },
+      ),
+    async stop() {
+      await container.stop();
+      await slack.stop();
+    },
+  };
+  return bot;
+}
