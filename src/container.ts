@@ -97,7 +97,7 @@ export function buildContainer(options: ContainerOptions): Container {
     notifier: new SlackNotifier(webClient, { auditChannel: () => config.policy.settings.auditChannel }, logger),
   });
 
-  const slack = createSlackApp(env, logger, slackClientOptions);
+  const slack = createSlackApp(env, logger, slackClientOptions, clock);
   registerListeners(slack.app, { requests, clock, logger: logger.child({ component: 'listeners' }) });
 
   let workers: RunningWorkers | undefined;

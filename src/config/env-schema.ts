@@ -3,56 +3,45 @@ import { ConfigError, formatIssues } from './config-error';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const envSchema = z
-  .object({
-    SLACK_BOT_TOKEN: z
-      .string({
-        error: 'is missing: copy the Bot User OAuth Token (xoxb-…) from your Slack app → OAuth & Permissions',
-      })
-      .regex(/^xoxb-/, {
-        error: 'must be a bot token starting with xoxb- (OAuth & Permissions → Bot User OAuth Token)',
-      }),
-    SLACK_SIGNING_SECRET: z
-      .string()
-      .regex(/^[0-9a-f]{16,}$/i, { error: 'must be the hex Signing Secret from Basic Information → App Credentials' })
-      .optional(),
-    SLACK_APP_TOKEN: z
-      .string()
-      .regex(/^xapp-/, {
-        error:
-          'must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)',
-      })
-      .optional(),
-    SLACK_API_URL: z
-      .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://slack.com/api/' })
-      .transform((url) => (url.endsWith('/') ? url : `${url}/`))
-      .optional(),
-    PORT: z.coerce
-      .number({ error: 'must be a port number' })
-      .int({ error: 'must be a whole port number' })
-      .min(0, { error: 'must be between 0 and 65535' })
-      .max(65535, { error: 'must be between 0 and 65535' })
-      .default(3000),
-    REDIS_URL: z
-      .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' })
-      .default('redis://127.0.0.1:6379'),
-    JIT_POLICY_FILE: z.string().min(1).default('./policy.yml'),
-    JIT_REDIS_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9{}_-]+$/, { error: 'may hold only letters, digits, -, _ and {} (for a Cluster hash tag)' })
-      .default('jit'),
-    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SLACK_SIGNING_SECRET'],
-        message:
-          'is missing: copy it from Basic Information → App Credentials (or set SLACK_APP_TOKEN to use Socket Mode)',
-      });
-    }
-  });
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: z
+    .string({
+      error: 'is missing: copy the Bot User OAuth Token (xoxb-…) from your Slack app → OAuth & Permissions',
+    })
+    .regex(/^xoxb-/, {
+      error: 'must be a bot token starting with xoxb- (OAuth & Permissions → Bot User OAuth Token)',
+    }),
+  SLACK_SIGNING_SECRET: z
+    .string()
+    .regex(/^[0-9a-f]{16,}$/i, { error: 'must be the hex Signing Secret from Basic Information → App Credentials' })
+    .optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, {
+      error:
+        'must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)',
+    })
+    .optional(),
+  SLACK_API_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://slack.com/api/' })
+    .transform((url) => (url.endsWith('/') ? url : `${url}/`))
+    .optional(),
+  PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int({ error: 'must be a whole port number' })
+    .min(0, { error: 'must be between 0 and 65535' })
+    .max(65535, { error: 'must be between 0 and 65535' })
+    .default(3000),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' })
+    .default('redis://127.0.0.1:6379'),
+  JIT_POLICY_FILE: z.string().min(1).default('./policy.yml'),
+  JIT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9{}_-]+$/, { error: 'may hold only letters, digits, -, _ and {} (for a Cluster hash tag)' })
+    .default('jit'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+});
 
 export type EnvConfig = z.infer<typeof envSchema>;
 
@@ -64,6 +53,13 @@ export type EnvConfig = z.infer<typeof envSchema>;
 export function parseEnv(env: NodeJS.ProcessEnv): EnvConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = envSchema.safeParse(present);
-  if (!result.success) throw new ConfigError('The environment', formatIssues(result.error.issues));
+  const problems = result.success ? [] : formatIssues(result.error.issues);
+  // Checked apart from the schema so it is reported even when other keys are bad too.
+  if (present.SLACK_APP_TOKEN === undefined && present.SLACK_SIGNING_SECRET === undefined) {
+    problems.push(
+      'SLACK_SIGNING_SECRET: is missing: copy it from Basic Information → App Credentials (or set SLACK_APP_TOKEN to use Socket Mode)',
+    );
+  }
+  if (!result.success || problems.length > 0) throw new ConfigError('The environment', problems);
   return result.data;
 }

@@ -1,9 +1,11 @@
 import { App, HTTPReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { EnvConfig } from '../config/env-schema';
+import type { Clock } from '../domain/ports';
 import { healthRoutes } from '../http/health-routes';
 import type { Logger } from '../lib/logger';
 import { toBoltLogger } from './bolt-logger';
+import { isFromTheFuture } from './request-freshness';
 
 /** Where Slack sends events, commands and interactions in HTTP mode. */
 export const EVENTS_PATH = '/slack/events';
@@ -19,7 +21,12 @@ export interface SlackAppHandle {
  * The Bolt app: HTTP receiver at `/slack/events` (with `/healthz` beside it), or Socket Mode when an app token is
  * set. Transport only; listeners are registered by the caller.
  */
-export function createSlackApp(env: EnvConfig, logger: Logger, clientOptions: WebClientOptions): SlackAppHandle {
+export function createSlackApp(
+  env: EnvConfig,
+  logger: Logger,
+  clientOptions: WebClientOptions,
+  clock: Clock,
+): SlackAppHandle {
   const boltLogger = toBoltLogger(logger);
   if (env.SLACK_APP_TOKEN !== undefined) {
     const app = new App({
@@ -46,6 +53,15 @@ export function createSlackApp(env: EnvConfig, logger: Logger, clientOptions: We
     customRoutes: healthRoutes(),
     logger: boltLogger,
   });
+  const verifyAndDispatch = receiver.requestListener;
+  receiver.requestListener = (request, response) => {
+    if (isFromTheFuture(request, clock.now())) {
+      logger.warn({ url: request.url }, 'refused a Slack request timestamped in the future');
+      response.writeHead(401).end();
+      return;
+    }
+    verifyAndDispatch(request, response);
+  };
   const app = new App({ token: env.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
   return {
     app,

@@ -50,7 +50,8 @@ export interface TestBot {
 /** Starts a bot on a fresh key prefix of the test Redis and a fresh fake Slack. */
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
   const redisUrl = process.env.JIT_TEST_REDIS_URL;
-  if (!redisUrl) throw new Error('JIT_TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)');
+  if (!redisUrl)
+    throw new Error('JIT_TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)');
   const slack = await startFakeSlackApi({ usergroups: options.usergroups ?? {} });
   const signingSecret = randomBytes(16).toString('hex');
   const env = parseEnv({
@@ -109,7 +110,11 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     logs,
     rawLogs,
     command: (userId, text) =>
-      postSigned(eventsUrl, slashCommandBody({ user_id: userId, text, response_url: slack.responseUrl() }), signingSecret),
+      postSigned(
+        eventsUrl,
+        slashCommandBody({ user_id: userId, text, response_url: slack.responseUrl() }),
+        signingSecret,
+      ),
     async commandText(userId, text) {
       const response = await bot.command(userId, text);
       if (response.status !== 200) throw new Error(`/jit ${text} answered HTTP ${response.status}: ${response.text}`);
@@ -146,7 +151,9 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
         if (last?.state === state) return last;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      throw new Error(`request ${requestId} did not become ${state} within ${timeoutMs} ms; it is ${last?.state ?? 'missing'}`);
+      throw new Error(
+        `request ${requestId} did not become ${state} within ${timeoutMs} ms; it is ${last?.state ?? 'missing'}`,
+      );
     },
     waitForDm: (userId, fragment, timeoutMs) =>
       slack.waitFor(

@@ -1,0 +1,130 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
+import { freePort } from '../support/free-port';
+import { slashCommandBody } from '../support/slack-payloads';
+import { postSigned } from '../support/slack-signer';
+import { TEST_POLICY, USERGROUPS } from './test-policy';
+
+const ROOT = resolve(__dirname, '../..');
+const MAIN = join(ROOT, 'dist/main.js');
+const SECRET = '0123456789abcdef0123456789abcdef';
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs the built bot as `npm start` does, in an empty directory, with exactly the given environment. */
+function runBot(env: Record<string, string>, cwd: string): Run {
+  const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function waitForHealth(url: string, run: Run): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (run.child.exitCode !== null) throw new Error(`bot exited early:\n${run.stderr()}\n${run.stdout()}`);
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`bot did not become healthy:\n${run.stderr()}\n${run.stdout()}`);
+}
+
+describe('the bot as a process', () => {
+  let dir: string;
+  let slack: FakeSlackApi;
+  beforeAll(async () => {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+    });
+    dir = mkdtempSync(join(tmpdir(), 'jit-process-'));
+    writeFileSync(join(dir, 'policy.yml'), TEST_POLICY);
+    slack = await startFakeSlackApi({ usergroups: USERGROUPS });
+  }, 60_000);
+  afterAll(async () => {
+    await slack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start without settings, listing each problem with its fix', async () => {
+    const run = runBot({ JIT_POLICY_FILE: join(dir, 'missing.yml'), PORT: 'eighty' }, dir);
+    expect(await run.exited).toBe(78);
+    const message = run.stderr();
+    expect(message).toContain('SLACK_BOT_TOKEN: is missing: copy the Bot User OAuth Token');
+    expect(message).toContain('SLACK_SIGNING_SECRET: is missing: copy it from Basic Information → App Credentials');
+    expect(message).toContain('PORT: must be a port number');
+    expect(message).toContain('missing.yml: does not exist: set JIT_POLICY_FILE');
+  });
+
+  it('refuses a malformed policy file, listing every problem with its path', async () => {
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, 'roles:\n  - id: Bad_ID\n    provider: nowhere\n    maxDuration: 2 hours\n');
+    const run = runBot({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, JIT_POLICY_FILE: bad }, dir);
+    expect(await run.exited).toBe(78);
+    const message = run.stderr();
+    expect(message).toContain('roles[0].id: must be lowercase letters');
+    expect(message).toContain('roles[0].description:');
+    expect(message).toContain('roles[0].maxDuration: "2 hours" is not a duration');
+    expect(message).not.toContain('xoxb-1');
+  });
+
+  it('starts, serves Slack and health, and shuts down cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const run = runBot(
+      {
+        SLACK_BOT_TOKEN: 'xoxb-process-test',
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: slack.url,
+        REDIS_URL: process.env.JIT_TEST_REDIS_URL ?? '',
+        JIT_REDIS_PREFIX: `jit-process-${port}`,
+        JIT_POLICY_FILE: join(dir, 'policy.yml'),
+        PORT: String(port),
+      },
+      dir,
+    );
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}/healthz`, run);
+      const response = await postSigned(
+        `http://127.0.0.1:${port}/slack/events`,
+        slashCommandBody({ user_id: 'U0ALICE', text: 'request staging-deployer 1h deploy' }),
+        SECRET,
+      );
+      expect(response.status).toBe(200);
+      expect(String((response.json as { text: string }).text)).toContain('auto-approved');
+      await slack.waitFor((call) => call.method === 'chat.postMessage' && call.args.channel === 'U0ALICE', {
+        description: 'activation DM from the bot process',
+      });
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      const lines = run
+        .stdout()
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { msg: string; level: string });
+      expect(lines.map((line) => line.msg)).toEqual(
+        expect.arrayContaining(['jit-access-bot is running', 'stopped cleanly']),
+      );
+      expect(run.stdout()).not.toContain('xoxb-process-test');
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+});
