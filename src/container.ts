@@ -14,6 +14,7 @@ import { randomRequestIds } from './lib/request-ids';
 import { DryrunProvider } from './providers/dryrun/dryrun-provider';
 import { ProviderRegistry } from './providers/registry';
 import { toBoltLogger } from './slack/bolt-logger';
+import { BotIdentityResolver, BotTokenRefused } from './slack/bot-identity';
 import { SlackNotifier } from './slack/notifier';
 import { SlackPeopleDirectory } from './slack/people-directory';
 import { registerListeners } from './slack/register-listeners';
@@ -94,10 +95,11 @@ export function buildContainer(options: ContainerOptions): Container {
   const notices = new NoticeService({
     store,
     policy,
-    notifier: new SlackNotifier(webClient, { auditChannel: () => config.policy.settings.auditChannel }, logger),
+    notifier: new SlackNotifier(webClient, { auditChannel: () => config.policy.settings.auditChannel }),
   });
 
-  const slack = createSlackApp(env, logger, slackClientOptions, clock);
+  const identity = new BotIdentityResolver(webClient);
+  const slack = createSlackApp(env, logger, slackClientOptions, clock, identity);
   registerListeners(slack.app, { requests, clock, logger: logger.child({ component: 'listeners' }) });
 
   let workers: RunningWorkers | undefined;
@@ -113,6 +115,16 @@ export function buildContainer(options: ContainerOptions): Container {
     dryrun,
     slack,
     async start(port) {
+      try {
+        const bot = await identity.resolve();
+        logger.info({ botUserId: bot.botUserId }, 'Slack accepted the bot token');
+      } catch (error) {
+        if (error instanceof BotTokenRefused) throw error;
+        logger.warn(
+          { err: error },
+          'Slack is unreachable; starting anyway (revocations go on) and trying again on the next request',
+        );
+      }
       if (options.runWorkers ?? true) {
         workers = startWorkers({ connection: bullRedis, prefix: keys.queuePrefix(), lifecycle, notices, logger });
       }

@@ -4,6 +4,7 @@ import { loadConfig } from './config/load-config';
 import { buildContainer } from './container';
 import { createLogger } from './lib/logger';
 import { PROVIDER_TARGET_SCHEMAS } from './providers/registry';
+import { BotTokenRefused } from './slack/bot-identity';
 
 /** Running jobs get this long to finish on shutdown before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -22,7 +23,18 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.env.LOG_LEVEL });
   const container = buildContainer({ config, logger });
-  const { port } = await container.start(config.env.PORT);
+  let port: number | undefined;
+  try {
+    ({ port } = await container.start(config.env.PORT));
+  } catch (error) {
+    if (error instanceof BotTokenRefused) {
+      logger.fatal({ err: error }, error.message);
+      process.stderr.write(`jit-access-bot cannot start.\n${error.message}\n`);
+      await container.stop();
+      process.exit(78);
+    }
+    throw error;
+  }
   logger.info(
     {
       mode: config.env.SLACK_APP_TOKEN ? 'socket' : 'http',

@@ -107,6 +107,11 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[
       `settings.defaultDuration: ${formatDuration(settings.defaultDuration)} is shorter than settings.minDuration ${formatDuration(settings.minDuration)}`,
     );
   }
+  if (settings.defaultDuration > settings.maxDuration) {
+    problems.push(
+      `settings.defaultDuration: ${formatDuration(settings.defaultDuration)} is longer than settings.maxDuration ${formatDuration(settings.maxDuration)}`,
+    );
+  }
   const seen = new Map<string, number>();
   parsed.roles.forEach((role, index) => {
     const at = `roles[${index}]`;
@@ -124,6 +129,11 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[
     if (maxDuration < settings.minDuration) {
       problems.push(
         `${at}.maxDuration: ${formatDuration(maxDuration)} is shorter than settings.minDuration ${formatDuration(settings.minDuration)}`,
+      );
+    }
+    if (role.defaultDuration !== undefined && role.defaultDuration < settings.minDuration) {
+      problems.push(
+        `${at}.defaultDuration: ${formatDuration(role.defaultDuration)} is shorter than settings.minDuration ${formatDuration(settings.minDuration)}, so requests without a duration would be refused`,
       );
     }
     if (role.defaultDuration !== undefined && role.defaultDuration > maxDuration) {

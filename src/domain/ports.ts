@@ -100,21 +100,25 @@ export interface PeopleDirectory {
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
 }
 
-/** One notice to deliver, with the request as stored when it is delivered. */
-export interface Notice {
-  kind: NoticeKind;
-  request: AccessRequest;
-  /** Absent when the role has since been removed from the policy. */
-  role: Role | undefined;
-  approvalMessage: MessageRef | undefined;
-  /**
-   * True while a later retry may still find the approval message (its own notice can be queued behind this
-   * one); false on the last tries, when a missing message is posted anew rather than waited for.
-   */
-  mayWaitForApprovalMessage: boolean;
-}
+/** The parts of one notice; each is delivered once even when the notice is retried. */
+export const NOTICE_STEPS = ['approval-message', 'thread-reply', 'requester-dm', 'audit-channel'] as const;
+export type NoticeStep = (typeof NOTICE_STEPS)[number];
 
-/** Tells people. Returns the approval message when it was posted by this delivery. */
+/**
+ * Tells people. Each method is one independent part of a notice and decides itself whether the event needs it
+ * (e.g. no DM for a cancellation the requester made); a method with nothing to say does nothing.
+ */
 export interface Notifier {
-  deliver(notice: Notice): Promise<{ approvalMessage?: MessageRef }>;
+  /**
+   * Posts the approval message showing the request's current state, or redraws it where it already is.
+   * @returns where the message is, or undefined when the role has no approval channel.
+   */
+  showApprovalMessage(
+    request: AccessRequest,
+    role: Role | undefined,
+    existing: MessageRef | undefined,
+  ): Promise<MessageRef | undefined>;
+  replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest): Promise<void>;
+  tellRequester(kind: NoticeKind, request: AccessRequest): Promise<void>;
+  recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void>;
 }

@@ -54,10 +54,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       formatters: { level: (label) => ({ level: label }) },
       hooks: {
         logMethod(args, method) {
-          method.apply(
-            this,
-            args.map((arg) => (typeof arg === 'string' ? maskSecrets(arg) : arg)) as Parameters<typeof method>,
-          );
+          const masked: unknown[] = args.map((arg) => (typeof arg === 'string' ? maskSecrets(arg) : arg));
+          // Given an error and no message, pino copies the error's raw message into `msg`, out of the serializer's
+          // reach; supplying the masked message ourselves keeps secrets out of that copy too.
+          const errorMessage = args.length === 1 ? unloggedErrorMessage(args[0]) : undefined;
+          if (errorMessage !== undefined) masked.push(maskSecrets(errorMessage));
+          method.apply(this, masked as Parameters<typeof method>);
         },
       },
       serializers: {
@@ -71,4 +73,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     options.destination,
   );
+}
+
+/** The message pino would log as `msg` for `log.error(err)` or `log.error({ err })` without a message. */
+function unloggedErrorMessage(arg: unknown): string | undefined {
+  if (arg instanceof Error) return arg.message;
+  if (typeof arg !== 'object' || arg === null || (arg as { msg?: unknown }).msg !== undefined) return undefined;
+  const { err } = arg as { err?: unknown };
+  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : undefined;
 }

@@ -1,16 +1,12 @@
 import type { WebClient } from '@slack/web-api';
-import type { MessageRef } from '../domain/access-request';
-import type { Notice, Notifier } from '../domain/ports';
-import type { Logger } from '../lib/logger';
+import type { AccessRequest, MessageRef } from '../domain/access-request';
+import type { Role } from '../domain/policy';
+import type { NoticeKind, Notifier } from '../domain/ports';
 import { approvalMessage } from './blocks/approval-message';
 import { auditLine, requesterMessage, threadReply } from './blocks/lifecycle-notices';
 
-/** The approval message is not posted yet (its notice is still queued); retrying shortly will find it. */
-export class ApprovalMessageNotYetPosted extends Error {
-  override readonly name = 'ApprovalMessageNotYetPosted';
-}
-
 export interface SlackNotifierOptions {
+  /** The policy's audit channel, read at delivery so a reloaded policy applies. */
   auditChannel: () => string | undefined;
 }
 
@@ -22,46 +18,56 @@ export class SlackNotifier implements Notifier {
   constructor(
     private readonly client: WebClient,
     private readonly options: SlackNotifierOptions,
-    private readonly logger: Logger,
   ) {}
 
-  async deliver(notice: Notice): Promise<{ approvalMessage?: MessageRef }> {
-    const { kind, request, role } = notice;
+  async showApprovalMessage(
+    request: AccessRequest,
+    role: Role | undefined,
+    existing: MessageRef | undefined,
+  ): Promise<MessageRef | undefined> {
     const rendered = approvalMessage(request, role);
-    let ref = notice.approvalMessage;
-    let posted: MessageRef | undefined;
-
-    if (ref) {
-      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: rendered.text, blocks: rendered.blocks });
-    } else if (role?.approvalChannel !== undefined) {
-      if (kind !== 'requested' && notice.mayWaitForApprovalMessage) {
-        throw new ApprovalMessageNotYetPosted(`approval message for ${request.id} is not posted yet`);
-      }
-      const result = await this.client.chat.postMessage({
-        channel: role.approvalChannel,
+    if (existing) {
+      await this.client.chat.update({
+        channel: existing.channel,
+        ts: existing.ts,
         text: rendered.text,
         blocks: rendered.blocks,
+      });
+      return existing;
+    }
+    if (role?.approvalChannel === undefined) return undefined;
+    const result = await this.client.chat.postMessage({
+      channel: role.approvalChannel,
+      text: rendered.text,
+      blocks: rendered.blocks,
+      unfurl_links: false,
+    });
+    if (result.ts === undefined || result.channel === undefined) {
+      throw new Error(`chat.postMessage to ${role.approvalChannel} returned no message timestamp`);
+    }
+    return { channel: result.channel, ts: result.ts };
+  }
+
+  async replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest): Promise<void> {
+    const text = threadReply(kind, request);
+    if (text)
+      await this.client.chat.postMessage({
+        channel: message.channel,
+        thread_ts: message.ts,
+        text,
         unfurl_links: false,
       });
-      if (result.ts !== undefined && result.channel !== undefined) {
-        posted = { channel: result.channel, ts: result.ts };
-        ref = posted;
-      }
-    }
+  }
 
-    const reply = threadReply(kind, request);
-    if (ref && reply) {
-      await this.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: reply, unfurl_links: false });
-    }
-    const dm = requesterMessage(kind, request);
-    if (dm) await this.client.chat.postMessage({ channel: request.requesterId, text: dm, unfurl_links: false });
+  async tellRequester(kind: NoticeKind, request: AccessRequest): Promise<void> {
+    const text = requesterMessage(kind, request);
+    // Posting to a user ID opens (or reuses) the bot's DM with them; `chat:write` is enough.
+    if (text) await this.client.chat.postMessage({ channel: request.requesterId, text, unfurl_links: false });
+  }
 
-    const auditChannel = this.options.auditChannel();
-    const line = auditLine(kind, request);
-    if (auditChannel !== undefined && line) {
-      await this.client.chat.postMessage({ channel: auditChannel, text: line, unfurl_links: false });
-    }
-    this.logger.debug({ requestId: request.id, kind, posted: posted !== undefined }, 'notice delivered to Slack');
-    return posted ? { approvalMessage: posted } : {};
+  async recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void> {
+    const channel = this.options.auditChannel();
+    const text = auditLine(kind, request);
+    if (channel !== undefined && text) await this.client.chat.postMessage({ channel, text, unfurl_links: false });
   }
 }

@@ -5,6 +5,7 @@ import type { Clock } from '../domain/ports';
 import { healthRoutes } from '../http/health-routes';
 import type { Logger } from '../lib/logger';
 import { toBoltLogger } from './bolt-logger';
+import type { BotIdentityResolver } from './bot-identity';
 import { isFromTheFuture } from './request-freshness';
 
 /** Where Slack sends events, commands and interactions in HTTP mode. */
@@ -26,11 +27,15 @@ export function createSlackApp(
   logger: Logger,
   clientOptions: WebClientOptions,
   clock: Clock,
+  identity: BotIdentityResolver,
 ): SlackAppHandle {
   const boltLogger = toBoltLogger(logger);
+  // Our own authorize instead of Bolt's token verification, whose start-up auth.test rejects unhandled (and
+  // kills the process) when Slack is briefly unreachable.
+  const authorize = async () => ({ botToken: env.SLACK_BOT_TOKEN, ...(await identity.resolve()) });
   if (env.SLACK_APP_TOKEN !== undefined) {
     const app = new App({
-      token: env.SLACK_BOT_TOKEN,
+      authorize,
       appToken: env.SLACK_APP_TOKEN,
       socketMode: true,
       logger: boltLogger,
@@ -62,7 +67,7 @@ export function createSlackApp(
     }
     verifyAndDispatch(request, response);
   };
-  const app = new App({ token: env.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
+  const app = new App({ authorize, receiver, logger: boltLogger, clientOptions });
   return {
     app,
     async start(port: number) {

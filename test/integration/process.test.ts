@@ -86,6 +86,54 @@ describe('the bot as a process', () => {
     expect(message).not.toContain('xoxb-1');
   });
 
+  it('refuses to start with a bot token Slack rejects', async () => {
+    const refusing = await startFakeSlackApi({
+      handlers: { 'auth.test': () => ({ ok: false, error: 'invalid_auth' }) },
+    });
+    try {
+      const run = runBot(
+        {
+          SLACK_BOT_TOKEN: 'xoxb-revoked-token',
+          SLACK_SIGNING_SECRET: SECRET,
+          SLACK_API_URL: refusing.url,
+          REDIS_URL: process.env.JIT_TEST_REDIS_URL ?? '',
+          JIT_POLICY_FILE: join(dir, 'policy.yml'),
+          PORT: '0',
+        },
+        dir,
+      );
+      expect(await run.exited).toBe(78);
+      expect(run.stderr()).toContain('SLACK_BOT_TOKEN was refused by Slack (invalid_auth)');
+      expect(run.stderr() + run.stdout()).not.toContain('xoxb-revoked-token');
+    } finally {
+      await refusing.stop();
+    }
+  });
+
+  it('keeps running when Slack is unreachable at start-up', async () => {
+    const port = await freePort();
+    const closedPort = await freePort();
+    const run = runBot(
+      {
+        SLACK_BOT_TOKEN: 'xoxb-offline',
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: `http://127.0.0.1:${closedPort}/api/`,
+        REDIS_URL: process.env.JIT_TEST_REDIS_URL ?? '',
+        JIT_POLICY_FILE: join(dir, 'policy.yml'),
+        PORT: String(port),
+      },
+      dir,
+    );
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}/healthz`, run);
+      expect(run.stdout()).toContain('Slack is unreachable; starting anyway');
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
   it('starts, serves Slack and health, and shuts down cleanly on SIGTERM', async () => {
     const port = await freePort();
     const run = runBot(

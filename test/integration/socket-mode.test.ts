@@ -62,12 +62,14 @@ describe('Socket Mode (SLACK_APP_TOKEN set)', () => {
     if (!socket) throw new Error('the bot never opened the Socket Mode connection');
 
     const envelopeId = randomUUID();
-    const acked = new Promise<{ envelope_id: string; payload?: { text?: string; response_type?: string } }>((resolve) => {
-      socket.on('message', (data: Buffer) => {
-        const message = JSON.parse(data.toString('utf8')) as { envelope_id?: string };
-        if (message.envelope_id === envelopeId) resolve(message as never);
-      });
-    });
+    const acked = new Promise<{ envelope_id: string; payload?: { text?: string; response_type?: string } }>(
+      (resolve) => {
+        socket.on('message', (data: Buffer) => {
+          const message = JSON.parse(data.toString('utf8')) as { envelope_id?: string };
+          if (message.envelope_id === envelopeId) resolve(message as never);
+        });
+      },
+    );
     socket.send(
       JSON.stringify({
         envelope_id: envelopeId,

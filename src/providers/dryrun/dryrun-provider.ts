@@ -52,7 +52,10 @@ export class DryrunProvider implements CloudProvider {
       grantedAt: new Date(this.clock.now()).toISOString(),
     };
     await this.redis.hset(this.grantsKey, grantKey(spec), JSON.stringify(grant));
-    this.logger.info({ provider: this.name, grant }, `dry run: would grant ${spec.roleId} to ${grant.principal}`);
+    this.logger.info(
+      { provider: this.name, grant, target: target.description },
+      `dry run: would grant ${spec.roleId} to ${grant.principal}${target.description ? ` on ${target.description}` : ''}`,
+    );
   }
 
   async revoke(spec: GrantSpec): Promise<void> {

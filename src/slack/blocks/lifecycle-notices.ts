@@ -61,5 +61,5 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
 /** One line per event for the optional audit channel. */
 export function auditLine(kind: NoticeKind, request: AccessRequest): string | undefined {
   if (kind === 'refresh') return undefined;
-  return `${requestIdCode(request.id)} <@${request.requesterId}> · *${request.roleId}* · ${kind} (now ${request.state})`;
+  return `${requestIdCode(request.id)} <@${request.requesterId}> · *${request.roleId}* · ${kind}`;
 }
