@@ -64,7 +64,20 @@ const policySchema = z
   .object({
     settings: settingsSchema.prefault({}),
     roles: z.array(roleSchema).min(1, { error: 'must list at least one role' }),
-    principals: z.record(userId, z.record(z.string(), z.string())).default({}),
+    principals: z
+      .record(z.string(), z.record(z.string(), z.string()))
+      .default({})
+      .superRefine((principals, ctx) => {
+        for (const key of Object.keys(principals)) {
+          if (!userId.safeParse(key).success) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message: 'must be keyed by a Slack user ID such as U0123ABCD (profile → ⋮ → Copy member ID)',
+            });
+          }
+        }
+      }),
   })
   .strict();
 

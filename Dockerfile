@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# jit-access-bot: build the TypeScript once, run the compiled JavaScript on a slim Node 20 image.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# Dependencies first, so editing the source does not reinstall them.
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The example policy; mount your own over /app/policy.yml (or point JIT_POLICY_FILE elsewhere).
+COPY policy.yml ./
+# The files stay root-owned and read-only to the bot; it writes nothing to disk.
+USER node
+EXPOSE 3000
+# No curl in slim images: ask /healthz with node itself (PORT if set, else 3000).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD node -e "require('node:http').get({host:'127.0.0.1',port:process.env.PORT||3000,path:'/healthz',timeout:4000},(r)=>process.exit(r.statusCode===200?0:1)).on('timeout',()=>process.exit(1)).on('error',()=>process.exit(1))"
+# Not `npm start`: its prestart compiles first, which needs the dev dependencies this image leaves out.
+# Running node directly also lets SIGTERM reach the bot, which shuts down gracefully (see README, Operations).
+CMD ["node", "dist/main.js"]

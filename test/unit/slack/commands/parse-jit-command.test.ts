@@ -1,0 +1,228 @@
+import fc from 'fast-check';
+import { parseJitCommand } from '../../../../src/slack/commands/parse-jit-command';
+
+const KINDS = ['help', 'roles', 'list', 'request', 'cancel', 'revoke', 'status', 'invalid'];
+
+/** The message of an `invalid` result; fails the test for any other kind. */
+function invalidMessage(text: string): string {
+  const command = parseJitCommand(text);
+  if (command.kind !== 'invalid') throw new Error(`expected invalid, got ${JSON.stringify(command)}`);
+  return command.message;
+}
+
+describe('parseJitCommand', () => {
+  describe('help', () => {
+    it.each(['', '   ', '\n\t', 'help', 'HELP', '  Help  ', 'help me please'])('%j is help', (text) => {
+      expect(parseJitCommand(text)).toEqual({ kind: 'help' });
+    });
+  });
+
+  describe('roles and list', () => {
+    it.each([
+      ['roles', 'roles'],
+      ['ROLES', 'roles'],
+      ['  list ', 'list'],
+      ['List', 'list'],
+    ])('%j is %s', (text, kind) => {
+      expect(parseJitCommand(text)).toEqual({ kind });
+    });
+
+    it.each([
+      ['roles all', '`/jit roles` takes nothing after it.'],
+      ['list mine', '`/jit list` takes nothing after it.'],
+    ])('%j with extra words is invalid', (text, message) => {
+      expect(parseJitCommand(text)).toEqual({ kind: 'invalid', message });
+    });
+  });
+
+  describe('request', () => {
+    it('takes role, duration and reason', () => {
+      expect(parseJitCommand('request sandbox-admin 2h debugging INC-42')).toEqual({
+        kind: 'request',
+        roleId: 'sandbox-admin',
+        duration: '2h',
+        reason: 'debugging INC-42',
+      });
+    });
+
+    it('leaves the duration out when the second word does not start with a digit', () => {
+      expect(parseJitCommand('request sandbox-admin debugging INC-42')).toEqual({
+        kind: 'request',
+        roleId: 'sandbox-admin',
+        reason: 'debugging INC-42',
+      });
+    });
+
+    it('treats a second word starting with a digit as a duration even if malformed', () => {
+      expect(parseJitCommand('request db 2x why')).toEqual({
+        kind: 'request',
+        roleId: 'db',
+        duration: '2x',
+        reason: 'why',
+      });
+      expect(parseJitCommand('request db 42 is the answer')).toEqual({
+        kind: 'request',
+        roleId: 'db',
+        duration: '42',
+        reason: 'is the answer',
+      });
+    });
+
+    it('keeps the spacing inside a multi-word reason and trims its ends', () => {
+      expect(parseJitCommand('request db 1h30m   fix   the\n  thing  ')).toEqual({
+        kind: 'request',
+        roleId: 'db',
+        duration: '1h30m',
+        reason: 'fix   the\n  thing',
+      });
+      expect(parseJitCommand('request db   look  at\tlogs')).toEqual({
+        kind: 'request',
+        roleId: 'db',
+        reason: 'look  at\tlogs',
+      });
+    });
+
+    it('lowercases the role ID but not the duration or reason', () => {
+      expect(parseJitCommand('REQUEST Sandbox-ADMIN 2H Fix PROD')).toEqual({
+        kind: 'request',
+        roleId: 'sandbox-admin',
+        duration: '2H',
+        reason: 'Fix PROD',
+      });
+    });
+
+    it('accepts a role alone, or a role and duration without a reason (the domain decides)', () => {
+      expect(parseJitCommand('request db')).toEqual({ kind: 'request', roleId: 'db', reason: '' });
+      expect(parseJitCommand('request db 2h')).toEqual({ kind: 'request', roleId: 'db', duration: '2h', reason: '' });
+    });
+
+    it('keeps mrkdwn control characters of the reason as typed (escaping happens when rendering)', () => {
+      expect(parseJitCommand('request db 1h <!channel> & <@U1>')).toMatchObject({ reason: '<!channel> & <@U1>' });
+    });
+
+    it('without a role says how to write a request', () => {
+      const message = invalidMessage('request');
+      expect(message).toContain('`/jit request <role> <duration> <reason>`');
+      expect(message).toContain('`/jit roles`');
+      expect(invalidMessage('request   ')).toBe(message);
+    });
+  });
+
+  describe.each(['cancel', 'revoke', 'status'] as const)('%s', (verb) => {
+    it('takes one request ID, lowercased', () => {
+      expect(parseJitCommand(`${verb} K7M2XQ9D`)).toEqual({ kind: verb, requestId: 'k7m2xq9d' });
+      expect(parseJitCommand(`  ${verb.toUpperCase()}   k7m2xq9d  `)).toEqual({ kind: verb, requestId: 'k7m2xq9d' });
+    });
+
+    it('strips the backticks of a pasted code span', () => {
+      expect(parseJitCommand(`${verb} \`k7m2xq9d\``)).toEqual({ kind: verb, requestId: 'k7m2xq9d' });
+      expect(parseJitCommand(`${verb} \`K7M2XQ9D`)).toEqual({ kind: verb, requestId: 'k7m2xq9d' });
+    });
+
+    it('without an ID asks for one and points to list', () => {
+      expect(parseJitCommand(verb)).toEqual({
+        kind: 'invalid',
+        message: `Say which request: \`/jit ${verb} <request ID>\`. \`/jit list\` shows your requests and their IDs.`,
+      });
+    });
+
+    it('with more than an ID is invalid', () => {
+      expect(parseJitCommand(`${verb} k7m2xq9d now`)).toEqual({
+        kind: 'invalid',
+        message: `\`/jit ${verb}\` takes one request ID, e.g. \`/jit ${verb} k7m2xq9d\`.`,
+      });
+    });
+  });
+
+  describe('unknown verbs', () => {
+    it('lists the subcommands', () => {
+      expect(parseJitCommand('grant me admin')).toEqual({
+        kind: 'invalid',
+        message:
+          '"grant" is not a /jit command. Use one of: help, roles, list, request, cancel, revoke, status. `/jit help` explains each.',
+      });
+    });
+
+    it('escapes mrkdwn so the echo cannot ping or link', () => {
+      const message = invalidMessage('<!channel> hello');
+      expect(message).not.toContain('<!channel>');
+      expect(message).toContain('"&lt;!channel&gt;" is not a /jit command.');
+      const link = invalidMessage('<https://evil.example|click>');
+      expect(link).not.toMatch(/<https?:/);
+      expect(link).toContain('&lt;https://evil.example|click&gt;');
+    });
+
+    it('truncates a long verb to 40 characters', () => {
+      const message = invalidMessage('x'.repeat(100));
+      expect(message.startsWith(`"${'x'.repeat(40)}…" is not`)).toBe(true);
+    });
+
+    it('keeps the case of the verb it echoes', () => {
+      expect(invalidMessage('Grant')).toMatch(/^"Grant" is not/);
+    });
+  });
+
+  describe('properties', () => {
+    const anyText = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+      fc.string({ unit: 'binary', minLength: 500, maxLength: 5_000 }),
+      fc
+        .tuple(
+          fc.constantFrom(
+            '',
+            ' ',
+            'help',
+            'roles',
+            'list',
+            'request',
+            'cancel',
+            'revoke',
+            'status',
+            'REQUEST',
+            '<!here>',
+          ),
+          fc.string({ unit: 'binary' }),
+        )
+        .map(([verb, rest]) => `${verb} ${rest}`),
+    );
+
+    it('never throws and always returns a known kind', () => {
+      fc.assert(
+        fc.property(anyText, (text) => {
+          const command = parseJitCommand(text);
+          expect(KINDS).toContain(command.kind);
+        }),
+        { numRuns: 1_000 },
+      );
+    });
+
+    it('never echoes a raw < or > back in an invalid message', () => {
+      fc.assert(
+        fc.property(anyText, (text) => {
+          const command = parseJitCommand(text);
+          if (command.kind === 'invalid') {
+            const withoutPlaceholders = command.message.replace(/<(request ID|role|duration|reason)>/g, '');
+            expect(withoutPlaceholders).not.toMatch(/[<>]/);
+          }
+        }),
+        { numRuns: 1_000 },
+      );
+    });
+
+    it('request role IDs are lowercase single words and reasons are trimmed', () => {
+      fc.assert(
+        fc.property(anyText, (text) => {
+          const command = parseJitCommand(`request ${text}`);
+          if (command.kind === 'request') {
+            expect(command.roleId).toBe(command.roleId.toLowerCase());
+            expect(command.roleId).not.toMatch(/\s/);
+            expect(command.reason).toBe(command.reason.trim());
+          }
+        }),
+        { numRuns: 500 },
+      );
+    });
+  });
+});
