@@ -91,7 +91,7 @@ export function buildContainer(options: ContainerOptions): Container {
     policy,
     directory,
   });
-  const lifecycle = new GrantLifecycle({ store, scheduler, clock, policy, providers });
+  const lifecycle = new GrantLifecycle({ store, scheduler, clock, policy, providers, directory });
   const notices = new NoticeService({
     store,
     policy,

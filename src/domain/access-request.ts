@@ -67,6 +67,11 @@ export interface GrantRecord {
   provider: string;
   target: Readonly<Record<string, unknown>>;
   identities: PrincipalIdentities;
+  email?: string;
+  /** The provider's own notes from the grant, handed back on revoke. */
+  memo?: Readonly<Record<string, string>>;
+  /** How to use the access, as the provider said; repeated in the activation DM. */
+  instructions?: string;
 }
 
 /** Actors that are not people, recorded in the audit log and shown in notices. */

@@ -2,7 +2,16 @@ import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-re
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
 import { findRole } from './policy';
-import type { Clock, CloudProviders, GrantSpec, JobScheduler, PolicySource, RequestStore } from './ports';
+import type {
+  Clock,
+  CloudProvider,
+  CloudProviders,
+  GrantSpec,
+  JobScheduler,
+  PeopleDirectory,
+  PolicySource,
+  RequestStore,
+} from './ports';
 import { commitChange } from './request-commit';
 import { transition } from './request-machine';
 
@@ -12,6 +21,7 @@ export interface GrantLifecycleDeps {
   clock: Clock;
   policy: PolicySource;
   providers: CloudProviders;
+  directory: PeopleDirectory;
 }
 
 /** What a deferred step did, so the job layer can log it and reschedule when it ran too early. */
@@ -41,12 +51,20 @@ export class GrantLifecycle {
     }
     if (request.state !== 'approved') return { kind: 'skipped', why: `request is ${request.state}` };
 
-    const grant = this.grantRecordFromPolicy(request);
+    const provider = this.providerFor(request);
+    const planned = await this.grantRecordFromPolicy(request, provider);
     const activatedAt = this.deps.clock.now();
     const expiresAt = activatedAt + request.durationMs;
-    const provider = this.deps.providers.get(grant.provider);
+    const outcome = await provider.grant(grantSpec(request, planned, expiresAt));
+    const grant: GrantRecord = {
+      ...planned,
+      ...(outcome.memo !== undefined && { memo: outcome.memo }),
+      ...(outcome.instructions !== undefined && { instructions: outcome.instructions }),
+    };
     const spec = grantSpec(request, grant, expiresAt);
-    await provider.grant(spec);
+    if (!(await provider.verify(spec))) {
+      throw new CloudProviderError(provider.name, 'the grant did not show up when read back from the cloud', true);
+    }
 
     const change = await commitChange(this.deps.store, requestId, (current) =>
       current.state === 'approved'
@@ -94,8 +112,9 @@ export class GrantLifecycle {
     await this.deps.scheduler.scheduleNotice(requestId, 'failed', change.after.version);
     if (!findRole(this.deps.policy.current(), change.after.roleId)) return {};
     try {
-      const grant = this.grantRecordFromPolicy(change.after);
-      await this.deps.providers.get(grant.provider).revoke(grantSpec(change.after, grant, at));
+      const provider = this.providerFor(change.after);
+      const grant = await this.grantRecordFromPolicy(change.after, provider);
+      await provider.revoke(grantSpec(change.after, grant, at));
       return {};
     } catch (cleanupError) {
       return { cleanupError };
@@ -111,7 +130,7 @@ export class GrantLifecycle {
     const expiresAt = request.expiresAt ?? now;
     if (request.revocationRequestedBy === undefined && now < expiresAt) return { kind: 'not-due', dueAt: expiresAt };
 
-    const grant = request.grant ?? this.grantRecordFromPolicy(request);
+    const grant = request.grant ?? (await this.grantRecordFromPolicy(request, this.providerFor(request)));
     await this.deps.providers.get(grant.provider).revoke(grantSpec(request, grant, expiresAt));
 
     const endedAt = this.deps.clock.now();
@@ -180,13 +199,25 @@ export class GrantLifecycle {
   }
 
   /** @throws CloudProviderError (not retryable) when the role is gone from the policy. */
-  private grantRecordFromPolicy(request: AccessRequest): GrantRecord {
+  private providerFor(request: AccessRequest): CloudProvider {
+    const role = findRole(this.deps.policy.current(), request.roleId);
+    if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
+    return this.deps.providers.get(role.provider);
+  }
+
+  /**
+   * What to grant and to whom, from the policy in force: the role's target, the person's mapped identities,
+   * and their email when the provider names people by email.
+   */
+  private async grantRecordFromPolicy(request: AccessRequest, provider: CloudProvider): Promise<GrantRecord> {
     const policy = this.deps.policy.current();
     const role = findRole(policy, request.roleId);
-    if (!role) {
-      throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
-    }
-    return { provider: role.provider, target: role.target, identities: policy.principals[request.requesterId] ?? {} };
+    if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
+    const identities = policy.principals[request.requesterId] ?? {};
+    const email = provider.identifiesPeopleByEmail
+      ? (identities.email ?? (await this.deps.directory.userEmail(request.requesterId)))
+      : undefined;
+    return { provider: role.provider, target: role.target, identities, ...(email !== undefined && { email }) };
   }
 }
 
@@ -195,7 +226,12 @@ function grantSpec(request: AccessRequest, grant: GrantRecord, expiresAt: number
     requestId: request.id,
     roleId: request.roleId,
     target: grant.target,
-    principal: { slackUserId: request.requesterId, identities: grant.identities },
+    principal: {
+      slackUserId: request.requesterId,
+      identities: grant.identities,
+      ...(grant.email !== undefined && { email: grant.email }),
+    },
     expiresAt,
+    ...(grant.memo !== undefined && { memo: grant.memo }),
   };
 }

@@ -62,10 +62,15 @@ export interface JobScheduler {
   scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void>;
 }
 
-/** Who a grant is for: the Slack user and their cloud identities from the policy's `principals` map. */
+/** Who a grant is for: the Slack user, their cloud identities from the policy's `principals` map, their email. */
 export interface GrantPrincipal {
   slackUserId: string;
   identities: PrincipalIdentities;
+  /**
+   * The person's email: `principals.<user>.email` from the policy, else their Slack profile email. Present
+   * whenever the provider identifies people by email; a provider that needs it and finds none refuses.
+   */
+  email?: string;
 }
 
 /** Everything a provider needs to grant, revoke or check one request's access. */
@@ -76,15 +81,30 @@ export interface GrantSpec {
   principal: GrantPrincipal;
   /** When the access must end; providers that can make the cloud enforce it do so. */
   expiresAt: number;
+  /** What the provider's grant returned in `memo`, for revoke and verify (absent before the first grant). */
+  memo?: Readonly<Record<string, string>>;
+}
+
+/** What a grant made, as far as later steps and people need to know. */
+export interface GrantOutcome {
+  /**
+   * Facts the provider wants back on revoke and verify (resolved principal IDs, the exact artefact), so those
+   * need no lookups and still work if the directory changes. Stored with the request.
+   */
+  memo?: Readonly<Record<string, string>>;
+  /** How the requester uses the access (e.g. the `aws sts assume-role` command); Slack mrkdwn, shown in the DM. */
+  instructions?: string;
 }
 
 /**
- * One cloud (or the dry run). Grant and revoke are idempotent: granting what exists (with a new expiry) and
- * revoking what is gone both succeed. Throw `CloudProviderError` to say whether a retry can help.
+ * One cloud (or the dry run). Grant and revoke are idempotent: granting what exists replaces its expiry on the
+ * same artefact, and revoking what is gone succeeds. Throw `CloudProviderError` to say whether a retry can help.
  */
 export interface CloudProvider {
   readonly name: string;
-  grant(spec: GrantSpec): Promise<void>;
+  /** True when the provider names people by email unless the policy maps them; the grant then looks it up. */
+  readonly identifiesPeopleByEmail: boolean;
+  grant(spec: GrantSpec): Promise<GrantOutcome>;
   revoke(spec: GrantSpec): Promise<void>;
   /** Reads the cloud back: true when the access is in place. */
   verify(spec: GrantSpec): Promise<boolean>;
@@ -98,6 +118,8 @@ export interface CloudProviders {
 /** Slack's directory as far as decisions need it. */
 export interface PeopleDirectory {
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
+  /** The email on the person's Slack profile, if Slack has one for them. */
+  userEmail(userId: string): Promise<string | undefined>;
 }
 
 /** The parts of one notice; each is delivered once even when the notice is retried. */

@@ -22,4 +22,9 @@ export class SlackPeopleDirectory implements PeopleDirectory {
     this.cache.set(usergroupId, { members, fetchedAt: now });
     return members;
   }
+
+  async userEmail(userId: string): Promise<string | undefined> {
+    const result = await this.client.users.info({ user: userId });
+    return result.user?.profile?.email ?? undefined;
+  }
 }

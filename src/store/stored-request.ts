@@ -22,6 +22,9 @@ const storedRequestSchema = z.object({
       provider: z.string(),
       target: z.record(z.string(), z.unknown()),
       identities: z.record(z.string(), z.string()),
+      email: z.string().optional(),
+      memo: z.record(z.string(), z.string()).optional(),
+      instructions: z.string().optional(),
     })
     .optional(),
   expiresAt: z.number().optional(),

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { CloudProviderError } from '../../domain/errors';
-import type { CloudProvider, GrantSpec } from '../../domain/ports';
+import type { CloudProvider, GrantOutcome, GrantSpec } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 
 /** What a dry-run role's `target:` may say. */
@@ -30,6 +30,7 @@ export interface DryrunGrant {
  */
 export class DryrunProvider implements CloudProvider {
   readonly name = 'dryrun';
+  readonly identifiesPeopleByEmail = false;
 
   constructor(
     private readonly redis: Redis,
@@ -39,7 +40,7 @@ export class DryrunProvider implements CloudProvider {
     private readonly clock: { now(): number },
   ) {}
 
-  async grant(spec: GrantSpec): Promise<void> {
+  async grant(spec: GrantSpec): Promise<GrantOutcome> {
     const target = dryrunTargetSchema.parse(spec.target);
     if (target.failGrantWith !== undefined) {
       throw new CloudProviderError(this.name, target.failGrantWith, false);
@@ -56,6 +57,7 @@ export class DryrunProvider implements CloudProvider {
       { provider: this.name, grant, target: target.description },
       `dry run: would grant ${spec.roleId} to ${grant.principal}${target.description ? ` on ${target.description}` : ''}`,
     );
+    return { memo: { grantKey: grantKey(spec) } };
   }
 
   async revoke(spec: GrantSpec): Promise<void> {

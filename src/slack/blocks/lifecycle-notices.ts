@@ -42,7 +42,10 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
     case 'cancelled':
       return undefined;
     case 'activated':
-      return `:large_green_circle: Your access to *${request.roleId}* is active until ${slackTime(request.expiresAt ?? 0)} (${formatDuration(request.durationMs)}). Request ${id}; end it early with \`/jit revoke ${request.id}\`.`;
+      return [
+        `:large_green_circle: Your access to *${request.roleId}* is active until ${slackTime(request.expiresAt ?? 0)} (${formatDuration(request.durationMs)}). Request ${id}; end it early with \`/jit revoke ${request.id}\`.`,
+        ...(request.grant?.instructions !== undefined ? [request.grant.instructions] : []),
+      ].join('\n');
     case 'denied':
       return `:x: Your request ${id} for *${request.roleId}* was denied by ${actorName(request.decidedBy ?? 'unknown')}.`;
     case 'timed-out':

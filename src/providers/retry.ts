@@ -1,0 +1,48 @@
+import { CloudProviderError } from '../domain/errors';
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  baseMs: number;
+  capMs: number;
+  /** True for failures worth another try soon (throttling, 5xx, a lost etag race). */
+  isTransient(error: unknown): boolean;
+  onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  /** Injected in tests; `Math.random` otherwise. */
+  random?: () => number;
+}
+
+/**
+ * Runs a cloud call, retrying transient failures with exponential backoff and full jitter, so many grants that
+ * hit the same throttling do not retry in lockstep. What still fails is rethrown as is; the job above retries
+ * again later, with its own backoff.
+ */
+export async function retryTransient<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const random = options.random ?? Math.random;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= options.attempts || !options.isTransient(error)) throw error;
+      const ceiling = Math.min(options.capMs, options.baseMs * 2 ** (attempt - 1));
+      const delayMs = Math.round(random() * ceiling);
+      options.onRetry?.(error, attempt, delayMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+/** HTTP statuses that say "try again": throttling, timeouts and server-side failures. */
+export function isTransientHttpStatus(status: number | undefined): boolean {
+  return status === 408 || status === 429 || (status !== undefined && status >= 500);
+}
+
+/** A provider failure the requester and approvers can act on; `retryable` false means no retry can help. */
+export function providerError(
+  provider: string,
+  message: string,
+  retryable: boolean,
+  cause?: unknown,
+): CloudProviderError {
+  return new CloudProviderError(provider, message, retryable, cause === undefined ? undefined : { cause });
+}
