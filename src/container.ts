@@ -11,8 +11,8 @@ import { type RunningWorkers, startWorkers } from './jobs/workers';
 import { systemClock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import { randomRequestIds } from './lib/request-ids';
-import { DryrunProvider } from './providers/dryrun/dryrun-provider';
-import { ProviderRegistry } from './providers/registry';
+import type { DryrunProvider } from './providers/dryrun/dryrun-provider';
+import { buildProviders } from './providers/registry';
 import { toBoltLogger } from './slack/bolt-logger';
 import { BotIdentityResolver, BotTokenRefused } from './slack/bot-identity';
 import { SlackNotifier } from './slack/notifier';
@@ -79,8 +79,15 @@ export function buildContainer(options: ContainerOptions): Container {
   const auditLog = new RedisAuditLog(redis, keys);
   const queues = createQueues(bullRedis, keys.queuePrefix());
   const scheduler = new BullMqJobScheduler(queues, clock, logger);
-  const dryrun = new DryrunProvider(redis, keys.dryrunGrants(), logger.child({ component: 'dryrun' }), clock);
-  const providers = new ProviderRegistry([dryrun]);
+  // The dry run is always there (cheap, and it lets an operator rehearse any role); clouds only when used.
+  const providers = buildProviders(['dryrun', ...config.policy.roles.map((role) => role.provider)], {
+    env,
+    logger,
+    clock,
+    redis,
+    dryrunGrantsKey: keys.dryrunGrants(),
+  });
+  const dryrun = providers.find('dryrun') as DryrunProvider;
   const directory = new SlackPeopleDirectory(webClient, clock);
 
   const requests = new RequestService({

@@ -21,6 +21,12 @@ describe('manifest.yml', () => {
   });
 
   it('asks for exactly the bot scopes the code uses', () => {
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'commands', 'usergroups:read']);
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+      'chat:write',
+      'commands',
+      'usergroups:read',
+      'users:read',
+      'users:read.email',
+    ]);
   });
 });
