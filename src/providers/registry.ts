@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import type { EnvConfig } from '../config/env-schema';
 import type { Clock, CloudProvider, CloudProviders } from '../domain/ports';
 import type { Logger } from '../lib/logger';
+import { createAwsProvider } from './aws/aws-provider';
+import { awsTargetSchema } from './aws/aws-target';
 import { DryrunProvider, dryrunTargetSchema } from './dryrun/dryrun-provider';
 
 /** What providers may need to be built; each takes only its part. */
@@ -26,6 +28,10 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
     targetSchema: dryrunTargetSchema,
     create: (deps) =>
       new DryrunProvider(deps.redis, deps.dryrunGrantsKey, deps.logger.child({ provider: 'dryrun' }), deps.clock),
+  },
+  aws: {
+    targetSchema: awsTargetSchema,
+    create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' })),
   },
 };
 

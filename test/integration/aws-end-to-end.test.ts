@@ -1,0 +1,105 @@
+import { CreateUserCommand, GetUserPolicyCommand, IAMClient, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
+import { type MotoServer, startMotoServer } from '../support/moto-server';
+import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
+import { USERGROUPS } from './test-policy';
+
+const AWS_ENV = {
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
+const POLICY = `
+settings:
+  minDuration: 1s
+roles:
+  - id: aws-logs-reader
+    description: Read CloudWatch logs in the sandbox account
+    provider: aws
+    target:
+      kind: iam-policy
+      statements:
+        - Effect: Allow
+          Action: ["logs:Get*", "logs:Describe*"]
+          Resource: "*"
+    maxDuration: 1h
+    approvalChannel: ${APPROVAL_CHANNEL}
+    approvers:
+      users: [U0LEAD]
+`;
+
+/** Through Slack to a real AWS SDK talking to the IAM emulator: the grant appears with its expiry, then goes. */
+describe('AWS end to end', () => {
+  let moto: MotoServer;
+  let bot: TestBot;
+  let iam: IAMClient;
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(async () => {
+    moto = await startMotoServer();
+    const env = { ...AWS_ENV, AWS_ENDPOINT_URL_IAM: moto.url };
+    for (const [key, value] of Object.entries(env)) {
+      saved[key] = process.env[key];
+      process.env[key] = value;
+    }
+    iam = new IAMClient({
+      endpoint: moto.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    // Nobody maps U0ALICE in the policy: the bot names her by her Slack profile email (users.info).
+    await iam.send(new CreateUserCommand({ UserName: 'u0alice@example.com' }));
+    bot = await startTestBot({ policyYaml: POLICY, usergroups: USERGROUPS });
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await moto?.stop();
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  it('request → approve → inline policy with its own expiry → expiry → policy gone → notices', async () => {
+    const id = await bot.request('U0ALICE', 'aws-logs-reader 3s INC-7 read the logs');
+    await bot.approvalMessage(id);
+    await bot.click('U0LEAD', 'approve', id);
+    await bot.waitForDm('U0ALICE', 'is active until');
+    const active = await bot.waitForState(id, 'active');
+    expect(bot.slack.calls('users.info').map((call) => call.args.user)).toContain('U0ALICE');
+
+    const stored = await iam.send(
+      new GetUserPolicyCommand({ UserName: 'u0alice@example.com', PolicyName: `jit-${id}` }),
+    );
+    const document = JSON.parse(decodeURIComponent(stored.PolicyDocument ?? '')) as {
+      Statement: { Action: string[]; Condition: { DateLessThan: { 'aws:CurrentTime': string } } }[];
+    };
+    const expiry = new Date(Math.floor((active.expiresAt ?? 0) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    expect(document.Statement).toHaveLength(1);
+    expect(document.Statement[0]?.Action).toEqual(['logs:Get*', 'logs:Describe*']);
+    expect(document.Statement[0]?.Condition.DateLessThan['aws:CurrentTime']).toBe(expiry);
+
+    await bot.waitForDm('U0ALICE', 'has expired', 10_000);
+    await bot.waitForState(id, 'expired');
+    const left = await iam.send(new ListUserPoliciesCommand({ UserName: 'u0alice@example.com' }));
+    expect(left.PolicyNames ?? []).toEqual([]);
+    await bot.slack.waitFor(
+      (call) =>
+        call.method === 'chat.postMessage' &&
+        call.args.thread_ts !== undefined &&
+        String(call.args.text).includes('expired'),
+      { description: 'expiry notice in the approval thread' },
+    );
+  });
+
+  it('fails the request with an actionable message when the person has no IAM user, granting nothing', async () => {
+    const id = await bot.request('U0BOB', 'aws-logs-reader 1m no user');
+    await bot.approvalMessage(id);
+    await bot.click('U0LEAD', 'approve', id);
+    const failed = await bot.waitForState(id, 'failed');
+    expect(failed.failureReason).toContain('u0bob@example.com');
+    await bot.waitForDm('U0BOB', 'granting failed');
+  });
+});
