@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from './config/load-config';
 import { GrantLifecycle } from './domain/grant-lifecycle';
 import { NoticeService } from './domain/notice-service';
-import type { Clock, IdGenerator, PolicySource } from './domain/ports';
+import type { Clock, CloudProvider, IdGenerator, PolicySource } from './domain/ports';
 import { RequestService } from './domain/request-service';
 import { BullMqJobScheduler, closeQueues, createQueues, type Queues } from './jobs/scheduler';
 import { type RunningWorkers, startWorkers } from './jobs/workers';
@@ -32,6 +32,8 @@ export interface ContainerOptions {
   slackClientOptions?: WebClientOptions;
   /** Run the job workers in this process (default true). */
   runWorkers?: boolean;
+  /** Providers built by the caller (an injected credential, a private CA); they replace the default of their name. */
+  providers?: readonly CloudProvider[];
 }
 
 /** Everything the bot is made of, built in one place; the only module that constructs clients. */
@@ -80,13 +82,17 @@ export function buildContainer(options: ContainerOptions): Container {
   const queues = createQueues(bullRedis, keys.queuePrefix());
   const scheduler = new BullMqJobScheduler(queues, clock, logger);
   // The dry run is always there (cheap, and it lets an operator rehearse any role); clouds only when used.
-  const providers = buildProviders(['dryrun', ...config.policy.roles.map((role) => role.provider)], {
-    env,
-    logger,
-    clock,
-    redis,
-    dryrunGrantsKey: keys.dryrunGrants(),
-  });
+  const providers = buildProviders(
+    ['dryrun', ...config.policy.roles.map((role) => role.provider)],
+    {
+      env,
+      logger,
+      clock,
+      redis,
+      dryrunGrantsKey: keys.dryrunGrants(),
+    },
+    options.providers,
+  );
   const dryrun = providers.find('dryrun') as DryrunProvider;
   const directory = new SlackPeopleDirectory(webClient, clock);
 
@@ -144,6 +150,7 @@ export function buildContainer(options: ContainerOptions): Container {
           .catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
         await workers?.close();
         await closeQueues(queues);
+        await providers.close();
         await Promise.allSettled([redis.quit(), bullRedis.quit()]);
       })();
       return stopping;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseResourceManagerEndpoint } from '../providers/gcp/resource-manager-endpoint';
 import { ConfigError, formatIssues } from './config-error';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -40,8 +41,32 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, { error: 'may hold only letters, digits, -, _ and {} (for a Cluster hash tag)' })
     .default('jit'),
+  AZURE_RESOURCE_MANAGER_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'must be the ARM base URL, e.g. https://management.usgovcloudapi.net' })
+    .optional(),
+  AZURE_AUTHORITY_HOST: z
+    .url({ protocol: /^https?$/, error: 'must be the Entra ID authority, e.g. https://login.microsoftonline.us' })
+    .optional(),
+  AZURE_GRAPH_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'must be the Microsoft Graph base URL, e.g. https://graph.microsoft.us' })
+    .optional(),
+  GCP_RESOURCE_MANAGER_ENDPOINT: z
+    .string()
+    .refine((value) => isResourceManagerEndpoint(value), {
+      error: 'must be host[:port] (or http://host:port for a local endpoint), e.g. cloudresourcemanager.googleapis.com',
+    })
+    .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
+
+function isResourceManagerEndpoint(value: string): boolean {
+  try {
+    parseResourceManagerEndpoint(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type EnvConfig = z.infer<typeof envSchema>;
 

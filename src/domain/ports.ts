@@ -108,6 +108,8 @@ export interface CloudProvider {
   revoke(spec: GrantSpec): Promise<void>;
   /** Reads the cloud back: true when the access is in place. */
   verify(spec: GrantSpec): Promise<boolean>;
+  /** Releases connections on shutdown, for providers that hold any. */
+  close?(): Promise<void>;
 }
 
 export interface CloudProviders {

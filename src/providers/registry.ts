@@ -5,7 +5,11 @@ import type { Clock, CloudProvider, CloudProviders } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { createAwsProvider } from './aws/aws-provider';
 import { awsTargetSchema } from './aws/aws-target';
+import { createAzureProvider } from './azure/azure-provider';
+import { azureTargetSchema } from './azure/azure-target';
 import { DryrunProvider, dryrunTargetSchema } from './dryrun/dryrun-provider';
+import { createGcpProvider } from './gcp/gcp-provider';
+import { gcpTargetSchema } from './gcp/gcp-target';
 
 /** What providers may need to be built; each takes only its part. */
 export interface ProviderDeps {
@@ -33,6 +37,14 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
     targetSchema: awsTargetSchema,
     create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' })),
   },
+  azure: {
+    targetSchema: azureTargetSchema,
+    create: (deps) => createAzureProvider(deps.logger.child({ provider: 'azure' }), deps.env),
+  },
+  gcp: {
+    targetSchema: gcpTargetSchema,
+    create: (deps) => createGcpProvider(deps.logger.child({ provider: 'gcp' }), deps.env),
+  },
 };
 
 /** Each provider's schema for a role's `target:`; the policy loader validates roles against these. */
@@ -58,15 +70,27 @@ export class ProviderRegistry implements CloudProviders {
   find(name: string): CloudProvider | undefined {
     return this.byName.get(name);
   }
+
+  /** Releases the providers' connections on shutdown. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.byName.values()].map((provider) => provider.close?.()));
+  }
 }
 
 /**
  * Builds only the providers the policy uses, so a dry-run setup needs no cloud credentials and a cloud SDK's
  * credential chain is only consulted when a role needs it.
  */
-export function buildProviders(names: Iterable<string>, deps: ProviderDeps): ProviderRegistry {
-  const providers: CloudProvider[] = [];
+export function buildProviders(
+  names: Iterable<string>,
+  deps: ProviderDeps,
+  /** Providers built by the caller, e.g. with an injected credential or TLS trust; they take their name's place. */
+  prebuilt: readonly CloudProvider[] = [],
+): ProviderRegistry {
+  const providers: CloudProvider[] = [...prebuilt];
+  const taken = new Set(prebuilt.map((provider) => provider.name));
   for (const name of new Set(names)) {
+    if (taken.has(name)) continue;
     const definition = PROVIDERS[name];
     if (!definition) throw new Error(`no cloud provider named "${name}" exists`);
     providers.push(definition.create(deps));

@@ -4,6 +4,7 @@ import { parseEnv } from '../../src/config/env-schema';
 import { parsePolicy } from '../../src/config/policy-schema';
 import { buildContainer, type Container } from '../../src/container';
 import type { AccessRequest } from '../../src/domain/access-request';
+import type { CloudProvider } from '../../src/domain/ports';
 import { createLogger } from '../../src/lib/logger';
 import { PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
 import { ACTION_IDS } from '../../src/slack/ids';
@@ -18,6 +19,8 @@ export interface TestBotOptions {
   usergroups?: Record<string, string[]>;
   /** Extra environment, e.g. `{ SLACK_APP_TOKEN }`. */
   env?: Record<string, string>;
+  /** Providers built by the test (e.g. trusting a fake cloud's certificate). */
+  providers?: readonly CloudProvider[];
 }
 
 /** The real bot (Bolt over HTTP, BullMQ workers, Redis store) wired to a fake Slack Web API. */
@@ -86,6 +89,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     config: { env, policy },
     logger,
     slackClientOptions: { retryConfig: { retries: 0 } },
+    ...(options.providers !== undefined && { providers: options.providers }),
   });
   const { port } = await container.start(0);
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -284,7 +284,7 @@ describe('parsePolicy', () => {
 
     it('refuses an unknown provider, naming the known ones', () => {
       expect(problemsOf(yaml('roles:', role({ provider: 'gcpp' })))).toEqual([
-        'roles[0].provider: "gcpp" is not a known provider; use one of dryrun',
+        'roles[0].provider: "gcpp" is not a known provider; use one of dryrun, aws, azure, gcp',
       ]);
     });
 
@@ -379,7 +379,7 @@ describe('parsePolicy', () => {
         'roles[1].id: "sandbox-admin" is already used by roles[0]; role IDs must be unique',
         "roles[1].defaultDuration: 5h exceeds the role's maxDuration 4h",
         'roles[1].approvalsRequired: 2 distinct approvals can never be reached with 1 approver(s) listed',
-        'roles[1].provider: "nope" is not a known provider; use one of dryrun',
+        'roles[1].provider: "nope" is not a known provider; use one of dryrun, aws, azure, gcp',
       ]);
     });
 

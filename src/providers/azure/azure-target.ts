@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const GUID_PATTERN = new RegExp(`^${GUID}$`);
+/** Resource group names: letters, digits, `_ - . ( )`, up to 90 characters, not ending in a period. */
+const RESOURCE_GROUP = '[\\w\\-.()]{0,89}[\\w\\-()]';
+const MANAGEMENT_GROUP = '[\\w\\-.()]{1,90}';
+/** `/providers/<Namespace>/<type>/<name>` and any number of child `<type>/<name>` pairs. */
+const RESOURCE = '/providers/[A-Za-z][\\w]*(?:\\.[A-Za-z][\\w]*)+(?:/[A-Za-z][\\w.\\-]*/[^/\\s]+)+';
+
+const SUBSCRIPTION_SCOPE = new RegExp(
+  `^/subscriptions/(${GUID})(?:/resourceGroups/${RESOURCE_GROUP})?(?:${RESOURCE})?$`,
+  'i',
+);
+const MANAGEMENT_GROUP_SCOPE = new RegExp(
+  `^/providers/Microsoft\\.Management/managementGroups/${MANAGEMENT_GROUP}$`,
+  'i',
+);
+const ROLE_DEFINITION_ID = new RegExp(
+  `^(?:/subscriptions/${GUID}|/providers/Microsoft\\.Management/managementGroups/${MANAGEMENT_GROUP})?/providers/Microsoft\\.Authorization/roleDefinitions/(${GUID})$`,
+  'i',
+);
+
+const scopeSchema = z.string().refine((scope) => SUBSCRIPTION_SCOPE.test(scope) || MANAGEMENT_GROUP_SCOPE.test(scope), {
+  error:
+    'must be an Azure scope: /subscriptions/<subscription GUID>, optionally followed by /resourceGroups/<name> and ' +
+    '/providers/<Namespace>/<type>/<name>, or /providers/Microsoft.Management/managementGroups/<id>; e.g. ' +
+    '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/app-prod',
+});
+
+const roleDefinitionIdSchema = z
+  .string()
+  .refine((value) => GUID_PATTERN.test(value) || ROLE_DEFINITION_ID.test(value), {
+    error:
+      'must be a role definition GUID (e.g. acdd72a7-3385-48ef-bd42-f606fba81ae7 for Reader) or its full ID, e.g. ' +
+      '/subscriptions/<subscription GUID>/providers/Microsoft.Authorization/roleDefinitions/<role GUID>',
+  });
+
+const roleAssignmentTarget = z
+  .object({
+    kind: z.literal('role-assignment'),
+    /** Where the role applies: a subscription, resource group, resource or management group. */
+    scope: scopeSchema,
+    /** The role: a GUID (built-in or custom) or a full role definition ID. */
+    roleDefinitionId: roleDefinitionIdSchema,
+  })
+  .strict();
+
+const pimTarget = z
+  .object({
+    kind: z.literal('pim'),
+    scope: scopeSchema,
+    roleDefinitionId: roleDefinitionIdSchema,
+    /** Put before the bot's own justification (`jit <request> until <expiry>`), e.g. a change-ticket prefix. */
+    justificationPrefix: z
+      .string()
+      .trim()
+      .min(1, { error: 'must not be empty; leave it out instead' })
+      .max(200, { error: 'must be at most 200 characters (Azure caps the whole justification at 500)' })
+      .optional(),
+  })
+  .strict();
+
+/** What an Azure role's `target:` may say: a plain role assignment, or a PIM active assignment Azure ends itself. */
+export const azureTargetSchema = z.discriminatedUnion('kind', [roleAssignmentTarget, pimTarget], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? 'must be role-assignment (an RBAC role assignment) or pim (a PIM active assignment with an expiry Azure enforces)'
+      : undefined,
+});
+
+export type AzureTarget = z.infer<typeof azureTargetSchema>;
+export type AzureRoleAssignmentTarget = z.infer<typeof roleAssignmentTarget>;
+export type AzurePimTarget = z.infer<typeof pimTarget>;
+
+/**
+ * The full role definition ID Azure expects. A bare GUID is placed under the scope's subscription (built-in and
+ * subscription custom roles live there), or under the management group for a management-group scope.
+ */
+export function roleDefinitionResourceId(target: Pick<AzureTarget, 'scope' | 'roleDefinitionId'>): string {
+  if (!GUID_PATTERN.test(target.roleDefinitionId)) return target.roleDefinitionId;
+  const subscription = SUBSCRIPTION_SCOPE.exec(target.scope)?.[1];
+  const base = subscription !== undefined ? `/subscriptions/${subscription}` : target.scope;
+  return `${base}/providers/Microsoft.Authorization/roleDefinitions/${target.roleDefinitionId.toLowerCase()}`;
+}
+
+/** The GUID at the end of a role definition ID, lowercased, so IDs written at different levels compare equal. */
+export function roleDefinitionGuid(roleDefinitionId: string): string {
+  return (roleDefinitionId.split('/').pop() ?? roleDefinitionId).toLowerCase();
+}
+
+/** True when the text is a GUID, as Entra object IDs are. */
+export function isGuid(text: string): boolean {
+  return GUID_PATTERN.test(text);
+}

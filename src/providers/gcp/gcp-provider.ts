@@ -1,0 +1,539 @@
+import { FoldersClient, OrganizationsClient, ProjectsClient, type protos } from '@google-cloud/resource-manager';
+import { CloudProviderError } from '../../domain/errors';
+import type { CloudProvider, GrantOutcome, GrantPrincipal, GrantSpec } from '../../domain/ports';
+import type { Logger } from '../../lib/logger';
+import { isTransientHttpStatus, providerError, retryTransient } from '../retry';
+import { type GcpResourceKind, type GcpTarget, gcpTargetSchema, resourceKind } from './gcp-target';
+import {
+  countPrincipals,
+  findJitBinding,
+  type JitBindingKey,
+  jitCondition,
+  jitConditionTitle,
+  MAX_GROUPS_PER_POLICY,
+  MAX_PRINCIPALS_PER_POLICY,
+  withJitBinding,
+  withoutJitMember,
+} from './iam-policy-edit';
+import { parseResourceManagerEndpoint, type ResourceManagerEndpoint } from './resource-manager-endpoint';
+
+type Policy = protos.google.iam.v1.IPolicy;
+/** The per-call options the provider sets (a subset of gax's CallOptions). */
+interface CallOptions {
+  retry?: null;
+  timeout?: number;
+}
+
+/** What the provider needs of a Cloud Resource Manager client; the three v3 clients all fit. */
+interface IamPolicyClient {
+  getIamPolicy(
+    request: protos.google.iam.v1.IGetIamPolicyRequest,
+    options?: CallOptions,
+  ): Promise<[Policy, ...unknown[]]>;
+  setIamPolicy(
+    request: protos.google.iam.v1.ISetIamPolicyRequest,
+    options?: CallOptions,
+  ): Promise<[Policy, ...unknown[]]>;
+  close(): Promise<void>;
+}
+
+export interface GcpProviderOptions {
+  logger: Logger;
+  /**
+   * `host:port` (https), `https://host:port`, or `http://host:port` for a local endpoint such as an emulator;
+   * Google's public endpoint when absent.
+   */
+  resourceManagerEndpoint?: string;
+}
+
+/**
+ * Our retries: few and short, so a throttled grant gives its worker back soon and the job's own backoff takes
+ * over. They cover a whole read-modify-write, so a lost etag race re-reads before writing again.
+ */
+const RETRY = { attempts: 4, baseMs: 200, capMs: 2_000 } as const;
+
+/**
+ * Per call: no gax retries (its defaults retry UNAVAILABLE reads for up to ten minutes and would multiply ours;
+ * retryTransient owns backoff), and a bound on each call so a hung connection cannot hold a worker.
+ */
+const CALL_OPTIONS: CallOptions = { retry: null, timeout: 30_000 };
+
+/** Principal prefixes the bot passes through as written in the policy's principals map. */
+const MEMBER_PREFIXES = ['user:', 'group:', 'serviceAccount:', 'principal://', 'principalSet://'];
+
+const PERMISSION_PREFIX: Readonly<Record<GcpResourceKind, string>> = {
+  projects: 'resourcemanager.projects',
+  folders: 'resourcemanager.folders',
+  organizations: 'resourcemanager.organizations',
+};
+
+/**
+ * Grants a Google Cloud role for a limited time as one conditional binding in the allow policy of a project,
+ * folder or organization: titled `jit-<requestId>`, holding the requester, and conditioned on
+ * `request.time < timestamp("<expiry>")`, so IAM itself stops honouring it at expiry even if the bot is down.
+ * Every write carries the etag it read and policy version 3, so nobody else's binding or condition is lost; a
+ * concurrent writer makes the bot re-read and try again.
+ */
+export class GcpProvider implements CloudProvider {
+  readonly name = 'gcp';
+  readonly identifiesPeopleByEmail = true;
+
+  private readonly logger: Logger;
+  private readonly endpoint: ResourceManagerEndpoint | undefined;
+  /** Built on first use, so a policy that never touches folders never builds (or authenticates) that client. */
+  private readonly clients = new Map<GcpResourceKind, IamPolicyClient>();
+
+  /** @throws Error when `resourceManagerEndpoint` is not a usable endpoint. */
+  constructor(options: GcpProviderOptions) {
+    this.logger = options.logger;
+    this.endpoint =
+      options.resourceManagerEndpoint === undefined
+        ? undefined
+        : parseResourceManagerEndpoint(options.resourceManagerEndpoint);
+  }
+
+  async grant(spec: GrantSpec): Promise<GrantOutcome> {
+    const target = this.parseTarget(spec.target);
+    const member = gcpMember(spec.principal, this.name);
+    const condition = jitCondition(spec.requestId, spec.expiresAt);
+    const written = await this.editPolicy(spec.requestId, target.resource, 'grant', (policy) => {
+      const edit = withJitBinding(policy, { role: target.role, member }, condition);
+      if (edit.changed) this.assertWithinLimits(edit.policy, target.resource, member);
+      return edit;
+    });
+    this.logger.info(
+      { provider: this.name, requestId: spec.requestId, resource: target.resource, role: target.role, member, written },
+      written
+        ? `gcp: granted ${target.role} on ${target.resource} to ${member} until ${new Date(spec.expiresAt).toISOString()}`
+        : `gcp: ${member} already holds ${target.role} on ${target.resource} for ${spec.requestId} with this expiry`,
+    );
+    return {
+      memo: { resource: target.resource, role: target.role, member, conditionTitle: condition.title },
+      instructions: grantInstructions(target),
+    };
+  }
+
+  async revoke(spec: GrantSpec): Promise<void> {
+    const { resource, role } = this.artefactTarget(spec);
+    const member = spec.memo?.member ?? this.memberIfKnown(spec.principal);
+    if (member === undefined) {
+      // No memo and no identity: no grant of this request can exist (granting needs the same identity), which
+      // is the cleanup after a grant that failed for exactly that reason.
+      this.logger.info(
+        { provider: this.name, requestId: spec.requestId, resource, role },
+        `gcp: no Google identity for ${spec.principal.slackUserId}; nothing of ${spec.requestId} to revoke`,
+      );
+      return;
+    }
+    const key: JitBindingKey = { role, member, title: jitConditionTitle(spec.requestId) };
+    const written = await this.editPolicy(spec.requestId, resource, 'revoke', (policy) =>
+      withoutJitMember(policy, key),
+    );
+    this.logger.info(
+      { provider: this.name, requestId: spec.requestId, resource, role, member, alreadyGone: !written },
+      written
+        ? `gcp: revoked ${role} on ${resource} from ${member}`
+        : `gcp: nothing of ${spec.requestId} left on ${resource}; no write`,
+    );
+  }
+
+  async verify(spec: GrantSpec): Promise<boolean> {
+    const { resource, role } = this.artefactTarget(spec);
+    const member = spec.memo?.member ?? gcpMember(spec.principal, this.name);
+    const policy = await this.run(spec.requestId, resource, 'verify', () => this.readPolicy(resource));
+    const binding = findJitBinding(policy, { role, member, title: jitConditionTitle(spec.requestId) });
+    const present = binding?.condition?.expression === jitCondition(spec.requestId, spec.expiresAt).expression;
+    this.logger.debug(
+      { provider: this.name, requestId: spec.requestId, resource, role, member, present },
+      'gcp: verified',
+    );
+    return present;
+  }
+
+  /** Closes the clients' connections; the provider builds new ones if used again. */
+  async close(): Promise<void> {
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(clients.map((client) => client.close()));
+  }
+
+  /**
+   * Reads the policy at version 3, applies `edit`, and writes the result back with the etag it read, retrying
+   * the whole cycle when someone else wrote in between. Returns whether anything was written.
+   */
+  private async editPolicy(
+    requestId: string,
+    resource: string,
+    action: 'grant' | 'revoke',
+    edit: (policy: Policy) => { policy: Policy; changed: boolean },
+  ): Promise<boolean> {
+    return this.run(requestId, resource, action, async (stage) => {
+      stage.current = 'read';
+      const read = await this.readPolicy(resource);
+      const next = edit(read);
+      if (!next.changed) return false;
+      if (read.etag === undefined || read.etag === null || read.etag.length === 0) {
+        // Writing without an etag could silently drop someone else's conditions: refuse rather than guess.
+        throw providerError(this.name, `Google Cloud returned the policy of ${resource} without an etag`, true);
+      }
+      stage.current = 'write';
+      await this.client(resource).setIamPolicy(
+        { resource, policy: { ...next.policy, version: 3, etag: read.etag } },
+        CALL_OPTIONS,
+      );
+      return true;
+    });
+  }
+
+  private async readPolicy(resource: string): Promise<Policy> {
+    const [policy] = await this.client(resource).getIamPolicy(
+      { resource, options: { requestedPolicyVersion: 3 } },
+      CALL_OPTIONS,
+    );
+    return policy;
+  }
+
+  /** Runs `operation` with our retries and turns what still fails into a CloudProviderError people can act on. */
+  private async run<T>(
+    requestId: string,
+    resource: string,
+    action: 'grant' | 'revoke' | 'verify',
+    operation: (stage: { current: 'read' | 'write' }) => Promise<T>,
+  ): Promise<T> {
+    const stage: { current: 'read' | 'write' } = { current: 'read' };
+    try {
+      return await retryTransient(() => operation(stage), {
+        ...RETRY,
+        isTransient: (error) => !(error instanceof CloudProviderError) && describeFailure(error).transient,
+        onRetry: (error, attempt, delayMs) =>
+          this.logger.info(
+            {
+              provider: this.name,
+              requestId,
+              resource,
+              action,
+              attempt,
+              delayMs,
+              failure: describeFailure(error).summary,
+            },
+            `gcp: ${action} on ${resource} failed transiently; retrying`,
+          ),
+      });
+    } catch (error) {
+      const classified = classifyFailure(this.name, error, resource, stage.current);
+      const failure = describeFailure(error);
+      this.logger.info(
+        {
+          provider: this.name,
+          requestId,
+          resource,
+          action,
+          retryable: classified.retryable,
+          failure: failure.summary,
+          detail: truncate(failure.message, 500),
+          // The raw error (with its request body, the whole policy) only when Google did not say what went wrong.
+          ...(failure.httpStatus === undefined && failure.rpcStatus === undefined && { err: error }),
+        },
+        `gcp: ${action} on ${resource} failed: ${classified.message}`,
+      );
+      throw classified;
+    }
+  }
+
+  /** Refuses a write Google would refuse anyway, so the requester hears the limit rather than a raw 400. */
+  private assertWithinLimits(policy: Policy, resource: string, member: string): void {
+    const { principals, groups } = countPrincipals(policy);
+    if (principals > MAX_PRINCIPALS_PER_POLICY) {
+      throw providerError(
+        this.name,
+        `The allow policy of ${resource} already holds Google's limit of ${MAX_PRINCIPALS_PER_POLICY} principals, so ${member} cannot be added; remove unused bindings there or grant through a group.`,
+        false,
+      );
+    }
+    if (member.startsWith('group:') && groups > MAX_GROUPS_PER_POLICY) {
+      throw providerError(
+        this.name,
+        `The allow policy of ${resource} already holds Google's limit of ${MAX_GROUPS_PER_POLICY} groups, so ${member} cannot be added; remove unused group bindings there.`,
+        false,
+      );
+    }
+  }
+
+  private parseTarget(target: GrantSpec['target']): GcpTarget {
+    const parsed = gcpTargetSchema.safeParse(target);
+    if (parsed.success) return parsed.data;
+    const problems = parsed.error.issues.map((issue) => issue.message).join('; ');
+    throw providerError(this.name, `This role's gcp target is invalid: ${problems}`, false);
+  }
+
+  private memberIfKnown(principal: GrantPrincipal): string | undefined {
+    try {
+      return gcpMember(principal, this.name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The resource and role the grant used (from its memo), else the role's target as the policy says now. */
+  private artefactTarget(spec: GrantSpec): { resource: string; role: string } {
+    const { resource, role } = spec.memo ?? {};
+    if (resource !== undefined && role !== undefined) return { resource, role };
+    return this.parseTarget(spec.target);
+  }
+
+  private client(resource: string): IamPolicyClient {
+    const kind = resourceKind(resource);
+    const existing = this.clients.get(kind);
+    if (existing) return existing;
+    // REST ("fallback") transport everywhere: the same wire in production and in tests, and no gRPC channel to
+    // keep alive. Credentials come from Application Default Credentials inside the client.
+    const options = {
+      fallback: true,
+      ...(this.endpoint && {
+        apiEndpoint: this.endpoint.host,
+        port: this.endpoint.port,
+        protocol: this.endpoint.protocol,
+      }),
+    };
+    const client: IamPolicyClient =
+      kind === 'folders'
+        ? new FoldersClient(options)
+        : kind === 'organizations'
+          ? new OrganizationsClient(options)
+          : new ProjectsClient(options);
+    this.clients.set(kind, client);
+    return client;
+  }
+}
+
+/** Builds the provider from the environment (`GCP_RESOURCE_MANAGER_ENDPOINT`). */
+export function createGcpProvider(logger: Logger, env: { GCP_RESOURCE_MANAGER_ENDPOINT?: string }): GcpProvider {
+  const endpoint = env.GCP_RESOURCE_MANAGER_ENDPOINT?.trim();
+  return new GcpProvider({ logger, ...(endpoint ? { resourceManagerEndpoint: endpoint } : {}) });
+}
+
+/**
+ * The IAM member for the requester: `principals.<user>.gcp` (as written when it has a principal prefix, else
+ * taken as a user's email), else their email as `user:<email>`.
+ * @throws CloudProviderError (not retryable) when the policy names neither.
+ */
+export function gcpMember(principal: GrantPrincipal, provider = 'gcp'): string {
+  const mapped = principal.identities.gcp?.trim();
+  if (mapped) {
+    if (MEMBER_PREFIXES.some((prefix) => mapped.startsWith(prefix))) return mapped;
+    if (mapped.includes(':')) {
+      throw providerError(
+        provider,
+        `The gcp identity "${mapped}" under principals.${principal.slackUserId} is not a principal the bot grants to; write it as user:<email>, group:<email> or serviceAccount:<email>.`,
+        false,
+      );
+    }
+    return `user:${mapped}`;
+  }
+  if (principal.email) return `user:${principal.email}`;
+  throw providerError(
+    provider,
+    `No Google identity is known for <@${principal.slackUserId}>: add gcp: "user:<email>" under principals.${principal.slackUserId} in the policy file.`,
+    false,
+  );
+}
+
+function grantInstructions(target: GcpTarget): string {
+  const project = /^projects\/(.+)$/.exec(target.resource)?.[1];
+  const console = project ? ` Console: https://console.cloud.google.com/home/dashboard?project=${project}` : '';
+  return `You have \`${target.role}\` on \`${target.resource}\`. IAM changes usually take effect within two minutes, occasionally up to seven.${console}`;
+}
+
+/** What a failed call said, whichever transport or layer it came from. */
+interface FailureDescription {
+  httpStatus?: number;
+  /** Google's canonical status name, e.g. `ABORTED`, `PERMISSION_DENIED`. */
+  rpcStatus?: string;
+  message: string;
+  transient: boolean;
+  summary: string;
+}
+
+/** gRPC status numbers, for errors that arrive as a gax GoogleError rather than an HTTP error. */
+const RPC_STATUS_NAMES: Readonly<Record<number, string>> = {
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
+
+const TRANSIENT_RPC_STATUSES = new Set([
+  'ABORTED',
+  'RESOURCE_EXHAUSTED',
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL',
+]);
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+]);
+
+/** Matches Google's message for a policy over its principal limit. */
+const PRINCIPAL_LIMIT = /maximum allowed (size|number)|number of (members|principals)|1,?500/i;
+
+function describeFailure(error: unknown): FailureDescription {
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as {
+    status?: unknown;
+    code?: unknown;
+    message?: unknown;
+    details?: unknown;
+    response?: { status?: unknown; data?: unknown };
+  };
+  const rawMessage = typeof fields.message === 'string' ? fields.message : String(error);
+  // REST errors arrive as the HTTP status plus Google's JSON error body, which gaxios puts in the message.
+  const data = fields.response?.data;
+  const body =
+    googleErrorBody(typeof data === 'string' ? parseJson(data) : data) ?? googleErrorBody(parseJson(rawMessage));
+  const httpStatus =
+    typeof fields.status === 'number'
+      ? fields.status
+      : typeof fields.response?.status === 'number'
+        ? fields.response.status
+        : body?.code;
+  const rpcStatus =
+    body?.status ??
+    (typeof fields.code === 'number' && httpStatus === undefined ? RPC_STATUS_NAMES[fields.code] : undefined);
+  const message = body?.message ?? (typeof fields.details === 'string' && fields.details ? fields.details : rawMessage);
+  const network = typeof fields.code === 'string' && NETWORK_ERROR_CODES.has(fields.code);
+  const transient =
+    network ||
+    (rpcStatus !== undefined && TRANSIENT_RPC_STATUSES.has(rpcStatus) && !PRINCIPAL_LIMIT.test(message)) ||
+    httpStatus === 409 ||
+    httpStatus === 412 ||
+    (isTransientHttpStatus(httpStatus) && !PRINCIPAL_LIMIT.test(message));
+  const summary = [httpStatus, rpcStatus, network ? fields.code : undefined]
+    .filter((part) => part !== undefined)
+    .join(' ');
+  return {
+    ...(httpStatus !== undefined && { httpStatus }),
+    ...(rpcStatus !== undefined && { rpcStatus }),
+    message,
+    transient,
+    summary: summary || 'error',
+  };
+}
+
+/** Turns a failure that outlived our retries into a sentence the requester and approvers can act on. */
+function classifyFailure(
+  provider: string,
+  error: unknown,
+  resource: string,
+  stage: 'read' | 'write',
+): CloudProviderError {
+  if (error instanceof CloudProviderError) return error;
+  const failure = describeFailure(error);
+  const kind = resourceKind(resource);
+  const permission = `${PERMISSION_PREFIX[kind]}.${stage === 'read' ? 'getIamPolicy' : 'setIamPolicy'}`;
+  const detail = truncate(failure.message, 300);
+
+  if (failure.transient) {
+    const what =
+      failure.httpStatus === 409 || failure.rpcStatus === 'ABORTED'
+        ? 'kept changing under the bot'
+        : `kept failing (${failure.summary})`;
+    return providerError(
+      provider,
+      `Google Cloud ${what} while updating the allow policy of ${resource}; the bot will try again.`,
+      true,
+      error,
+    );
+  }
+  if (/could not load the default credentials/i.test(failure.message)) {
+    return providerError(
+      provider,
+      'The bot found no Google Cloud credentials: give it Application Default Credentials (an attached service account, workload identity federation, or GOOGLE_APPLICATION_CREDENTIALS).',
+      false,
+      error,
+    );
+  }
+  if (PRINCIPAL_LIMIT.test(failure.message) && (failure.httpStatus === 400 || failure.rpcStatus !== undefined)) {
+    return providerError(
+      provider,
+      `The allow policy of ${resource} is at Google's limit of ${MAX_PRINCIPALS_PER_POLICY} principals (${detail}); remove unused bindings there or grant through a group.`,
+      false,
+      error,
+    );
+  }
+  if (failure.rpcStatus === 'PERMISSION_DENIED' || failure.httpStatus === 403) {
+    return providerError(
+      provider,
+      `The bot's Google Cloud identity lacks the permission ${permission} on ${resource} (or ${resource} does not exist): grant it a role with that permission there.`,
+      false,
+      error,
+    );
+  }
+  if (failure.rpcStatus === 'UNAUTHENTICATED' || failure.httpStatus === 401) {
+    return providerError(provider, `Google Cloud rejected the bot's credentials: ${detail}`, false, error);
+  }
+  if (failure.rpcStatus === 'NOT_FOUND' || failure.httpStatus === 404) {
+    return providerError(
+      provider,
+      `Google Cloud has no ${resource}: check the role's target in the policy file.`,
+      false,
+      error,
+    );
+  }
+  if (
+    failure.rpcStatus === 'INVALID_ARGUMENT' ||
+    failure.rpcStatus === 'FAILED_PRECONDITION' ||
+    failure.httpStatus === 400
+  ) {
+    return providerError(
+      provider,
+      `Google Cloud refused the change to the allow policy of ${resource}: ${detail}. Check the role name in the policy file and the requester's gcp identity under principals.`,
+      false,
+      error,
+    );
+  }
+  return providerError(
+    provider,
+    `Google Cloud failed to update the allow policy of ${resource}: ${detail}`,
+    true,
+    error,
+  );
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Google's error envelope: `{ error: { code, message, status } }`. */
+function googleErrorBody(value: unknown): { code?: number; message?: string; status?: string } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const inner = (value as { error?: unknown }).error;
+  if (typeof inner !== 'object' || inner === null) return undefined;
+  const { code, message, status } = inner as { code?: unknown; message?: unknown; status?: unknown };
+  return {
+    ...(typeof code === 'number' && { code }),
+    ...(typeof message === 'string' && { message }),
+    ...(typeof status === 'string' && { status }),
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

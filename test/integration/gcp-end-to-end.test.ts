@@ -1,0 +1,90 @@
+import { FakeGcpCrm, letGoogleClientsFetchInJest } from '../support/fake-gcp-crm';
+import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
+import { USERGROUPS } from './test-policy';
+
+const PROJECT = 'projects/payments-prod';
+const ROLE = 'roles/cloudsql.viewer';
+
+const POLICY = `
+settings:
+  minDuration: 1s
+roles:
+  - id: payments-sql-viewer
+    description: View Cloud SQL in payments-prod
+    provider: gcp
+    target:
+      resource: ${PROJECT}
+      role: ${ROLE}
+    maxDuration: 1h
+    approvalChannel: ${APPROVAL_CHANNEL}
+    approvers:
+      users: [U0LEAD]
+`;
+
+/** Through Slack to the real Resource Manager client with Application Default Credentials, against a local CRM. */
+describe('GCP end to end', () => {
+  let fake: FakeGcpCrm;
+  let bot: TestBot;
+  let restoreFetch: () => void;
+  const saved = {
+    GOOGLE_APPLICATION_CREDENTIALS: process.env.GOOGLE_APPLICATION_CREDENTIALS,
+    GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
+  };
+
+  beforeAll(async () => {
+    restoreFetch = letGoogleClientsFetchInJest();
+    fake = await FakeGcpCrm.start();
+    process.env.GOOGLE_APPLICATION_CREDENTIALS = fake.credentialsFile;
+    process.env.GOOGLE_CLOUD_PROJECT = 'jit-bot-home';
+    fake.seed(PROJECT, [{ role: 'roles/owner', members: ['user:platform@example.com'] }]);
+    bot = await startTestBot({
+      policyYaml: POLICY,
+      usergroups: USERGROUPS,
+      env: { GCP_RESOURCE_MANAGER_ENDPOINT: fake.endpoint },
+    });
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await fake?.close();
+    restoreFetch?.();
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('request → approve → conditional binding that expires by itself → expiry → binding gone → notices', async () => {
+    const id = await bot.request('U0ALICE', 'payments-sql-viewer 3s INC-11 look at slow queries');
+    await bot.approvalMessage(id);
+    await bot.click('U0LEAD', 'approve', id);
+    await bot.waitForDm('U0ALICE', 'is active until');
+    const active = await bot.waitForState(id, 'active');
+
+    const policy = fake.policy(PROJECT);
+    expect(policy.version).toBe(3);
+    const expiry = new Date(active.expiresAt ?? 0).toISOString();
+    expect(policy.bindings).toEqual([
+      { role: 'roles/owner', members: ['user:platform@example.com'] },
+      {
+        role: ROLE,
+        members: ['user:u0alice@example.com'],
+        condition: expect.objectContaining({
+          title: `jit-${id}`,
+          expression: expect.stringContaining(`request.time < timestamp("${expiry.slice(0, 19)}`),
+        }),
+      },
+    ]);
+
+    await bot.waitForDm('U0ALICE', 'has expired', 10_000);
+    await bot.waitForState(id, 'expired');
+    expect(fake.policy(PROJECT).bindings).toEqual([{ role: 'roles/owner', members: ['user:platform@example.com'] }]);
+    await bot.slack.waitFor(
+      (call) =>
+        call.method === 'chat.postMessage' &&
+        call.args.thread_ts !== undefined &&
+        String(call.args.text).includes('expired'),
+      { description: 'expiry notice in the approval thread' },
+    );
+  });
+});

@@ -1,0 +1,738 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClientSecretCredential } from '@azure/identity';
+import { freePort } from './free-port';
+
+/**
+ * A local stand-in for the parts of Azure the bot talks to, over HTTPS (the Azure SDK refuses bearer tokens over
+ * plain HTTP):
+ * - Entra ID's OAuth2 token endpoint and OpenID metadata, so a real `ClientSecretCredential` signs in;
+ * - ARM role assignments and PIM role assignment schedule requests/schedules, with Azure's error codes;
+ * - Microsoft Graph's `GET /v1.0/users?$filter=...` under `/graph`.
+ *
+ * Its certificate is self-signed and made per run; clients trust it through `tlsOptions: { ca }` on their own
+ * pipelines, so nothing in the process stops verifying TLS. Tokens are bound to the scope they were issued for:
+ * ARM answers only tokens for `<url>/.default`, Graph only tokens for `<url>/graph/.default`.
+ */
+
+export const FAKE_TENANT_ID = '5f3c2a10-7d4e-4b8a-9c61-0e2f4d8b7a93';
+export const FAKE_CLIENT_ID = '11111111-2222-3333-4444-555555555555';
+export const FAKE_CLIENT_SECRET = 'fake-client-secret';
+/** Built-in role GUIDs the fake knows (Reader, Contributor); others are `RoleDefinitionDoesNotExist`. */
+export const READER_ROLE = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
+export const CONTRIBUTOR_ROLE = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
+
+const AUTHORIZATION = '/providers/microsoft.authorization/';
+
+export interface StoredRoleAssignment {
+  id: string;
+  name: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: string;
+  description?: string;
+}
+
+export interface StoredSchedule {
+  id: string;
+  name: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  /** The request that made or last changed it; absent for a standing assignment made outside PIM requests. */
+  roleAssignmentScheduleRequestId?: string;
+  status: string;
+  startDateTime: string;
+  endDateTime?: string;
+  /** Fake-clock time the assignment started, for the 5-minute removal rule. */
+  createdAtMs: number;
+}
+
+export interface StoredScheduleRequest {
+  id: string;
+  name: string;
+  scope: string;
+  principalId: string;
+  roleDefinitionId: string;
+  requestType: string;
+  status: string;
+  justification?: string;
+  endDateTime?: string;
+  targetRoleAssignmentScheduleId?: string;
+}
+
+export interface InjectedFailure {
+  status: number;
+  code?: string;
+  /** Sent as `Retry-After` in seconds. */
+  retryAfterSeconds?: number;
+}
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+}
+
+export class FakeAzure {
+  /** The base URL: the ARM endpoint and the authority host. */
+  readonly url: string;
+  readonly graphUrl: string;
+  /** The PEM certificate to trust (`tlsOptions: { ca }`). */
+  readonly ca: string;
+  readonly requests: SeenRequest[] = [];
+  /** Actions (`Microsoft.Authorization/roleAssignments/write`...) the bot's identity is denied; `graph` for Graph. */
+  readonly denied = new Set<string>();
+  /** Minimum time before PIM accepts `AdminRemove`; Azure's is 5 minutes. */
+  minimumActiveMs = 5 * 60_000;
+  /** Role assignments the subscription still has room for; Azure's limit is 4,000. */
+  roleAssignmentRoom = Number.POSITIVE_INFINITY;
+
+  private readonly assignments = new Map<string, StoredRoleAssignment>();
+  private readonly schedules = new Map<string, StoredSchedule>();
+  private readonly scheduleRequests = new Map<string, StoredScheduleRequest>();
+  private readonly users: { id: string; mail?: string; userPrincipalName?: string }[] = [];
+  private readonly roleDefinitions = new Set([READER_ROLE, CONTRIBUTOR_ROLE]);
+  private readonly tokens = new Map<string, string>();
+  private failures: InjectedFailure[] = [];
+  private offsetMs = 0;
+
+  /** The fake's clock: the wall clock plus what `advance` added. Pass it to the provider too. */
+  readonly clock = { now: () => Date.now() + this.offsetMs };
+
+  private constructor(
+    private readonly server: https.Server,
+    port: number,
+    ca: string,
+  ) {
+    this.url = `https://127.0.0.1:${port}`;
+    this.graphUrl = `${this.url}/graph`;
+    this.ca = ca;
+  }
+
+  static async start(): Promise<FakeAzure> {
+    const { key, cert } = selfSignedCertificate();
+    const port = await freePort();
+    let fake: FakeAzure | undefined;
+    const server = https.createServer({ key, cert }, (req, res) => {
+      void fake?.handle(req, res);
+    });
+    fake = new FakeAzure(server, port, cert);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    return fake;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** A real `ClientSecretCredential` signing in at this fake. */
+  credential(secret = FAKE_CLIENT_SECRET): ClientSecretCredential {
+    return new ClientSecretCredential(FAKE_TENANT_ID, FAKE_CLIENT_ID, secret, {
+      authorityHost: this.url,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: this.ca },
+      retryOptions: { maxRetries: 0 },
+    });
+  }
+
+  /** Forgets everything stored and every setting, between tests. */
+  reset(): void {
+    this.assignments.clear();
+    this.schedules.clear();
+    this.scheduleRequests.clear();
+    this.users.length = 0;
+    this.requests.length = 0;
+    this.denied.clear();
+    this.failures = [];
+    this.offsetMs = 0;
+    this.minimumActiveMs = 5 * 60_000;
+    this.roleAssignmentRoom = Number.POSITIVE_INFINITY;
+  }
+
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+
+  addUser(user: { id: string; mail?: string; userPrincipalName?: string }): void {
+    this.users.push(user);
+  }
+
+  /** The next `count` ARM or Graph requests fail with this status (tokens are never failed). */
+  failNext(count: number, failure: InjectedFailure): void {
+    for (let i = 0; i < count; i += 1) this.failures.push(failure);
+  }
+
+  /** A role assignment someone else made (its name is random, not the bot's). */
+  seedRoleAssignment(
+    assignment: Omit<StoredRoleAssignment, 'id' | 'name' | 'principalType'> & { name?: string },
+  ): void {
+    const name = assignment.name ?? randomUUID();
+    const id = `${assignment.scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+    this.assignments.set(id.toLowerCase(), { ...assignment, id, name, principalType: 'User' });
+  }
+
+  /** A standing PIM-visible active assignment the bot did not request (e.g. a permanent one). */
+  seedStandingSchedule(schedule: { scope: string; roleDefinitionId: string; principalId: string }): StoredSchedule {
+    const name = randomUUID();
+    const stored: StoredSchedule = {
+      ...schedule,
+      id: `${schedule.scope}/providers/Microsoft.Authorization/roleAssignmentSchedules/${name}`,
+      name,
+      status: 'Provisioned',
+      startDateTime: new Date(this.clock.now() - 86_400_000).toISOString(),
+      createdAtMs: this.clock.now() - 86_400_000,
+    };
+    this.schedules.set(stored.id.toLowerCase(), stored);
+    return stored;
+  }
+
+  roleAssignments(): StoredRoleAssignment[] {
+    return [...this.assignments.values()].map((assignment) => ({ ...assignment }));
+  }
+
+  /** Live PIM schedules (not removed, not past their end on the fake clock). */
+  liveSchedules(): StoredSchedule[] {
+    return [...this.schedules.values()]
+      .filter((schedule) => this.isLive(schedule))
+      .map((schedule) => ({ ...schedule }));
+  }
+
+  scheduleRequestsMade(): StoredScheduleRequest[] {
+    return [...this.scheduleRequests.values()].map((request) => ({ ...request }));
+  }
+
+  // ---- HTTP ----------------------------------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<Handled> {
+    const raw = req.url ?? '/';
+    const queryAt = raw.indexOf('?');
+    // The SDK joins `/{scope}` with a scope that starts with `/`, so paths arrive as `//subscriptions/...`.
+    const path = (queryAt < 0 ? raw : raw.slice(0, queryAt)).replace(/\/{2,}/g, '/');
+    const query = new URLSearchParams(queryAt < 0 ? '' : raw.slice(queryAt + 1));
+    const method = req.method ?? 'GET';
+    const body = await readBody(req);
+    try {
+      if (/^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/.test(path)) return this.openIdConfiguration(res, path);
+      if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path) && method === 'POST') return this.token(res, body);
+
+      this.requests.push({ method, path });
+      const isGraph = path.startsWith('/graph/');
+      const audience = isGraph ? `${this.graphUrl}/.default` : `${this.url}/.default`;
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (token === undefined || this.tokens.get(token) !== audience) {
+        return send(
+          res,
+          401,
+          armError('InvalidAuthenticationTokenAudience', `The access token is not for ${audience}.`),
+        );
+      }
+      const failure = this.failures.shift();
+      if (failure !== undefined) {
+        const headers: Record<string, string> =
+          failure.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
+        return send(res, failure.status, armError(failure.code ?? 'InjectedFailure', 'Injected by the test.'), headers);
+      }
+      if (isGraph) return this.graph(res, path, query);
+      return this.arm(res, method, path, query, body);
+    } catch (error) {
+      return send(res, 500, armError('InternalServerError', String(error)));
+    }
+  }
+
+  private openIdConfiguration(res: ServerResponse, path: string): Handled {
+    const tenant = path.split('/')[1] ?? FAKE_TENANT_ID;
+    const base = `${this.url}/${tenant}`;
+    return send(res, 200, {
+      token_endpoint: `${base}/oauth2/v2.0/token`,
+      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+      jwks_uri: `${base}/discovery/v2.0/keys`,
+      issuer: `${base}/v2.0`,
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    });
+  }
+
+  private token(res: ServerResponse, body: string): Handled {
+    const form = new URLSearchParams(body);
+    if (form.get('client_id') !== FAKE_CLIENT_ID || form.get('client_secret') !== FAKE_CLIENT_SECRET) {
+      return send(res, 401, {
+        error: 'invalid_client',
+        error_description: 'AADSTS7000215: Invalid client secret provided.',
+        error_codes: [7000215],
+      });
+    }
+    const scope =
+      form
+        .get('scope')
+        ?.split(' ')
+        .find((item) => item.endsWith('/.default')) ?? '';
+    const token = `fake-token-${this.tokens.size + 1}`;
+    this.tokens.set(token, scope);
+    return send(res, 200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
+  }
+
+  private graph(res: ServerResponse, path: string, query: URLSearchParams): Handled {
+    if (path !== '/graph/v1.0/users') return send(res, 404, graphError('Request_ResourceNotFound', 'No such route.'));
+    if (this.denied.has('graph')) {
+      return send(
+        res,
+        403,
+        graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+      );
+    }
+    const filter = /^mail eq '((?:[^']|'')*)' or userPrincipalName eq '((?:[^']|'')*)'$/.exec(
+      query.get('$filter') ?? '',
+    );
+    if (!filter) return send(res, 400, graphError('Request_UnsupportedQuery', 'Unsupported query.'));
+    const mail = (filter[1] ?? '').replace(/''/g, "'").toLowerCase();
+    const upn = (filter[2] ?? '').replace(/''/g, "'").toLowerCase();
+    const found = this.users.filter(
+      (user) => user.mail?.toLowerCase() === mail || user.userPrincipalName?.toLowerCase() === upn,
+    );
+    return send(res, 200, { '@odata.context': 'users(id)', value: found.map((user) => ({ id: user.id })) });
+  }
+
+  private arm(res: ServerResponse, method: string, path: string, query: URLSearchParams, body: string): Handled {
+    const lower = path.toLowerCase();
+    const at = lower.lastIndexOf(AUTHORIZATION);
+    if (at < 0) return send(res, 404, armError('InvalidResourceType', 'No such route.'));
+    const scope = path.slice(0, at);
+    const [collection, name, extra] = path.slice(at + AUTHORIZATION.length).split('/');
+    if (extra !== undefined || collection === undefined)
+      return send(res, 404, armError('InvalidResourceType', 'No such route.'));
+    const action = `Microsoft.Authorization/${collection}/${method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write'}`;
+    if (this.denied.has(action)) {
+      return send(
+        res,
+        403,
+        armError(
+          'AuthorizationFailed',
+          `The client '${FAKE_CLIENT_ID}' with object id '${FAKE_CLIENT_ID}' does not have authorization to perform ` +
+            `action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please ` +
+            'refresh your credentials.',
+        ),
+      );
+    }
+    const parsed = body === '' ? {} : (JSON.parse(body) as { properties?: Record<string, unknown> });
+    const properties = parsed.properties ?? {};
+    switch (`${method} ${collection.toLowerCase()}${name === undefined ? '' : '/'}`) {
+      case 'PUT roleassignments/':
+        return this.putRoleAssignment(res, scope, name ?? '', properties);
+      case 'GET roleassignments/':
+        return this.getRoleAssignment(res, scope, name ?? '');
+      case 'DELETE roleassignments/':
+        return this.deleteRoleAssignment(res, scope, name ?? '');
+      case 'GET roleassignments':
+        return this.listRoleAssignments(res, scope, query);
+      case 'PUT roleassignmentschedulerequests/':
+        return this.putScheduleRequest(res, scope, name ?? '', properties);
+      case 'GET roleassignmentschedulerequests/':
+        return this.getScheduleRequest(res, scope, name ?? '');
+      case 'GET roleassignmentschedules':
+        return this.listSchedules(res, scope, query);
+      default:
+        return send(res, 405, armError('MethodNotAllowed', `${method} ${path} is not faked.`));
+    }
+  }
+
+  /** Azure's answer when the principal or the role definition does not exist; undefined when both do. */
+  private refusePrincipalOrRole(
+    res: ServerResponse,
+    scope: string,
+    properties: Record<string, unknown>,
+  ): Handled | undefined {
+    const principalId = String(properties.principalId ?? '');
+    if (!this.users.some((user) => user.id === principalId)) {
+      return send(
+        res,
+        400,
+        armError(
+          'PrincipalNotFound',
+          `Principal ${principalId.replace(/-/g, '')} does not exist in the directory ${FAKE_TENANT_ID}.`,
+        ),
+      );
+    }
+    const roleDefinitionId = String(properties.roleDefinitionId ?? '');
+    const match =
+      /^(\/subscriptions\/[^/]+|\/providers\/Microsoft\.Management\/managementGroups\/[^/]+)?\/providers\/Microsoft\.Authorization\/roleDefinitions\/([^/]+)$/i.exec(
+        roleDefinitionId,
+      );
+    const owner = match?.[1]?.toLowerCase();
+    if (
+      !match ||
+      !this.roleDefinitions.has((match[2] ?? '').toLowerCase()) ||
+      (owner !== undefined && !scope.toLowerCase().startsWith(owner))
+    ) {
+      return send(
+        res,
+        400,
+        armError(
+          'RoleDefinitionDoesNotExist',
+          `The specified role definition with ID '${roleDefinitionId}' does not exist.`,
+        ),
+      );
+    }
+    return undefined;
+  }
+
+  private putRoleAssignment(
+    res: ServerResponse,
+    scope: string,
+    name: string,
+    properties: Record<string, unknown>,
+  ): Handled {
+    const refused = this.refusePrincipalOrRole(res, scope, properties);
+    if (refused) return refused;
+    const id = `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+    const principalId = String(properties.principalId);
+    const roleDefinitionId = String(properties.roleDefinitionId);
+    const existing = this.assignments.get(id.toLowerCase());
+    if (existing) {
+      if (existing.principalId !== principalId || roleGuid(existing.roleDefinitionId) !== roleGuid(roleDefinitionId)) {
+        return send(
+          res,
+          400,
+          armError(
+            'RoleAssignmentUpdateNotPermitted',
+            'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.',
+          ),
+        );
+      }
+      if (typeof properties.description === 'string') existing.description = properties.description;
+      return send(res, 200, assignmentResource(existing));
+    }
+    const duplicate = [...this.assignments.values()].some(
+      (other) =>
+        sameText(other.scope, scope) &&
+        other.principalId === principalId &&
+        roleGuid(other.roleDefinitionId) === roleGuid(roleDefinitionId),
+    );
+    if (duplicate) return send(res, 409, armError('RoleAssignmentExists', 'The role assignment already exists.'));
+    if (this.roleAssignmentRoom <= 0) {
+      return send(
+        res,
+        400,
+        armError('RoleAssignmentLimitExceeded', 'No more role assignments can be created for this subscription.'),
+      );
+    }
+    this.roleAssignmentRoom -= 1;
+    const stored: StoredRoleAssignment = {
+      id,
+      name,
+      scope,
+      roleDefinitionId,
+      principalId,
+      principalType: String(properties.principalType ?? 'User'),
+      ...(typeof properties.description === 'string' && { description: properties.description }),
+    };
+    this.assignments.set(id.toLowerCase(), stored);
+    return send(res, 201, assignmentResource(stored));
+  }
+
+  private getRoleAssignment(res: ServerResponse, scope: string, name: string): Handled {
+    const stored = this.assignments.get(
+      `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`.toLowerCase(),
+    );
+    if (!stored)
+      return send(res, 404, armError('RoleAssignmentNotFound', `The role assignment '${name}' is not found.`));
+    return send(res, 200, assignmentResource(stored));
+  }
+
+  private deleteRoleAssignment(res: ServerResponse, scope: string, name: string): Handled {
+    const key = `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`.toLowerCase();
+    const stored = this.assignments.get(key);
+    if (!stored) return send(res, 204, undefined);
+    this.assignments.delete(key);
+    return send(res, 200, assignmentResource(stored));
+  }
+
+  private listRoleAssignments(res: ServerResponse, scope: string, query: URLSearchParams): Handled {
+    const principal = principalFilter(query);
+    const value = [...this.assignments.values()]
+      .filter(
+        (assignment) =>
+          relatedScopes(assignment.scope, scope) && (principal === undefined || assignment.principalId === principal),
+      )
+      .map(assignmentResource);
+    return send(res, 200, { value });
+  }
+
+  private putScheduleRequest(
+    res: ServerResponse,
+    scope: string,
+    name: string,
+    properties: Record<string, unknown>,
+  ): Handled {
+    const refused = this.refusePrincipalOrRole(res, scope, properties);
+    if (refused) return refused;
+    const id = `${scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/${name}`;
+    const existing = this.scheduleRequests.get(id.toLowerCase());
+    const requestType = String(properties.requestType ?? '');
+    if (existing) {
+      if (existing.requestType !== requestType) {
+        return send(res, 400, armError('RoleAssignmentRequestExists', 'A request with this name already exists.'));
+      }
+      return send(res, 201, scheduleRequestResource(existing));
+    }
+    const principalId = String(properties.principalId);
+    const roleDefinitionId = String(properties.roleDefinitionId);
+    const schedule = [...this.schedules.values()].find(
+      (candidate) =>
+        this.isLive(candidate) &&
+        sameText(candidate.scope, scope) &&
+        candidate.principalId === principalId &&
+        roleGuid(candidate.roleDefinitionId) === roleGuid(roleDefinitionId),
+    );
+    const scheduleInfo = properties.scheduleInfo as
+      | { startDateTime?: string; expiration?: { type?: string; endDateTime?: string } }
+      | undefined;
+    const endDateTime = scheduleInfo?.expiration?.endDateTime;
+    const request: StoredScheduleRequest = {
+      id,
+      name,
+      scope,
+      principalId,
+      roleDefinitionId,
+      requestType,
+      status: 'Provisioned',
+      ...(typeof properties.justification === 'string' && { justification: properties.justification }),
+      ...(endDateTime !== undefined && { endDateTime }),
+    };
+    const now = this.clock.now();
+    switch (requestType) {
+      case 'AdminAssign': {
+        if (schedule) return send(res, 400, armError('RoleAssignmentExists', 'The Role assignment already exists.'));
+        if (scheduleInfo?.expiration?.type !== 'AfterDateTime' || endDateTime === undefined) {
+          return send(res, 400, armError('InvalidRequest', 'The fake expects an AfterDateTime expiration.'));
+        }
+        const created: StoredSchedule = {
+          id: `${scope}/providers/Microsoft.Authorization/roleAssignmentSchedules/${name}`,
+          name,
+          scope,
+          roleDefinitionId,
+          principalId,
+          roleAssignmentScheduleRequestId: id,
+          status: 'Provisioned',
+          startDateTime: scheduleInfo.startDateTime ?? new Date(now).toISOString(),
+          endDateTime,
+          createdAtMs: now,
+        };
+        this.schedules.set(created.id.toLowerCase(), created);
+        request.targetRoleAssignmentScheduleId = created.id;
+        break;
+      }
+      case 'AdminExtend':
+      case 'AdminUpdate': {
+        if (!schedule)
+          return send(res, 400, armError('RoleAssignmentDoesNotExist', 'The Role assignment does not exist.'));
+        if (endDateTime === undefined) return send(res, 400, armError('InvalidRequest', 'An end time is required.'));
+        const longer = schedule.endDateTime === undefined || Date.parse(endDateTime) > Date.parse(schedule.endDateTime);
+        if (requestType === 'AdminExtend' && !longer) {
+          return send(
+            res,
+            400,
+            armError('InvalidScheduleExtension', 'An extension must end later than the assignment.'),
+          );
+        }
+        schedule.endDateTime = endDateTime;
+        schedule.roleAssignmentScheduleRequestId = id;
+        request.targetRoleAssignmentScheduleId = schedule.id;
+        break;
+      }
+      case 'AdminRemove': {
+        if (!schedule)
+          return send(res, 400, armError('RoleAssignmentDoesNotExist', 'The Role assignment does not exist.'));
+        if (now - schedule.createdAtMs < this.minimumActiveMs) {
+          return send(
+            res,
+            400,
+            armError('ActiveDurationTooShort', 'The Active duration is too short. Miniumum Required is 5 minutes.'),
+          );
+        }
+        schedule.status = 'Revoked';
+        request.status = 'Revoked';
+        request.targetRoleAssignmentScheduleId = schedule.id;
+        break;
+      }
+      default:
+        return send(res, 400, armError('InvalidRequestType', `The fake does not handle ${requestType}.`));
+    }
+    this.scheduleRequests.set(id.toLowerCase(), request);
+    return send(res, 201, scheduleRequestResource(request));
+  }
+
+  private getScheduleRequest(res: ServerResponse, scope: string, name: string): Handled {
+    const stored = this.scheduleRequests.get(
+      `${scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/${name}`.toLowerCase(),
+    );
+    if (!stored)
+      return send(res, 404, armError('RoleAssignmentScheduleRequestNotFound', `No request named '${name}'.`));
+    return send(res, 200, scheduleRequestResource(stored));
+  }
+
+  private listSchedules(res: ServerResponse, scope: string, query: URLSearchParams): Handled {
+    const principal = principalFilter(query);
+    const value = [...this.schedules.values()]
+      .filter(
+        (schedule) =>
+          this.isLive(schedule) &&
+          relatedScopes(schedule.scope, scope) &&
+          (principal === undefined || schedule.principalId === principal),
+      )
+      .map((schedule) => ({
+        id: schedule.id,
+        name: schedule.name,
+        type: 'Microsoft.Authorization/roleAssignmentSchedules',
+        properties: {
+          scope: schedule.scope,
+          roleDefinitionId: schedule.roleDefinitionId,
+          principalId: schedule.principalId,
+          principalType: 'User',
+          ...(schedule.roleAssignmentScheduleRequestId !== undefined && {
+            roleAssignmentScheduleRequestId: schedule.roleAssignmentScheduleRequestId,
+          }),
+          assignmentType: 'Assigned',
+          memberType: 'Direct',
+          status: schedule.status,
+          startDateTime: schedule.startDateTime,
+          ...(schedule.endDateTime !== undefined && { endDateTime: schedule.endDateTime }),
+        },
+      }));
+    return send(res, 200, { value });
+  }
+
+  /** Azure ends a PIM assignment itself at its end time; removed ones are gone too. */
+  private isLive(schedule: StoredSchedule): boolean {
+    return (
+      schedule.status !== 'Revoked' &&
+      (schedule.endDateTime === undefined || Date.parse(schedule.endDateTime) > this.clock.now())
+    );
+  }
+}
+
+function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-azure-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'pipe' },
+    );
+    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Proof that a handler answered: every path through one ends in `return send(...)`. */
+type Handled = 'handled';
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): Handled {
+  if (body === undefined) res.writeHead(status, headers).end();
+  else
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+  return 'handled';
+}
+
+function armError(code: string, message: string): unknown {
+  return { error: { code, message } };
+}
+
+function graphError(code: string, message: string): unknown {
+  return { error: { code, message, innerError: { 'request-id': randomUUID() } } };
+}
+
+function roleGuid(roleDefinitionId: string): string {
+  return (roleDefinitionId.split('/').pop() ?? '').toLowerCase();
+}
+
+function sameText(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Azure lists what applies at, above or below the scope asked about. */
+function relatedScopes(a: string, b: string): boolean {
+  const x = `${a.toLowerCase()}/`;
+  const y = `${b.toLowerCase()}/`;
+  return x.startsWith(y) || y.startsWith(x);
+}
+
+function principalFilter(query: URLSearchParams): string | undefined {
+  const filter = query.get('$filter');
+  if (filter === null) return undefined;
+  return /^principalId eq '([^']+)'$/.exec(filter)?.[1];
+}
+
+function assignmentResource(assignment: StoredRoleAssignment): unknown {
+  return {
+    id: assignment.id,
+    name: assignment.name,
+    type: 'Microsoft.Authorization/roleAssignments',
+    properties: {
+      scope: assignment.scope,
+      roleDefinitionId: assignment.roleDefinitionId,
+      principalId: assignment.principalId,
+      principalType: assignment.principalType,
+      ...(assignment.description !== undefined && { description: assignment.description }),
+    },
+  };
+}
+
+function scheduleRequestResource(request: StoredScheduleRequest): unknown {
+  return {
+    id: request.id,
+    name: request.name,
+    type: 'Microsoft.Authorization/roleAssignmentScheduleRequests',
+    properties: {
+      scope: request.scope,
+      principalId: request.principalId,
+      principalType: 'User',
+      roleDefinitionId: request.roleDefinitionId,
+      requestType: request.requestType,
+      status: request.status,
+      ...(request.justification !== undefined && { justification: request.justification }),
+      ...(request.targetRoleAssignmentScheduleId !== undefined && {
+        targetRoleAssignmentScheduleId: request.targetRoleAssignmentScheduleId,
+      }),
+    },
+  };
+}
