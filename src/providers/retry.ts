@@ -12,6 +12,12 @@ export interface RetryOptions {
   random?: () => number;
 }
 
+/** How hard one cloud call retries before giving the failure to the job, which retries later on its own. */
+export type CallRetrySettings = Pick<RetryOptions, 'attempts' | 'baseMs' | 'capMs'>;
+
+/** A handful of quick tries: enough to ride out a throttling burst, short enough not to hold a worker. */
+export const DEFAULT_CALL_RETRY: Readonly<CallRetrySettings> = { attempts: 4, baseMs: 200, capMs: 2_000 };
+
 /**
  * Runs a cloud call, retrying transient failures with exponential backoff and full jitter, so many grants that
  * hit the same throttling do not retry in lockstep. What still fails is rethrown as is; the job above retries

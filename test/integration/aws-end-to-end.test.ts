@@ -1,4 +1,5 @@
 import { CreateUserCommand, GetUserPolicyCommand, IAMClient, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
+import { overrideEnv } from '../support/env-override';
 import { type MotoServer, startMotoServer } from '../support/moto-server';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { USERGROUPS } from './test-policy';
@@ -34,15 +35,11 @@ describe('AWS end to end', () => {
   let moto: MotoServer;
   let bot: TestBot;
   let iam: IAMClient;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: () => void;
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    const env = { ...AWS_ENV, AWS_ENDPOINT_URL_IAM: moto.url };
-    for (const [key, value] of Object.entries(env)) {
-      saved[key] = process.env[key];
-      process.env[key] = value;
-    }
+    restoreEnv = overrideEnv({ ...AWS_ENV, AWS_ENDPOINT_URL_IAM: moto.url });
     iam = new IAMClient({
       endpoint: moto.url,
       region: 'us-east-1',
@@ -56,18 +53,12 @@ describe('AWS end to end', () => {
   afterAll(async () => {
     await bot?.stop();
     await moto?.stop();
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnv?.();
   });
 
   it('request → approve → inline policy with its own expiry → expiry → policy gone → notices', async () => {
-    const id = await bot.request('U0ALICE', 'aws-logs-reader 3s INC-7 read the logs');
-    await bot.approvalMessage(id);
-    await bot.click('U0LEAD', 'approve', id);
-    await bot.waitForDm('U0ALICE', 'is active until');
-    const active = await bot.waitForState(id, 'active');
+    const active = await bot.requestApproved('U0ALICE', 'aws-logs-reader 3s INC-7 read the logs', 'U0LEAD');
+    const { id } = active;
     expect(bot.slack.calls('users.info').map((call) => call.args.user)).toContain('U0ALICE');
 
     const stored = await iam.send(

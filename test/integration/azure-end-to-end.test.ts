@@ -52,11 +52,8 @@ describe('Azure end to end', () => {
   });
 
   it('request → approve → role assignment naming the request and expiry → expiry → assignment gone → notices', async () => {
-    const id = await bot.request('U0ALICE', 'payments-reader 3s INC-9 check a refund');
-    await bot.approvalMessage(id);
-    await bot.click('U0LEAD', 'approve', id);
-    await bot.waitForDm('U0ALICE', 'is active until');
-    const active = await bot.waitForState(id, 'active');
+    const active = await bot.requestApproved('U0ALICE', 'payments-reader 3s INC-9 check a refund', 'U0LEAD');
+    const { id } = active;
 
     const assignments = fake.roleAssignments();
     expect(assignments).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { overrideEnv } from '../support/env-override';
 import { FakeGcpCrm, letGoogleClientsFetchInJest } from '../support/fake-gcp-crm';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { USERGROUPS } from './test-policy';
@@ -26,16 +27,16 @@ describe('GCP end to end', () => {
   let fake: FakeGcpCrm;
   let bot: TestBot;
   let restoreFetch: () => void;
-  const saved = {
-    GOOGLE_APPLICATION_CREDENTIALS: process.env.GOOGLE_APPLICATION_CREDENTIALS,
-    GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
-  };
+  let restoreEnv: () => void;
 
   beforeAll(async () => {
     restoreFetch = letGoogleClientsFetchInJest();
     fake = await FakeGcpCrm.start();
-    process.env.GOOGLE_APPLICATION_CREDENTIALS = fake.credentialsFile;
-    process.env.GOOGLE_CLOUD_PROJECT = 'jit-bot-home';
+    // Real Application Default Credentials, exchanged at the fake's token endpoint; the project saves a lookup.
+    restoreEnv = overrideEnv({
+      GOOGLE_APPLICATION_CREDENTIALS: fake.credentialsFile,
+      GOOGLE_CLOUD_PROJECT: 'jit-bot-home',
+    });
     fake.seed(PROJECT, [{ role: 'roles/owner', members: ['user:platform@example.com'] }]);
     bot = await startTestBot({
       policyYaml: POLICY,
@@ -48,18 +49,12 @@ describe('GCP end to end', () => {
     await bot?.stop();
     await fake?.close();
     restoreFetch?.();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    restoreEnv?.();
   });
 
   it('request → approve → conditional binding that expires by itself → expiry → binding gone → notices', async () => {
-    const id = await bot.request('U0ALICE', 'payments-sql-viewer 3s INC-11 look at slow queries');
-    await bot.approvalMessage(id);
-    await bot.click('U0LEAD', 'approve', id);
-    await bot.waitForDm('U0ALICE', 'is active until');
-    const active = await bot.waitForState(id, 'active');
+    const active = await bot.requestApproved('U0ALICE', 'payments-sql-viewer 3s INC-11 look at slow queries', 'U0LEAD');
+    const { id } = active;
 
     const policy = fake.policy(PROJECT);
     expect(policy.version).toBe(3);

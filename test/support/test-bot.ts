@@ -45,6 +45,10 @@ export interface TestBot {
   approvalMessage(requestId: string): Promise<RecordedCall>;
   /** Waits until the stored request is in `state`. */
   waitForState(requestId: string, state: AccessRequest['state'], timeoutMs?: number): Promise<AccessRequest>;
+  /** Files a request, has `approverId` approve it, and waits until access is active and the requester told. */
+  requestApproved(requesterId: string, text: string, approverId: string): Promise<AccessRequest>;
+  /** Waits until the request expired and the requester and the approval thread were told. */
+  waitForExpiry(request: AccessRequest, timeoutMs?: number): Promise<AccessRequest>;
   /** Waits for a DM (chat.postMessage to the user ID) whose text includes `fragment`. */
   waitForDm(userId: string, fragment: string, timeoutMs?: number): Promise<RecordedCall>;
   stop(): Promise<void>;
@@ -146,6 +150,25 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
         responseUrl: slack.responseUrl(),
       });
       return postSigned(eventsUrl, body, signingSecret);
+    },
+    async requestApproved(requesterId, text, approverId) {
+      const id = await bot.request(requesterId, text);
+      await bot.approvalMessage(id);
+      await bot.click(approverId, 'approve', id);
+      await bot.waitForDm(requesterId, 'is active until');
+      return bot.waitForState(id, 'active');
+    },
+    async waitForExpiry(request, timeoutMs = 10_000) {
+      await bot.waitForDm(request.requesterId, 'has expired', timeoutMs);
+      await slack.waitFor(
+        (call) =>
+          call.method === 'chat.postMessage' &&
+          call.args.thread_ts !== undefined &&
+          String(call.args.text).includes(`<@${request.requesterId}>`) &&
+          String(call.args.text).includes('expired'),
+        { description: `expiry notice for ${request.id} in the approval thread` },
+      );
+      return bot.waitForState(request.id, 'expired');
     },
     async waitForState(requestId, state, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

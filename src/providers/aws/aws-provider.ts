@@ -4,7 +4,7 @@ import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { CloudProvider, GrantOutcome, GrantSpec } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { providerError, type RetryOptions, retryTransient } from '../retry';
+import { type CallRetrySettings, DEFAULT_CALL_RETRY, providerError, retryTransient } from '../retry';
 import { awsErrorCode, awsFailure, isNotFound, isTransientAwsError } from './aws-errors';
 import {
   type AwsTarget,
@@ -35,12 +35,11 @@ export interface AwsProviderOptions {
   /** Clients to use instead of the default ones (only for pointing tests at an emulator some other way). */
   clients?: AwsClients;
   /** Backoff for throttling and 5xx within one call; defaults: 4 attempts, 200 ms base, 2 s cap. */
-  retry?: Partial<Pick<RetryOptions, 'attempts' | 'baseMs' | 'capMs'>>;
+  retry?: Partial<CallRetrySettings>;
   /** How often and how many times to read an Identity Center operation's status; defaults: every 1 s, 30 reads. */
   statusPolling?: Partial<StatusPolling>;
 }
 
-const DEFAULT_RETRY = { attempts: 4, baseMs: 200, capMs: 2_000 };
 const DEFAULT_POLLING: StatusPolling = { intervalMs: 1_000, attempts: 30 };
 
 /**
@@ -56,11 +55,11 @@ export class AwsProvider implements CloudProvider {
   private readonly logger: Logger;
   private readonly iam: IAMClient;
   private readonly identityCenter: IdentityCenterAssignments;
-  private readonly retry: { attempts: number; baseMs: number; capMs: number };
+  private readonly retry: CallRetrySettings;
 
   constructor(options: AwsProviderOptions) {
     this.logger = options.logger;
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.retry = { ...DEFAULT_CALL_RETRY, ...options.retry };
     const clients = defaultClients(options.clients ?? {});
     this.iam = clients.iam;
     this.identityCenter = new IdentityCenterAssignments(

@@ -10,7 +10,13 @@ import { CloudProviderError } from '../../domain/errors';
 import type { Clock, CloudProvider, GrantOutcome, GrantSpec } from '../../domain/ports';
 import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
-import { isTransientHttpStatus, providerError, retryTransient } from '../retry';
+import {
+  type CallRetrySettings,
+  DEFAULT_CALL_RETRY,
+  isTransientHttpStatus,
+  providerError,
+  retryTransient,
+} from '../retry';
 import { assignmentName } from './assignment-name';
 import {
   type AzurePimTarget,
@@ -53,11 +59,7 @@ interface AzureMemo {
   assignmentName?: string;
 }
 
-export interface AzureRetrySettings {
-  attempts: number;
-  baseMs: number;
-  capMs: number;
-}
+export type AzureRetrySettings = CallRetrySettings;
 
 export interface AzureProviderOptions {
   logger: Logger;
@@ -125,7 +127,7 @@ export class AzureProvider implements CloudProvider {
     this.directory = new GraphDirectory({ endpoint: graph, credential, ...tls });
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
-    this.retry = { attempts: 4, baseMs: 200, capMs: 2_000, ...options.retry };
+    this.retry = { ...DEFAULT_CALL_RETRY, ...options.retry };
   }
 
   async grant(spec: GrantSpec): Promise<GrantOutcome> {

@@ -2,7 +2,7 @@ import { FoldersClient, OrganizationsClient, ProjectsClient, type protos } from 
 import { CloudProviderError } from '../../domain/errors';
 import type { CloudProvider, GrantOutcome, GrantPrincipal, GrantSpec } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { isTransientHttpStatus, providerError, retryTransient } from '../retry';
+import { DEFAULT_CALL_RETRY, isTransientHttpStatus, providerError, retryTransient } from '../retry';
 import { type GcpResourceKind, type GcpTarget, gcpTargetSchema, resourceKind } from './gcp-target';
 import {
   countPrincipals,
@@ -50,7 +50,7 @@ export interface GcpProviderOptions {
  * Our retries: few and short, so a throttled grant gives its worker back soon and the job's own backoff takes
  * over. They cover a whole read-modify-write, so a lost etag race re-reads before writing again.
  */
-const RETRY = { attempts: 4, baseMs: 200, capMs: 2_000 } as const;
+const RETRY = DEFAULT_CALL_RETRY;
 
 /**
  * Per call: no gax retries (its defaults retry UNAVAILABLE reads for up to ten minutes and would multiply ours;

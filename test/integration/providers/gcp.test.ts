@@ -3,6 +3,7 @@ import { CloudProviderError } from '../../../src/domain/errors';
 import type { GrantSpec } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
 import { createGcpProvider, type GcpProvider } from '../../../src/providers/gcp/gcp-provider';
+import { overrideEnv } from '../../support/env-override';
 import { type FakeBinding, FakeGcpCrm, letGoogleClientsFetchInJest } from '../../support/fake-gcp-crm';
 
 const PROJECT = 'projects/jit-sandbox';
@@ -65,19 +66,18 @@ describe('GcpProvider against a local Cloud Resource Manager', () => {
   let fake: FakeGcpCrm;
   let provider: GcpProvider;
   let restoreFetch: () => void;
+  let restoreEnv: () => void;
   const logLines: string[] = [];
-  const savedEnv = {
-    GOOGLE_APPLICATION_CREDENTIALS: process.env.GOOGLE_APPLICATION_CREDENTIALS,
-    GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
-  };
 
   beforeAll(async () => {
     restoreFetch = letGoogleClientsFetchInJest();
     fake = await FakeGcpCrm.start();
     // Real Application Default Credentials: the file the environment names, exchanged at the fake's /token.
-    process.env.GOOGLE_APPLICATION_CREDENTIALS = fake.credentialsFile;
-    // Saves the credentials' project lookup, which would go to Google's public endpoint.
-    process.env.GOOGLE_CLOUD_PROJECT = 'jit-bot-home';
+    // The project saves the credentials' project lookup, which would go to Google's public endpoint.
+    restoreEnv = overrideEnv({
+      GOOGLE_APPLICATION_CREDENTIALS: fake.credentialsFile,
+      GOOGLE_CLOUD_PROJECT: 'jit-bot-home',
+    });
     const destination = new Writable({
       write(chunk: Buffer, _encoding, done) {
         logLines.push(chunk.toString());
@@ -93,10 +93,7 @@ describe('GcpProvider against a local Cloud Resource Manager', () => {
     await provider.close();
     await fake.close();
     restoreFetch();
-    for (const [name, value] of Object.entries(savedEnv)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    restoreEnv();
   });
 
   beforeEach(() => {
