@@ -72,24 +72,13 @@ describe('AWS end to end', () => {
     expect(document.Statement[0]?.Action).toEqual(['logs:Get*', 'logs:Describe*']);
     expect(document.Statement[0]?.Condition.DateLessThan['aws:CurrentTime']).toBe(expiry);
 
-    await bot.waitForDm('U0ALICE', 'has expired', 10_000);
-    await bot.waitForState(id, 'expired');
+    await bot.waitForExpiry(active);
     const left = await iam.send(new ListUserPoliciesCommand({ UserName: 'u0alice@example.com' }));
     expect(left.PolicyNames ?? []).toEqual([]);
-    await bot.slack.waitFor(
-      (call) =>
-        call.method === 'chat.postMessage' &&
-        call.args.thread_ts !== undefined &&
-        String(call.args.text).includes('expired'),
-      { description: 'expiry notice in the approval thread' },
-    );
   });
 
   it('fails the request with an actionable message when the person has no IAM user, granting nothing', async () => {
-    const id = await bot.request('U0BOB', 'aws-logs-reader 1m no user');
-    await bot.approvalMessage(id);
-    await bot.click('U0LEAD', 'approve', id);
-    const failed = await bot.waitForState(id, 'failed');
+    const failed = await bot.requestApprovedButFailed('U0BOB', 'aws-logs-reader 1m no user', 'U0LEAD');
     expect(failed.failureReason).toContain('u0bob@example.com');
     await bot.waitForDm('U0BOB', 'granting failed');
   });

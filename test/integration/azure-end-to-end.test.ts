@@ -67,23 +67,12 @@ describe('Azure end to end', () => {
     expect(assignments[0]?.description).toContain(id);
     expect(assignments[0]?.description).toContain(new Date(active.expiresAt ?? 0).toISOString().slice(0, 19));
 
-    await bot.waitForDm('U0ALICE', 'has expired', 10_000);
-    await bot.waitForState(id, 'expired');
+    await bot.waitForExpiry(active);
     expect(fake.roleAssignments()).toEqual([]);
-    await bot.slack.waitFor(
-      (call) =>
-        call.method === 'chat.postMessage' &&
-        call.args.thread_ts !== undefined &&
-        String(call.args.text).includes('expired'),
-      { description: 'expiry notice in the approval thread' },
-    );
   });
 
   it('fails with the fix when Graph does not know the person, granting nothing', async () => {
-    const id = await bot.request('U0BOB', 'payments-reader 1m nobody knows bob');
-    await bot.approvalMessage(id);
-    await bot.click('U0LEAD', 'approve', id);
-    const failed = await bot.waitForState(id, 'failed');
+    const failed = await bot.requestApprovedButFailed('U0BOB', 'payments-reader 1m nobody knows bob', 'U0LEAD');
     expect(failed.failureReason).toContain('add azure: <their Entra object ID> under principals.U0BOB');
     await bot.waitForDm('U0BOB', 'granting failed');
     expect(fake.roleAssignments()).toEqual([]);

@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import * as http from 'node:http';
-import * as path from 'node:path';
+import { findOnPath } from './find-on-path';
 import { freePort } from './free-port';
 
 /** A running `moto_server`: a real AWS emulator (IAM, IAM Identity Center, identity store) on 127.0.0.1. */
@@ -23,20 +21,6 @@ const MAX_OUTPUT_CHARS = 32 * 1024;
 
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
-
-async function findOnPath(binary: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, binary);
-    try {
-      await access(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
 
 /** One HTTP request to 127.0.0.1; resolves with the status and body, rejects on a socket error or timeout. */
 function request(

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findOnPath } from './find-on-path';
 import { freePort } from './free-port';
 
 /** Options for {@link startRedisServer}. */
@@ -45,20 +45,9 @@ function installExitHook(): void {
   });
 }
 
-async function findOnPath(binary: string): Promise<string | undefined> {
-  const fromEnv = process.env.REDIS_SERVER_BIN;
-  if (fromEnv) return fromEnv;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, binary);
-    try {
-      await access(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
+/** `REDIS_SERVER_BIN` names a binary outside PATH. */
+async function findRedisServer(binary: string): Promise<string | undefined> {
+  return process.env.REDIS_SERVER_BIN || findOnPath(binary);
 }
 
 function hasExited(child: ChildProcess): boolean {
@@ -162,7 +151,7 @@ async function waitUntilReady(attempt: Attempt, port: number, timeoutMs: number)
  *   (the error includes the server's output).
  */
 export async function startRedisServer(opts: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
-  const binary = await findOnPath('redis-server');
+  const binary = await findRedisServer('redis-server');
   if (!binary) {
     throw new Error(
       'redis-server was not found on PATH. Install it (e.g. `apt-get install redis-server` on Debian/Ubuntu, ' +

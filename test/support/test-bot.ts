@@ -47,6 +47,8 @@ export interface TestBot {
   waitForState(requestId: string, state: AccessRequest['state'], timeoutMs?: number): Promise<AccessRequest>;
   /** Files a request, has `approverId` approve it, and waits until access is active and the requester told. */
   requestApproved(requesterId: string, text: string, approverId: string): Promise<AccessRequest>;
+  /** Files a request, has `approverId` approve it, and waits until granting it failed. */
+  requestApprovedButFailed(requesterId: string, text: string, approverId: string): Promise<AccessRequest>;
   /** Waits until the request expired and the requester and the approval thread were told. */
   waitForExpiry(request: AccessRequest, timeoutMs?: number): Promise<AccessRequest>;
   /** Waits for a DM (chat.postMessage to the user ID) whose text includes `fragment`. */
@@ -109,6 +111,13 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       { description: `approval message for ${requestId}` },
     );
 
+  const fileAndApprove = async (requesterId: string, text: string, approverId: string) => {
+    const id = await bot.request(requesterId, text);
+    await bot.approvalMessage(id);
+    await bot.click(approverId, 'approve', id);
+    return id;
+  };
+
   const bot: TestBot = {
     container,
     slack,
@@ -152,11 +161,12 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       return postSigned(eventsUrl, body, signingSecret);
     },
     async requestApproved(requesterId, text, approverId) {
-      const id = await bot.request(requesterId, text);
-      await bot.approvalMessage(id);
-      await bot.click(approverId, 'approve', id);
+      const id = await fileAndApprove(requesterId, text, approverId);
       await bot.waitForDm(requesterId, 'is active until');
       return bot.waitForState(id, 'active');
+    },
+    async requestApprovedButFailed(requesterId, text, approverId) {
+      return bot.waitForState(await fileAndApprove(requesterId, text, approverId), 'failed');
     },
     async waitForExpiry(request, timeoutMs = 10_000) {
       await bot.waitForDm(request.requesterId, 'has expired', timeoutMs);
