@@ -74,6 +74,18 @@ describe('requesterMessage', () => {
     expect(message).toContain('2026-03-10 10:06 UTC');
   });
 
+  it("adds the provider's instructions for using the access, on their own line", () => {
+    const instructions = 'Assume it with `aws sts assume-role --role-arn arn:aws:iam::111122223333:role/Deployer`';
+    const message = requesterMessage(
+      'activated',
+      makeRequest({
+        ...request,
+        grant: { provider: 'aws', target: {}, identities: {}, instructions },
+      }),
+    );
+    expect(message?.split('\n')).toEqual([expect.stringContaining('is active until'), instructions]);
+  });
+
   it.each<[NoticeKind, string]>([
     ['denied', ':x: Your request `k7m2xq9d` for *sandbox-admin* was denied by <@U0LEAD>.'],
     [
