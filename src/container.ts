@@ -78,7 +78,7 @@ export function buildContainer(options: ContainerOptions): Container {
   const webClient = new WebClient(env.SLACK_BOT_TOKEN, slackClientOptions);
 
   const store = new RedisRequestStore(redis, keys, logger.child({ component: 'store' }));
-  const auditLog = new RedisAuditLog(redis, keys);
+  const auditLog = new RedisAuditLog(redis, keys, logger.child({ component: 'audit' }));
   const queues = createQueues(bullRedis, keys.queuePrefix());
   const scheduler = new BullMqJobScheduler(queues, clock, logger);
   // The dry run is always there (cheap, and it lets an operator rehearse any role); clouds only when used.

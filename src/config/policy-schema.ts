@@ -13,6 +13,17 @@ const durationText = z.string({ error: 'must be a duration such as 30m, 2h or 1h
   }
 });
 
+/** Like `durationText`, but `0s` is allowed: "no waiting". */
+const durationOrZero = z.string({ error: 'must be a duration such as 0s, 1m or 10m' }).transform((text, ctx) => {
+  if (/^0+[smhd]$/.test(text.trim())) return 0;
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    return z.NEVER;
+  }
+});
+
 const channelId = z
   .string()
   .regex(/^[CG][A-Z0-9]{2,}$/, { error: 'must be a Slack channel ID such as C0123ABCD (channel details → About)' });
@@ -28,6 +39,9 @@ const selectorSchema = z
   })
   .strict();
 
+/** How long after a revocation each provider's changes have propagated, by default (see CLOUDS.md). */
+const DEFAULT_PROPAGATION = { dryrun: '0s', aws: '1m', gcp: '7m', azure: '10m' } as const;
+
 const settingsSchema = z
   .object({
     defaultDuration: durationText.prefault('1h'),
@@ -35,6 +49,12 @@ const settingsSchema = z
     maxDuration: durationText.prefault('8h'),
     approvalTimeout: durationText.prefault('30m'),
     auditChannel: channelId.optional(),
+    adminChannel: channelId.optional(),
+    admins: selectorSchema.prefault({}),
+    alertAfter: z.number().int().min(1, { error: 'must be at least 1 failed attempt' }).default(3),
+    reconcileEvery: durationText.prefault('1m'),
+    propagation: z.record(z.string(), durationOrZero).prefault({}),
+    auditRetention: durationText.prefault('90d'),
   })
   .strict();
 
@@ -125,6 +145,13 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[
       `settings.defaultDuration: ${formatDuration(settings.defaultDuration)} is longer than settings.maxDuration ${formatDuration(settings.maxDuration)}`,
     );
   }
+  for (const name of Object.keys(settings.propagation)) {
+    if (!targetSchemas[name]) {
+      problems.push(
+        `settings.propagation.${name}: "${name}" is not a known provider; use one of ${Object.keys(targetSchemas).join(', ')}`,
+      );
+    }
+  }
   const seen = new Map<string, number>();
   parsed.roles.forEach((role, index) => {
     const at = `roles[${index}]`;
@@ -198,6 +225,17 @@ function toPolicy(parsed: ParsedPolicy): Policy {
       maxDurationMs: settings.maxDuration,
       approvalTimeoutMs: settings.approvalTimeout,
       ...(settings.auditChannel !== undefined && { auditChannel: settings.auditChannel }),
+      ...(settings.adminChannel !== undefined && { adminChannel: settings.adminChannel }),
+      admins: settings.admins,
+      alertAfter: settings.alertAfter,
+      reconcileEveryMs: settings.reconcileEvery,
+      propagationMs: {
+        ...Object.fromEntries(
+          Object.entries(DEFAULT_PROPAGATION).map(([name, text]) => [name, text === '0s' ? 0 : parseDuration(text)]),
+        ),
+        ...settings.propagation,
+      },
+      auditRetentionMs: settings.auditRetention,
     },
     roles: parsed.roles.map((role): Role => {
       const maxDurationMs = role.maxDuration ?? settings.maxDuration;

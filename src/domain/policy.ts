@@ -30,6 +30,18 @@ export interface PolicySettings {
   maxDurationMs: number;
   approvalTimeoutMs: number;
   auditChannel?: string;
+  /** Where operators are alerted (failing revocations, drift, access that outlived its revocation). */
+  adminChannel?: string;
+  /** Who may use the operator commands (`/jit audit`) and the alerts' buttons. */
+  admins: PeopleSelector;
+  /** Failed revocation attempts before the admin channel is alerted. */
+  alertAfter: number;
+  /** How often the reconciler sweeps the store and the clouds. */
+  reconcileEveryMs: number;
+  /** How long after a revocation each provider is read back, once its changes have propagated. */
+  propagationMs: Readonly<Record<string, number>>;
+  /** How long audit entries are kept. */
+  auditRetentionMs: number;
 }
 
 /** Cloud identities of one Slack user, by provider name (e.g. `{ aws: 'alice' }`). */

@@ -1,5 +1,5 @@
 import type { AccessRequest, MessageRef } from './access-request';
-import type { AuditEvent } from './audit-event';
+import type { AuditEvent, AuditNote } from './audit-event';
 import type { Policy, PrincipalIdentities, Role } from './policy';
 
 /** The only source of the current time (epoch milliseconds), so tests can drive it. */
@@ -29,8 +29,32 @@ export interface RequestStore {
   update(next: AccessRequest, expectedVersion: number, audit: AuditEvent): Promise<boolean>;
   /** A person's requests, newest first, optionally only those in the given states. */
   listByRequester(userId: string, states?: readonly AccessRequest['state'][]): Promise<AccessRequest[]>;
+  /** Requests in one state whose index score (expiry when active, deadline when pending, else last change) is at most `maxScore`. */
+  listByState(state: AccessRequest['state'], maxScore?: number): Promise<AccessRequest[]>;
   setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
   getApprovalMessage(id: string): Promise<MessageRef | undefined>;
+}
+
+/** The append-only audit trail, for what is not a state change (state changes are audited by the store). */
+export interface AuditLog {
+  note(note: AuditNote): Promise<void>;
+}
+
+/** Something a person must look at now. */
+export interface Alert {
+  kind: 'revocation-failing' | 'access-remains' | 'drift';
+  requestId?: string;
+  /** What happened and what to do, in a sentence or two. */
+  message: string;
+  /** The error behind it, if any, as text. */
+  error?: string;
+  /** Offer a "Retry now" for the request's revocation. */
+  retryRevocation?: boolean;
+}
+
+/** Tells the operators (the admin channel). */
+export interface Alerter {
+  alert(alert: Alert): Promise<void>;
 }
 
 /** Lifecycle events people are told about; each becomes one deferred notice. */
@@ -110,6 +134,29 @@ export interface CloudProvider {
   verify(spec: GrantSpec): Promise<boolean>;
   /** Releases connections on shutdown, for providers that hold any. */
   close?(): Promise<void>;
+  /**
+   * Lists the artefacts this bot created under the given roles' targets, found by their `jit-<requestId>` name,
+   * title or description, so expired ones can be revoked even when the store has lost them. Providers whose
+   * artefacts carry no such mark omit it.
+   */
+  findGrants?(roles: readonly RoleTargetRef[]): Promise<FoundGrant[]>;
+}
+
+/** A role's target, as the sweep needs it. */
+export interface RoleTargetRef {
+  roleId: string;
+  target: Readonly<Record<string, unknown>>;
+}
+
+/** A grant artefact found in the cloud. */
+export interface FoundGrant {
+  requestId: string;
+  /** The expiry the artefact names; undefined when it names none (the store's record then decides). */
+  expiresAt?: number;
+  /** Exactly what `revoke` needs to remove this artefact, built by the provider. */
+  spec: GrantSpec;
+  /** Where it is, for logs and alerts, e.g. "inline policy jit-k7m2xq9d on IAM user alice". */
+  description: string;
 }
 
 export interface CloudProviders {

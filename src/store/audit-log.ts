@@ -1,12 +1,16 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { REQUEST_STATES } from '../domain/access-request';
-import type { AuditEvent } from '../domain/audit-event';
+import { AUDIT_NOTE_KINDS, type AuditEvent, type AuditNote } from '../domain/audit-event';
+import type { AuditLog } from '../domain/ports';
+import type { Logger } from '../lib/logger';
 import type { RedisKeys } from './keys';
 
-/** Field/value pairs for XADD, in a fixed order. */
+/** Field/value pairs for XADD of a state change, in a fixed order. */
 export function encodeAuditEvent(event: AuditEvent): string[] {
   return [
+    'type',
+    'transition',
     'requestId',
     event.requestId,
     'from',
@@ -22,10 +26,33 @@ export function encodeAuditEvent(event: AuditEvent): string[] {
   ];
 }
 
-const auditFieldsSchema = z.object({
+function encodeAuditNote(note: AuditNote): string[] {
+  return [
+    'type',
+    note.kind,
+    ...(note.requestId !== undefined ? ['requestId', note.requestId] : []),
+    'actor',
+    note.actor,
+    'reason',
+    note.reason,
+    'at',
+    new Date(note.at).toISOString(),
+  ];
+}
+
+const transitionSchema = z.object({
+  type: z.literal('transition').default('transition'),
   requestId: z.string(),
   from: z.union([z.enum(REQUEST_STATES), z.literal('none')]),
   to: z.enum(REQUEST_STATES),
+  actor: z.string(),
+  reason: z.string(),
+  at: z.iso.datetime(),
+});
+
+const noteSchema = z.object({
+  type: z.enum(AUDIT_NOTE_KINDS),
+  requestId: z.string().optional(),
   actor: z.string(),
   reason: z.string(),
   at: z.iso.datetime(),
@@ -36,23 +63,81 @@ export interface StoredAuditEvent extends AuditEvent {
   streamId: string;
 }
 
-/** Reads the audit stream (oldest first), optionally for one request only. */
-export class RedisAuditLog {
+/** Any audit entry: a state change or a note, with its stream ID. */
+export type StoredAuditEntry =
+  | ({ type: 'transition'; streamId: string } & AuditEvent)
+  | ({ type: AuditNote['kind']; streamId: string } & Omit<AuditNote, 'kind'>);
+
+/** Page size when reading the stream on. */
+const PAGE = 1_000;
+
+/** The audit stream in Redis: state changes are appended by the store's transition script, notes here. */
+export class RedisAuditLog implements AuditLog {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly logger?: Logger,
   ) {}
 
-  async read(options: { requestId?: string; count?: number } = {}): Promise<StoredAuditEvent[]> {
-    const entries = await this.redis.xrange(this.keys.audit(), '-', '+', 'COUNT', options.count ?? 10_000);
+  async note(note: AuditNote): Promise<void> {
+    await this.redis.xadd(this.keys.audit(), '*', ...encodeAuditNote(note));
+    this.logger?.info(
+      { auditNote: note },
+      `audit ${note.kind}${note.requestId ? ` ${note.requestId}` : ''}: ${note.reason}`,
+    );
+  }
+
+  /** State changes, oldest first, optionally of one request only. */
+  async read(options: { requestId?: string } = {}): Promise<StoredAuditEvent[]> {
     const events: StoredAuditEvent[] = [];
-    for (const [streamId, flat] of entries) {
-      const fields: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-      const parsed = auditFieldsSchema.parse(fields);
-      if (options.requestId !== undefined && parsed.requestId !== options.requestId) continue;
-      events.push({ ...parsed, at: Date.parse(parsed.at), streamId });
+    for await (const entry of this.entries()) {
+      if (entry.type !== 'transition') continue;
+      if (options.requestId !== undefined && entry.requestId !== options.requestId) continue;
+      const { type: _type, ...event } = entry;
+      events.push(event);
     }
     return events;
   }
+
+  /** Notes only, oldest first. */
+  async notes(options: { requestId?: string; kind?: AuditNote['kind'] } = {}): Promise<StoredAuditEntry[]> {
+    const found: StoredAuditEntry[] = [];
+    for await (const entry of this.entries()) {
+      if (entry.type === 'transition') continue;
+      if (options.requestId !== undefined && entry.requestId !== options.requestId) continue;
+      if (options.kind !== undefined && entry.type !== options.kind) continue;
+      found.push(entry);
+    }
+    return found;
+  }
+
+  /** Every entry at or after `sinceMs`, oldest first, read a page at a time so a long trail streams. */
+  async *entries(sinceMs = 0): AsyncGenerator<StoredAuditEntry> {
+    let start = sinceMs > 0 ? `${sinceMs}-0` : '-';
+    for (;;) {
+      const page = await this.redis.xrange(this.keys.audit(), start, '+', 'COUNT', PAGE);
+      for (const [streamId, flat] of page) {
+        const fields: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+        yield parseEntry(streamId, fields);
+      }
+      const last = page.at(-1);
+      if (!last || page.length < PAGE) return;
+      start = `(${last[0]}`;
+    }
+  }
+
+  /** Drops entries older than the retention; returns how many went. */
+  async trim(olderThanMs: number): Promise<number> {
+    return this.redis.xtrim(this.keys.audit(), 'MINID', '~', `${Math.max(0, Math.floor(olderThanMs))}-0`);
+  }
+}
+
+function parseEntry(streamId: string, fields: Record<string, string>): StoredAuditEntry {
+  if (fields.type === undefined || fields.type === 'transition') {
+    const event = transitionSchema.parse(fields);
+    return { ...event, type: 'transition', at: Date.parse(event.at), streamId };
+  }
+  const note = noteSchema.parse(fields);
+  return { ...note, at: Date.parse(note.at), streamId };
 }

@@ -72,6 +72,11 @@ export class RedisRequestStore implements RequestStore {
 
   async listByRequester(userId: string, states?: readonly RequestState[]): Promise<AccessRequest[]> {
     const ids = await this.redis.zrevrange(this.keys.requesterIndex(userId), 0, -1);
+    return this.readMany(ids, states);
+  }
+
+  /** Reads requests by ID in one round trip, keeping those in the given states (all when absent). */
+  private async readMany(ids: readonly string[], states?: readonly RequestState[]): Promise<AccessRequest[]> {
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hget(this.keys.request(id), 'json');
@@ -84,6 +89,15 @@ export class RedisRequestStore implements RequestStore {
       if (!states || states.includes(request.state)) requests.push(request);
     }
     return requests;
+  }
+
+  async listByState(state: RequestState, maxScore = Number.POSITIVE_INFINITY): Promise<AccessRequest[]> {
+    const ids = await this.redis.zrangebyscore(
+      this.keys.stateIndex(state),
+      '-inf',
+      maxScore === Number.POSITIVE_INFINITY ? '+inf' : maxScore,
+    );
+    return this.readMany(ids, [state]);
   }
 
   async setApprovalMessage(id: string, ref: MessageRef): Promise<void> {

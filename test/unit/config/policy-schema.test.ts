@@ -8,6 +8,14 @@ import { PROVIDER_TARGET_SCHEMAS } from '../../../src/providers/registry';
 
 const SOURCE = 'policy.yml';
 const M = 60_000;
+/** The operational settings every policy gets when it names none. */
+const OPERATIONS_DEFAULTS = {
+  admins: { users: [], usergroups: [] },
+  alertAfter: 3,
+  reconcileEveryMs: 60_000,
+  propagationMs: { dryrun: 0, aws: 60_000, gcp: 7 * 60_000, azure: 10 * 60_000 },
+  auditRetentionMs: 90 * 24 * 3_600_000,
+};
 const H = 60 * M;
 
 const parse = (text: string): Policy => parsePolicy(text, SOURCE, PROVIDER_TARGET_SCHEMAS);
@@ -55,6 +63,7 @@ describe('parsePolicy', () => {
         minDurationMs: M,
         maxDurationMs: 8 * H,
         approvalTimeoutMs: 30 * M,
+        ...OPERATIONS_DEFAULTS,
       });
       expect(policy.roles.map((r) => r.id)).toEqual(['sandbox-admin', 'prod-db-read', 'staging-deployer']);
       expect(policy.roles[0]).toMatchObject({
@@ -76,7 +85,13 @@ describe('parsePolicy', () => {
 
     it('fills every default into a minimal policy', () => {
       expect(parse(MINIMAL)).toEqual({
-        settings: { defaultDurationMs: H, minDurationMs: M, maxDurationMs: 8 * H, approvalTimeoutMs: 30 * M },
+        settings: {
+          defaultDurationMs: H,
+          minDurationMs: M,
+          maxDurationMs: 8 * H,
+          approvalTimeoutMs: 30 * M,
+          ...OPERATIONS_DEFAULTS,
+        },
         roles: [
           {
             id: 'sandbox-admin',
@@ -127,8 +142,42 @@ describe('parsePolicy', () => {
         maxDurationMs: 24 * H,
         approvalTimeoutMs: 2 * H,
         auditChannel: 'C0AUDIT',
+        ...OPERATIONS_DEFAULTS,
       });
       expect(policy.principals).toEqual({ U0ALICE: { dryrun: 'alice', aws: 'alice@example.com' } });
+    });
+
+    it('takes operational settings and overrides one provider propagation window', () => {
+      const policy = parse(
+        yaml(
+          'settings:',
+          '  adminChannel: C0ADMIN',
+          '  admins: {users: [U0SEC], usergroups: [S0SEC]}',
+          '  alertAfter: 5',
+          '  reconcileEvery: 30s',
+          '  propagation: {gcp: 10m, dryrun: 0s}',
+          '  auditRetention: 365d',
+          'roles:',
+          role(),
+        ),
+      );
+      expect(policy.settings).toMatchObject({
+        adminChannel: 'C0ADMIN',
+        admins: { users: ['U0SEC'], usergroups: ['S0SEC'] },
+        alertAfter: 5,
+        reconcileEveryMs: 30_000,
+        propagationMs: { dryrun: 0, aws: 60_000, gcp: 10 * 60_000, azure: 10 * 60_000 },
+        auditRetentionMs: 365 * 24 * 3_600_000,
+      });
+    });
+
+    it('refuses propagation for an unknown provider and an alertAfter of 0', () => {
+      expect(problemsOf(yaml('settings: {alertAfter: 0}', 'roles:', role()))).toEqual([
+        'settings.alertAfter: must be at least 1 failed attempt',
+      ]);
+      expect(problemsOf(yaml('settings: {propagation: {oracle: 1m}}', 'roles:', role()))).toEqual([
+        'settings.propagation.oracle: "oracle" is not a known provider; use one of dryrun, aws, azure, gcp',
+      ]);
     });
 
     it('lets an auto-approved role go without approval channel or approvers', () => {
