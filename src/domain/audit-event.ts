@@ -32,3 +32,8 @@ export interface AuditNote {
   reason: string;
   at: number;
 }
+
+/** Any entry of the audit trail as read back: a state change or a note, with its position in the trail. */
+export type AuditEntry =
+  | ({ type: 'transition'; streamId: string } & AuditEvent)
+  | ({ type: AuditNoteKind; streamId: string } & Omit<AuditNote, 'kind'>);

@@ -1,5 +1,5 @@
 import type { AccessRequest, MessageRef } from './access-request';
-import type { AuditEvent, AuditNote } from './audit-event';
+import type { AuditEntry, AuditEvent, AuditNote } from './audit-event';
 import type { Policy, PrincipalIdentities, Role } from './policy';
 
 /** The only source of the current time (epoch milliseconds), so tests can drive it. */
@@ -38,6 +38,10 @@ export interface RequestStore {
 /** The append-only audit trail, for what is not a state change (state changes are audited by the store). */
 export interface AuditLog {
   note(note: AuditNote): Promise<void>;
+  /** Every entry at or after `sinceMs` (epoch ms), oldest first, streamed a page at a time. */
+  entries(sinceMs?: number): AsyncIterable<AuditEntry>;
+  /** Drops entries older than `olderThanMs`; returns how many went. */
+  trim(olderThanMs: number): Promise<number>;
 }
 
 /** Something a person must look at now. */

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { REQUEST_STATES } from '../domain/access-request';
-import { AUDIT_NOTE_KINDS, type AuditEvent, type AuditNote } from '../domain/audit-event';
+import { AUDIT_NOTE_KINDS, type AuditEntry, type AuditEvent, type AuditNote } from '../domain/audit-event';
 import type { AuditLog } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from './keys';
@@ -64,9 +64,7 @@ export interface StoredAuditEvent extends AuditEvent {
 }
 
 /** Any audit entry: a state change or a note, with its stream ID. */
-export type StoredAuditEntry =
-  | ({ type: 'transition'; streamId: string } & AuditEvent)
-  | ({ type: AuditNote['kind']; streamId: string } & Omit<AuditNote, 'kind'>);
+export type StoredAuditEntry = AuditEntry;
 
 /** Page size when reading the stream on. */
 const PAGE = 1_000;
