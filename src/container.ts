@@ -2,17 +2,23 @@ import type { WebClientOptions } from '@slack/web-api';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import type { AppConfig } from './config/load-config';
+import { AuditService } from './domain/audit-service';
 import { GrantLifecycle } from './domain/grant-lifecycle';
 import { NoticeService } from './domain/notice-service';
 import type { Clock, CloudProvider, IdGenerator, PolicySource } from './domain/ports';
+import { Reconciler } from './domain/reconciler';
 import { RequestService } from './domain/request-service';
+import { RevocationMonitor } from './domain/revocation-monitor';
+import { opsRoutes } from './http/ops-routes';
 import { BullMqJobScheduler, closeQueues, createQueues, type Queues } from './jobs/scheduler';
 import { type RunningWorkers, startWorkers } from './jobs/workers';
 import { systemClock } from './lib/clock';
 import type { Logger } from './lib/logger';
+import { Metrics } from './lib/metrics';
 import { randomRequestIds } from './lib/request-ids';
 import type { DryrunProvider } from './providers/dryrun/dryrun-provider';
 import { buildProviders } from './providers/registry';
+import { SlackAlerter } from './slack/alerter';
 import { toBoltLogger } from './slack/bolt-logger';
 import { BotIdentityResolver, BotTokenRefused } from './slack/bot-identity';
 import { SlackNotifier } from './slack/notifier';
@@ -20,7 +26,10 @@ import { SlackPeopleDirectory } from './slack/people-directory';
 import { registerListeners } from './slack/register-listeners';
 import { createSlackApp, type SlackAppHandle } from './slack/slack-app';
 import { RedisAuditLog } from './store/audit-log';
+import { RedisGaugeReader } from './store/gauge-reader';
+import { RedisIrrevocableGrants } from './store/irrevocable-grants';
 import { RedisKeys } from './store/keys';
+import { checkRedisSettings, pingRedis } from './store/redis-checks';
 import { RedisRequestStore } from './store/request-store';
 
 export interface ContainerOptions {
@@ -47,6 +56,7 @@ export interface Container {
   lifecycle: GrantLifecycle;
   dryrun: DryrunProvider;
   slack: SlackAppHandle;
+  metrics: Metrics;
   /** Starts Slack and the workers; resolves with the HTTP port (HTTP mode). */
   start(port: number): Promise<{ port: number | undefined }>;
   /** Stops receiving, lets running jobs finish, closes Redis. Safe to call twice. */
@@ -79,7 +89,12 @@ export function buildContainer(options: ContainerOptions): Container {
 
   const store = new RedisRequestStore(redis, keys, logger.child({ component: 'store' }));
   const auditLog = new RedisAuditLog(redis, keys, logger.child({ component: 'audit' }));
-  const queues = createQueues(bullRedis, keys.queuePrefix());
+  const queues = createQueues(bullRedis, keys.queuePrefix(), logger.child({ component: 'jobs' }));
+  const metrics = new Metrics({
+    store: new RedisGaugeReader(redis, keys),
+    queues: Object.values(queues),
+    logger: logger.child({ component: 'metrics' }),
+  });
   const scheduler = new BullMqJobScheduler(queues, clock, logger);
   // The dry run is always there (cheap, and it lets an operator rehearse any role); clouds only when used.
   const providers = buildProviders(
@@ -104,7 +119,25 @@ export function buildContainer(options: ContainerOptions): Container {
     policy,
     directory,
   });
-  const lifecycle = new GrantLifecycle({ store, scheduler, clock, policy, providers, directory });
+  const alerter = new SlackAlerter(
+    webClient,
+    { adminChannel: () => config.policy.settings.adminChannel },
+    clock,
+    logger.child({ component: 'alerts' }),
+  );
+  const lifecycle = new GrantLifecycle({
+    store,
+    scheduler,
+    clock,
+    policy,
+    providers,
+    directory,
+    audit: auditLog,
+    alerter,
+  });
+  const irrevocable = new RedisIrrevocableGrants(redis, keys);
+  const monitor = new RevocationMonitor({ alerter, audit: auditLog, irrevocable, policy, clock });
+  const reconciler = new Reconciler({ store, scheduler, clock, policy, providers, audit: auditLog, alerter });
   const notices = new NoticeService({
     store,
     policy,
@@ -112,10 +145,19 @@ export function buildContainer(options: ContainerOptions): Container {
   });
 
   const identity = new BotIdentityResolver(webClient);
-  const slack = createSlackApp(env, logger, slackClientOptions, clock, identity);
-  registerListeners(slack.app, { requests, clock, logger: logger.child({ component: 'listeners' }) });
+  const routes = opsRoutes({
+    metrics,
+    pingRedis: () => pingRedis(redis),
+    // A process started without workers is ready when Redis is.
+    workersRunning: () => !(options.runWorkers ?? true) || (workers?.workers.every((w) => w.isRunning()) ?? false),
+    logger: logger.child({ component: 'ops' }),
+  });
+  const slack = createSlackApp(env, logger, slackClientOptions, clock, identity, routes, metrics);
+  const audit = new AuditService({ auditLog, policy, directory, clock });
+  registerListeners(slack.app, { requests, audit, clock, logger: logger.child({ component: 'listeners' }) });
 
   let workers: RunningWorkers | undefined;
+  let reconcileKeeper: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   return {
     keys,
@@ -127,7 +169,10 @@ export function buildContainer(options: ContainerOptions): Container {
     lifecycle,
     dryrun,
     slack,
+    metrics,
     async start(port) {
+      // Before anything else, and before the workers: a Redis that may evict keys could lose a revocation.
+      await checkRedisSettings(redis, logger);
       try {
         const bot = await identity.resolve();
         logger.info({ botUserId: bot.botUserId }, 'Slack accepted the bot token');
@@ -139,7 +184,26 @@ export function buildContainer(options: ContainerOptions): Container {
         );
       }
       if (options.runWorkers ?? true) {
-        workers = startWorkers({ connection: bullRedis, prefix: keys.queuePrefix(), lifecycle, notices, logger });
+        workers = startWorkers({
+          connection: bullRedis,
+          prefix: keys.queuePrefix(),
+          lifecycle,
+          notices,
+          monitor,
+          reconciler,
+          metrics,
+          logger,
+          lockDurationMs: env.JIT_JOB_LOCK_MS,
+        });
+        const everyMs = config.policy.settings.reconcileEveryMs;
+        await scheduler.scheduleReconciler(everyMs);
+        // Upserted again on every period: if Redis lost its data, the sweep that ends forgotten grants resumes.
+        reconcileKeeper = setInterval(() => {
+          scheduler.scheduleReconciler(everyMs).catch((error: unknown) => {
+            logger.warn({ err: error }, 'could not re-register the reconciler schedule');
+          });
+        }, everyMs);
+        reconcileKeeper.unref();
       }
       return slack.start(port);
     },
@@ -148,6 +212,7 @@ export function buildContainer(options: ContainerOptions): Container {
         await slack
           .stop()
           .catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
+        clearInterval(reconcileKeeper);
         await workers?.close();
         await closeQueues(queues);
         await providers.close();

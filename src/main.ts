@@ -5,6 +5,7 @@ import { buildContainer } from './container';
 import { createLogger } from './lib/logger';
 import { PROVIDER_TARGET_SCHEMAS } from './providers/registry';
 import { BotTokenRefused } from './slack/bot-identity';
+import { RedisSettingsRefused } from './store/redis-checks';
 
 /** Running jobs get this long to finish on shutdown before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   try {
     ({ port } = await container.start(config.env.PORT));
   } catch (error) {
-    if (error instanceof BotTokenRefused) {
+    if (error instanceof BotTokenRefused || error instanceof RedisSettingsRefused) {
       logger.fatal({ err: error }, error.message);
       process.stderr.write(`jit-access-bot cannot start.\n${error.message}\n`);
       await container.stop();

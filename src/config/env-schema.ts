@@ -56,6 +56,12 @@ const envSchema = z.object({
       error: 'must be host[:port] (or http://host:port for a local endpoint), e.g. cloudresourcemanager.googleapis.com',
     })
     .optional(),
+  JIT_JOB_LOCK_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(1_000, { error: 'must be at least 1000 ms' })
+    .max(600_000, { error: 'must be at most 600000 ms' })
+    .default(30_000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 
@@ -86,5 +92,19 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvConfig {
     );
   }
   if (!result.success || problems.length > 0) throw new ConfigError('The environment', problems);
+  return result.data;
+}
+
+/** The settings that locate the store: all the audit export needs, so it runs without any Slack settings. */
+export type StoreEnvConfig = Pick<EnvConfig, 'REDIS_URL' | 'JIT_REDIS_PREFIX'>;
+
+/**
+ * Reads only `REDIS_URL` and `JIT_REDIS_PREFIX`, with the same rules and defaults as {@link parseEnv}.
+ * @throws ConfigError
+ */
+export function parseStoreEnv(env: NodeJS.ProcessEnv): StoreEnvConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = envSchema.pick({ REDIS_URL: true, JIT_REDIS_PREFIX: true }).safeParse(present);
+  if (!result.success) throw new ConfigError('The environment', formatIssues(result.error.issues));
   return result.data;
 }

@@ -3,6 +3,8 @@ import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
 import { findRole } from './policy';
 import type {
+  Alerter,
+  AuditLog,
   Clock,
   CloudProvider,
   CloudProviders,
@@ -22,11 +24,13 @@ export interface GrantLifecycleDeps {
   policy: PolicySource;
   providers: CloudProviders;
   directory: PeopleDirectory;
+  audit: AuditLog;
+  alerter: Alerter;
 }
 
 /** What a deferred step did, so the job layer can log it and reschedule when it ran too early. */
 export type LifecycleOutcome =
-  | { kind: 'done'; request: AccessRequest; latenessMs?: number }
+  | { kind: 'done'; request: AccessRequest; latenessMs?: number; reasserted?: string[] }
   | { kind: 'skipped'; why: string }
   | { kind: 'not-due'; dueAt: number };
 
@@ -132,6 +136,8 @@ export class GrantLifecycle {
 
     const grant = request.grant ?? (await this.grantRecordFromPolicy(request, this.providerFor(request)));
     await this.deps.providers.get(grant.provider).revoke(grantSpec(request, grant, expiresAt));
+    // Before the request is closed, so a failure here retries the whole step rather than being forgotten.
+    const reasserted = await this.reassertOverlapping(request);
 
     const endedAt = this.deps.clock.now();
     const change = await commitChange(this.deps.store, requestId, (current) => {
@@ -159,11 +165,39 @@ export class GrantLifecycle {
       change.after.state === 'revoked' ? 'revoked' : 'expired',
       change.after.version,
     );
+    const propagationMs = this.deps.policy.current().settings.propagationMs[grant.provider] ?? 0;
+    await this.deps.scheduler.scheduleRevocationCheck(requestId, endedAt + propagationMs);
     return {
       kind: 'done',
       request: change.after,
       latenessMs: change.after.state === 'expired' ? endedAt - expiresAt : undefined,
+      ...(reasserted.length > 0 && { reasserted }),
     };
+  }
+
+  /**
+   * Reads the cloud back once a revocation has propagated. Access still in place (and not covered by another
+   * active grant of the same role to the same person) is revoked again and reported to the operators.
+   */
+  async verifyRevoked(requestId: string): Promise<{ accessRemains: boolean }> {
+    const request = await this.deps.store.get(requestId);
+    if (!request?.grant || (request.state !== 'expired' && request.state !== 'revoked'))
+      return { accessRemains: false };
+    if ((await this.overlapping(request)).length > 0) return { accessRemains: false };
+    const provider = this.deps.providers.get(request.grant.provider);
+    const spec = grantSpec(request, request.grant, request.expiresAt ?? request.endedAt ?? 0);
+    if (!(await provider.verify(spec))) return { accessRemains: false };
+    await provider.revoke(spec);
+    const message = `Access of <@${request.requesterId}> to ${request.roleId} (request ${request.id}) was still in place in ${provider.name} after its revocation had time to propagate; the bot revoked it again. Check the cloud.`;
+    await this.deps.audit.note({
+      kind: 'alert',
+      requestId,
+      actor: 'system:verify',
+      reason: message,
+      at: this.deps.clock.now(),
+    });
+    await this.deps.alerter.alert({ kind: 'access-remains', requestId, message });
+    return { accessRemains: true };
   }
 
   /** Closes a request nobody decided in time. */
@@ -196,6 +230,57 @@ export class GrantLifecycle {
     if (request.expiresAt === undefined) return;
     await this.deps.scheduler.scheduleRevocation(request.id, request.expiresAt);
     await this.deps.scheduler.scheduleNotice(request.id, 'activated', request.version);
+  }
+
+  /** Other active grants of the same role to the same person that outlast `request`. */
+  private async overlapping(request: AccessRequest): Promise<AccessRequest[]> {
+    const now = this.deps.clock.now();
+    const active = await this.deps.store.listByRequester(request.requesterId, ['active']);
+    return active.filter(
+      (other) =>
+        other.id !== request.id &&
+        other.roleId === request.roleId &&
+        other.grant !== undefined &&
+        other.revocationRequestedBy === undefined &&
+        (other.expiresAt ?? 0) > now,
+    );
+  }
+
+  /**
+   * When two grants of one role to one person overlap, they may share one cloud artefact (an Azure role
+   * assignment, an Identity Center assignment), so revoking the first can take the second's access too. Granting
+   * the later ones again right after (idempotent where nothing was lost) keeps access until the last one ends;
+   * what the provider now holds for them is stored.
+   * @returns the IDs of the grants re-asserted.
+   */
+  private async reassertOverlapping(ended: AccessRequest): Promise<string[]> {
+    const reasserted: string[] = [];
+    for (const other of await this.overlapping(ended)) {
+      const record = other.grant;
+      if (!record || other.expiresAt === undefined) continue;
+      const outcome = await this.deps.providers.get(record.provider).grant(grantSpec(other, record, other.expiresAt));
+      reasserted.push(other.id);
+      if (JSON.stringify(outcome.memo ?? {}) === JSON.stringify(record.memo ?? {})) continue;
+      const at = this.deps.clock.now();
+      await commitChange(this.deps.store, other.id, (current) =>
+        current.state === 'active' && current.grant
+          ? transition(current, {
+              to: 'active',
+              actor: SYSTEM_ACTORS.grantJob,
+              reason: `access re-asserted after the overlapping request ${ended.id} ended`,
+              at,
+              patch: {
+                grant: {
+                  ...current.grant,
+                  ...(outcome.memo !== undefined && { memo: outcome.memo }),
+                  ...(outcome.instructions !== undefined && { instructions: outcome.instructions }),
+                },
+              },
+            })
+          : undefined,
+      );
+    }
+    return reasserted;
   }
 
   /** @throws CloudProviderError (not retryable) when the role is gone from the policy. */

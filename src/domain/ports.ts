@@ -88,6 +88,8 @@ export interface JobScheduler {
   cancelApprovalTimeout(requestId: string): Promise<void>;
   /** `version` is the request version the notice is about, so the same event is never told twice. */
   scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void>;
+  /** Reads the cloud back at `at`, once a revocation has had time to propagate. */
+  scheduleRevocationCheck(requestId: string, at: number): Promise<void>;
 }
 
 /** Who a grant is for: the Slack user, their cloud identities from the policy's `principals` map, their email. */
@@ -144,6 +146,11 @@ export interface CloudProvider {
    * artefacts carry no such mark omit it.
    */
   findGrants?(roles: readonly RoleTargetRef[]): Promise<FoundGrant[]>;
+  /**
+   * True when `findGrants` would list this grant's artefact, so its absence from the sweep means it is missing
+   * in the cloud (false for kinds the sweep cannot see, and for access that was already held, not ours).
+   */
+  sweeps?(spec: GrantSpec): boolean;
 }
 
 /** A role's target, as the sweep needs it. */
@@ -166,6 +173,14 @@ export interface FoundGrant {
 export interface CloudProviders {
   /** @throws Error when no provider of that name is configured (the policy loader prevents this). */
   get(name: string): CloudProvider;
+  /** Every configured provider. */
+  list(): readonly CloudProvider[];
+}
+
+/** Request IDs whose revocation keeps failing: the "irrevocable grants" the operators must see. */
+export interface IrrevocableGrants {
+  add(requestId: string): Promise<void>;
+  remove(requestId: string): Promise<void>;
 }
 
 /** Slack's directory as far as decisions need it. */

@@ -1,5 +1,5 @@
 import { type AccessRequest, type MessageRef, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
-import { approvalsMissing, isApprover, mayRequest } from './approvals';
+import { approvalsMissing, isApprover, isSelected, mayRequest } from './approvals';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError } from './errors';
 import { findRole, type Role } from './policy';
@@ -276,6 +276,30 @@ export class RequestService {
   /** The person's pending, approved and active requests, newest first. */
   async openRequests(userId: string): Promise<AccessRequest[]> {
     return this.deps.store.listByRequester(userId, OPEN_STATES);
+  }
+
+  /**
+   * An operator (listed in `settings.admins`) asks for a failing revocation to be tried again now instead of
+   * after its backoff.
+   */
+  async retryRevocation(requestId: string, actorId: string): Promise<AccessRequest> {
+    const { request } = await this.view(requestId);
+    if (!(await isSelected(this.deps.policy.current().settings.admins, actorId, this.deps.directory))) {
+      throw new DomainError(
+        'not_allowed',
+        'Only the admins named in the policy (settings.admins) can retry a revocation.',
+        { requestId, action: 'retry-revocation' },
+      );
+    }
+    if (request.state !== 'active') {
+      throw new DomainError('invalid_state', `Request ${request.id} is already ${request.state}; nothing to retry.`, {
+        requestId,
+        state: request.state,
+        action: 'retry-revocation',
+      });
+    }
+    await this.deps.scheduler.revokeNow(requestId);
+    return request;
   }
 
   /** Asks for the approval message to be redrawn from the stored state (after a click on a stale message). */

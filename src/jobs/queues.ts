@@ -7,6 +7,10 @@ export const QUEUE_NAMES = {
   revoke: 'jit-revoke',
   approvalTimeout: 'jit-approval-timeout',
   notify: 'jit-notify',
+  /** Reads the cloud back after a revocation has propagated. */
+  verify: 'jit-verify',
+  /** The periodic sweep of the store and the clouds. */
+  reconcile: 'jit-reconcile',
 } as const;
 export type QueueKey = keyof typeof QUEUE_NAMES;
 
@@ -27,4 +31,8 @@ export const jobIds = {
   revoke: (id: string) => `revoke-${id}`,
   approvalTimeout: (id: string) => `approval-timeout-${id}`,
   notice: (id: string, kind: NoticeKind, version: number) => `notice-${id}-${kind}-v${version}`,
+  revocationCheck: (id: string) => `verify-${id}`,
 };
+
+/** The job scheduler (BullMQ repeatable) that runs the reconciler. */
+export const RECONCILE_SCHEDULER_ID = 'reconcile-every';

@@ -45,6 +45,18 @@ export const JOB_OPTIONS = {
     removeOnComplete: KEEP_COMPLETED,
     removeOnFail: KEEP_FAILED,
   },
+  verify: {
+    attempts: 20,
+    backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  },
+  reconcile: {
+    // The next sweep comes within a minute; a failed one is logged and counted, not retried.
+    attempts: 1,
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
   notify: {
     attempts: 8,
     backoff: { type: 'exponential', delay: 500, jitter: 0.5 },

@@ -2,20 +2,26 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock, JobScheduler, NoticeKind } from '../domain/ports';
 import type { Logger } from '../lib/logger';
-import { jobIds, type NoticeJob, QUEUE_NAMES, type QueueKey, type RequestJob } from './queues';
+import { jobIds, type NoticeJob, QUEUE_NAMES, type QueueKey, RECONCILE_SCHEDULER_ID, type RequestJob } from './queues';
 import { JOB_OPTIONS } from './retry-policy';
 
 export type Queues = Readonly<Record<QueueKey, Queue>>;
 
 /** One BullMQ queue per kind of work, sharing a connection that never gives up on a command. */
-export function createQueues(connection: Redis, prefix: string): Queues {
-  const make = (key: QueueKey) =>
-    new Queue(QUEUE_NAMES[key], { connection, prefix, defaultJobOptions: JOB_OPTIONS[key] });
+export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
+  const make = (key: QueueKey) => {
+    const queue = new Queue(QUEUE_NAMES[key], { connection, prefix, defaultJobOptions: JOB_OPTIONS[key] });
+    // Without a listener BullMQ prints connection errors raw to stderr, outside the structured log.
+    queue.on('error', (error) => logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'queue error'));
+    return queue;
+  };
   return {
     grant: make('grant'),
     revoke: make('revoke'),
     approvalTimeout: make('approvalTimeout'),
     notify: make('notify'),
+    verify: make('verify'),
+    reconcile: make('reconcile'),
   };
 }
 
@@ -86,6 +92,22 @@ export class BullMqJobScheduler implements JobScheduler {
     await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
       jobId: jobIds.notice(requestId, kind, version),
     });
+  }
+
+  async scheduleRevocationCheck(requestId: string, at: number): Promise<void> {
+    await this.queues.verify.add('verify', { requestId } satisfies RequestJob, {
+      jobId: jobIds.revocationCheck(requestId),
+      delay: this.delayUntil(at),
+    });
+  }
+
+  /** Runs the reconciler every `everyMs`, once across all processes (BullMQ job scheduler, upserted at start). */
+  async scheduleReconciler(everyMs: number): Promise<void> {
+    await this.queues.reconcile.upsertJobScheduler(
+      RECONCILE_SCHEDULER_ID,
+      { every: everyMs },
+      { name: 'reconcile', data: {} },
+    );
   }
 
   private delayUntil(at: number): number {

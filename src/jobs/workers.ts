@@ -2,11 +2,15 @@ import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GrantLifecycle } from '../domain/grant-lifecycle';
 import type { NoticeService } from '../domain/notice-service';
+import type { Reconciler } from '../domain/reconciler';
+import type { RevocationMonitor } from '../domain/revocation-monitor';
 import type { Logger } from '../lib/logger';
 import { approvalTimeoutProcessor } from './processors/approval-timeout-processor';
 import { grantProcessor } from './processors/grant-processor';
 import { notifyProcessor } from './processors/notify-processor';
-import { revokeProcessor } from './processors/revoke-processor';
+import { reconcileProcessor } from './processors/reconcile-processor';
+import { type RevocationMetrics, revokeProcessor } from './processors/revoke-processor';
+import { verifyProcessor } from './processors/verify-processor';
 import { QUEUE_NAMES, type QueueKey } from './queues';
 import { CAPPED_JITTER, cappedJitterBackoff, REVOKE_BACKOFF } from './retry-policy';
 
@@ -16,11 +20,31 @@ export interface WorkerDeps {
   prefix: string;
   lifecycle: GrantLifecycle;
   notices: NoticeService;
+  monitor: RevocationMonitor;
+  reconciler: Reconciler;
+  metrics: JobMetrics;
   logger: Logger;
+  /**
+   * How long a worker's claim on a job lasts without renewal (renewed while it runs). After a crash its jobs are
+   * taken up by another worker once this has passed, so shorter means faster recovery.
+   */
+  lockDurationMs?: number;
+}
+
+/** What the job layer reports to the metrics. */
+export interface JobMetrics extends RevocationMetrics {
+  countJobFailure(queue: string): void;
 }
 
 /** Jobs of one kind run this many at a time per process; revocations get the most room. */
-const CONCURRENCY: Readonly<Record<QueueKey, number>> = { grant: 10, revoke: 50, approvalTimeout: 10, notify: 10 };
+const CONCURRENCY: Readonly<Record<QueueKey, number>> = {
+  grant: 10,
+  revoke: 50,
+  approvalTimeout: 10,
+  notify: 10,
+  verify: 10,
+  reconcile: 1,
+};
 
 export interface RunningWorkers {
   workers: readonly Worker[];
@@ -32,15 +56,21 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const logger = deps.logger.child({ component: 'jobs' });
   const processors: Record<QueueKey, (job: Job, token?: string) => Promise<void>> = {
     grant: grantProcessor(deps.lifecycle, logger),
-    revoke: revokeProcessor(deps.lifecycle, logger),
+    revoke: revokeProcessor(deps.lifecycle, deps.monitor, deps.metrics, logger),
     approvalTimeout: approvalTimeoutProcessor(deps.lifecycle, logger),
     notify: notifyProcessor(deps.notices, logger),
+    verify: verifyProcessor(deps.lifecycle, logger),
+    reconcile: reconcileProcessor(deps.reconciler, logger),
   };
   const workers = (Object.keys(processors) as QueueKey[]).map((key) => {
     const worker = new Worker(QUEUE_NAMES[key], processors[key], {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: CONCURRENCY[key],
+      ...(deps.lockDurationMs !== undefined && {
+        lockDuration: deps.lockDurationMs,
+        stalledInterval: deps.lockDurationMs,
+      }),
       settings: {
         backoffStrategy: (attemptsMade, type) =>
           type === CAPPED_JITTER ? cappedJitterBackoff(attemptsMade, REVOKE_BACKOFF) : 1_000,
@@ -48,6 +78,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     });
     worker.on('error', (error) => logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'worker error'));
     worker.on('failed', (job, error) => {
+      deps.metrics.countJobFailure(QUEUE_NAMES[key]);
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         logger.error({ err: error, queue: QUEUE_NAMES[key], jobId: job.id }, 'job failed for good');
       }

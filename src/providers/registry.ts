@@ -66,6 +66,10 @@ export class ProviderRegistry implements CloudProviders {
     return provider;
   }
 
+  list(): readonly CloudProvider[] {
+    return [...this.byName.values()];
+  }
+
   /** The provider of that name, if it was built. */
   find(name: string): CloudProvider | undefined {
     return this.byName.get(name);

@@ -4,4 +4,6 @@ export const SLASH_COMMAND = '/jit';
 export const ACTION_IDS = {
   approve: 'jit_approve',
   deny: 'jit_deny',
+  /** On an alert in the admin channel: run a failing revocation now. */
+  retryRevocation: 'jit_retry_revocation',
 } as const;

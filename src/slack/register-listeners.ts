@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { registerApproveAction } from './actions/approve-action';
 import { registerDenyAction } from './actions/deny-action';
+import { registerRetryRevocationAction } from './actions/retry-revocation-action';
 import { registerJitCommand } from './commands/jit-command';
 import type { SlackDeps } from './slack-deps';
 
@@ -9,4 +10,5 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   registerJitCommand(app, deps);
   registerApproveAction(app, deps);
   registerDenyAction(app, deps);
+  registerRetryRevocationAction(app, deps);
 }

@@ -1,3 +1,4 @@
+import type { AuditService } from '../domain/audit-service';
 import type { Clock } from '../domain/ports';
 import type { RequestService } from '../domain/request-service';
 import type { Logger } from '../lib/logger';
@@ -5,6 +6,8 @@ import type { Logger } from '../lib/logger';
 /** What the listeners use: the use cases, the clock and a logger; never a cloud or the store directly. */
 export interface SlackDeps {
   requests: RequestService;
+  /** The audit export, for admins. */
+  audit: AuditService;
   clock: Clock;
   logger: Logger;
 }

@@ -33,6 +33,11 @@ export class RedisKeys {
     return `${this.prefix}:dryrun:grants`;
   }
 
+  /** Set of request IDs whose revocation keeps failing; `jit_irrevocable_grants` is its size. */
+  irrevocable(): string {
+    return `${this.prefix}:irrevocable`;
+  }
+
   /** BullMQ's own key prefix, so the queues live beside the data they work on. */
   queuePrefix(): string {
     return `${this.prefix}:bull`;

@@ -1,60 +1,21 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { buildBot, spawnBot, waitForHealth } from '../support/bot-process';
 import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
 import { freePort } from '../support/free-port';
+import { startRedisServer } from '../support/redis-server';
 import { slashCommandBody } from '../support/slack-payloads';
 import { postSigned } from '../support/slack-signer';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
 
-const ROOT = resolve(__dirname, '../..');
-const MAIN = join(ROOT, 'dist/main.js');
 const SECRET = '0123456789abcdef0123456789abcdef';
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Runs the built bot as `npm start` does, in an empty directory, with exactly the given environment. */
-function runBot(env: Record<string, string>, cwd: string): Run {
-  const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function waitForHealth(url: string, run: Run): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (run.child.exitCode !== null) throw new Error(`bot exited early:\n${run.stderr()}\n${run.stdout()}`);
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`bot did not become healthy:\n${run.stderr()}\n${run.stdout()}`);
-}
 
 describe('the bot as a process', () => {
   let dir: string;
   let slack: FakeSlackApi;
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-    });
+    buildBot();
     dir = mkdtempSync(join(tmpdir(), 'jit-process-'));
     writeFileSync(join(dir, 'policy.yml'), TEST_POLICY);
     slack = await startFakeSlackApi({ usergroups: USERGROUPS });
@@ -65,7 +26,7 @@ describe('the bot as a process', () => {
   });
 
   it('refuses to start without settings, listing each problem with its fix', async () => {
-    const run = runBot({ JIT_POLICY_FILE: join(dir, 'missing.yml'), PORT: 'eighty' }, dir);
+    const run = spawnBot({ JIT_POLICY_FILE: join(dir, 'missing.yml'), PORT: 'eighty' }, dir);
     expect(await run.exited).toBe(78);
     const message = run.stderr();
     expect(message).toContain('SLACK_BOT_TOKEN: is missing: copy the Bot User OAuth Token');
@@ -77,7 +38,7 @@ describe('the bot as a process', () => {
   it('refuses a malformed policy file, listing every problem with its path', async () => {
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'roles:\n  - id: Bad_ID\n    provider: nowhere\n    maxDuration: 2 hours\n');
-    const run = runBot({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, JIT_POLICY_FILE: bad }, dir);
+    const run = spawnBot({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, JIT_POLICY_FILE: bad }, dir);
     expect(await run.exited).toBe(78);
     const message = run.stderr();
     expect(message).toContain('roles[0].id: must be lowercase letters');
@@ -91,7 +52,7 @@ describe('the bot as a process', () => {
       handlers: { 'auth.test': () => ({ ok: false, error: 'invalid_auth' }) },
     });
     try {
-      const run = runBot(
+      const run = spawnBot(
         {
           SLACK_BOT_TOKEN: 'xoxb-revoked-token',
           SLACK_SIGNING_SECRET: SECRET,
@@ -110,10 +71,32 @@ describe('the bot as a process', () => {
     }
   });
 
+  it('refuses to start on a Redis that may evict keys, exiting 78 with the fix', async () => {
+    const redis = await startRedisServer({ extraArgs: ['--maxmemory-policy', 'volatile-lru'] });
+    try {
+      const run = spawnBot(
+        {
+          SLACK_BOT_TOKEN: 'xoxb-evicting-redis',
+          SLACK_SIGNING_SECRET: SECRET,
+          SLACK_API_URL: slack.url,
+          REDIS_URL: redis.url,
+          JIT_POLICY_FILE: join(dir, 'policy.yml'),
+          PORT: '0',
+        },
+        dir,
+      );
+      expect(await run.exited).toBe(78);
+      expect(run.stderr()).toContain('Redis maxmemory-policy is "volatile-lru"; the bot needs "noeviction"');
+      expect(run.stderr()).toContain('CONFIG SET maxmemory-policy noeviction');
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it('keeps running when Slack is unreachable at start-up', async () => {
     const port = await freePort();
     const closedPort = await freePort();
-    const run = runBot(
+    const run = spawnBot(
       {
         SLACK_BOT_TOKEN: 'xoxb-offline',
         SLACK_SIGNING_SECRET: SECRET,
@@ -136,7 +119,7 @@ describe('the bot as a process', () => {
 
   it('starts, serves Slack and health, and shuts down cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const run = runBot(
+    const run = spawnBot(
       {
         SLACK_BOT_TOKEN: 'xoxb-process-test',
         SLACK_SIGNING_SECRET: SECRET,

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/lib/logger';
 import { PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
 import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
 import { freePort } from '../support/free-port';
+import { waitForMetrics } from '../support/prometheus-text';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
 
 /** Socket Mode: Slack's WebSocket endpoint, played by a local server the fake Web API points the bot to. */
@@ -100,5 +101,16 @@ describe('Socket Mode (SLACK_APP_TOKEN set)', () => {
 
     const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
     expect(health.status).toBe(200);
+  });
+
+  it('serves /readyz and /metrics on PORT, with the Socket Mode ack timed', async () => {
+    const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await waitForMetrics(
+      `http://127.0.0.1:${healthPort}`,
+      (m) => m.value('jit_slack_ack_seconds_count', { kind: 'command' }) === 1,
+    );
+    expect(metrics.value('jit_requests', { state: 'pending' })).toBe(1);
+    expect(metrics.all('jit_slack_ack_seconds_count').map((sample) => sample.labels.kind)).toEqual(['command']);
   });
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { App, LogLevel } from '@slack/bolt';
 import { ErrorCode, WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
-import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
+import { type FakeSlackApi, FILE_UPLOAD, startFakeSlackApi } from '../support/fake-slack-api';
 import { freePort } from '../support/free-port';
 import { startRedisServer } from '../support/redis-server';
 import { blockActionsBody, slashCommandBody } from '../support/slack-payloads';
@@ -134,6 +134,50 @@ describe('fake Slack API', () => {
       client.apiCall('reactions.add', { channel: 'C0GENERAL', name: 'eyes', timestamp: '1.2' }),
     ).resolves.toMatchObject({ ok: true });
     await expect(client.apps.connections.open()).rejects.toMatchObject({ data: { error: 'not_allowed' } });
+  });
+
+  it('takes a files.uploadV2 upload end to end and keeps the bytes', async () => {
+    const content = 'a,b\r\n"x, ""y""",\u00e9\r\n';
+    const result = await client.filesUploadV2({
+      channel_id: 'D0ALICE',
+      content,
+      filename: 'export.csv',
+      title: 'The export',
+      initial_comment: 'here it is',
+    });
+    expect(result.ok).toBe(true);
+    expect(fake.calls().map((call) => call.method)).toEqual([
+      'files.getUploadURLExternal',
+      FILE_UPLOAD,
+      'files.completeUploadExternal',
+    ]);
+    expect(fake.calls(FILE_UPLOAD)[0]?.args).toMatchObject({ content, size: Buffer.byteLength(content) });
+    expect(fake.uploads()).toEqual([
+      {
+        fileId: expect.stringMatching(/^F/),
+        filename: 'export.csv',
+        length: Buffer.byteLength(content),
+        content: Buffer.from(content),
+        completed: true,
+        channelId: 'D0ALICE',
+        title: 'The export',
+        initialComment: 'here it is',
+      },
+    ]);
+  });
+
+  it('refuses a user ID as the channel of an upload, as Slack does', async () => {
+    await expect(
+      client.filesUploadV2({ channel_id: 'U0ALICE', content: 'x', filename: 'x.txt' }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+    expect(fake.uploads()[0]?.completed).toBe(false);
+  });
+
+  it('can fail the upload of the bytes', async () => {
+    fake.failNext(FILE_UPLOAD, { status: 500, body: 'boom' });
+    await expect(client.filesUploadV2({ channel_id: 'D0ALICE', content: 'x', filename: 'x.txt' })).rejects.toThrow();
+    expect(fake.calls('files.completeUploadExternal')).toEqual([]);
+    expect(fake.uploads()[0]?.content).toBeUndefined();
   });
 });
 

@@ -77,6 +77,8 @@ export interface InjectedFailure {
 export interface SeenRequest {
   method: string;
   path: string;
+  /** The query string without its leading `?` (e.g. `api-version=...&$filter=atScope()`), decoded. */
+  query: string;
 }
 
 export class FakeAzure {
@@ -92,6 +94,8 @@ export class FakeAzure {
   minimumActiveMs = 5 * 60_000;
   /** Role assignments the subscription still has room for; Azure's limit is 4,000. */
   roleAssignmentRoom = Number.POSITIVE_INFINITY;
+  /** Items per page of a listing; more are behind a `nextLink`, as Azure pages long listings. */
+  pageSize = 100;
 
   private readonly assignments = new Map<string, StoredRoleAssignment>();
   private readonly schedules = new Map<string, StoredSchedule>();
@@ -157,6 +161,7 @@ export class FakeAzure {
     this.offsetMs = 0;
     this.minimumActiveMs = 5 * 60_000;
     this.roleAssignmentRoom = Number.POSITIVE_INFINITY;
+    this.pageSize = 100;
   }
 
   advance(ms: number): void {
@@ -196,6 +201,49 @@ export class FakeAzure {
     return stored;
   }
 
+  /**
+   * A PIM active assignment made through a schedule request someone else sent (the portal, a script): the
+   * request carries the given name and justification, the schedule points back at it.
+   */
+  seedPimAssignment(assignment: {
+    scope: string;
+    roleDefinitionId: string;
+    principalId: string;
+    justification: string;
+    endDateTime: string;
+    requestName?: string;
+    requestType?: string;
+  }): StoredSchedule {
+    const name = assignment.requestName ?? randomUUID();
+    const requestId = `${assignment.scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/${name}`;
+    const schedule: StoredSchedule = {
+      id: `${assignment.scope}/providers/Microsoft.Authorization/roleAssignmentSchedules/${name}`,
+      name,
+      scope: assignment.scope,
+      roleDefinitionId: assignment.roleDefinitionId,
+      principalId: assignment.principalId,
+      roleAssignmentScheduleRequestId: requestId,
+      status: 'Provisioned',
+      startDateTime: new Date(this.clock.now() - 3_600_000).toISOString(),
+      endDateTime: assignment.endDateTime,
+      createdAtMs: this.clock.now() - 3_600_000,
+    };
+    this.schedules.set(schedule.id.toLowerCase(), schedule);
+    this.scheduleRequests.set(requestId.toLowerCase(), {
+      id: requestId,
+      name,
+      scope: assignment.scope,
+      principalId: assignment.principalId,
+      roleDefinitionId: assignment.roleDefinitionId,
+      requestType: assignment.requestType ?? 'AdminAssign',
+      status: 'Provisioned',
+      justification: assignment.justification,
+      endDateTime: assignment.endDateTime,
+      targetRoleAssignmentScheduleId: schedule.id,
+    });
+    return { ...schedule };
+  }
+
   roleAssignments(): StoredRoleAssignment[] {
     return [...this.assignments.values()].map((assignment) => ({ ...assignment }));
   }
@@ -225,7 +273,7 @@ export class FakeAzure {
       if (/^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/.test(path)) return this.openIdConfiguration(res, path);
       if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path) && method === 'POST') return this.token(res, body);
 
-      this.requests.push({ method, path });
+      this.requests.push({ method, path, query: queryAt < 0 ? '' : decodeURIComponent(raw.slice(queryAt + 1)) });
       const isGraph = path.startsWith('/graph/');
       const audience = isGraph ? `${this.graphUrl}/.default` : `${this.url}/.default`;
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -335,13 +383,13 @@ export class FakeAzure {
       case 'DELETE roleassignments/':
         return this.deleteRoleAssignment(res, scope, name ?? '');
       case 'GET roleassignments':
-        return this.listRoleAssignments(res, scope, query);
+        return this.listRoleAssignments(res, path, scope, query);
       case 'PUT roleassignmentschedulerequests/':
         return this.putScheduleRequest(res, scope, name ?? '', properties);
       case 'GET roleassignmentschedulerequests/':
         return this.getScheduleRequest(res, scope, name ?? '');
       case 'GET roleassignmentschedules':
-        return this.listSchedules(res, scope, query);
+        return this.listSchedules(res, path, scope, query);
       default:
         return send(res, 405, armError('MethodNotAllowed', `${method} ${path} is not faked.`));
     }
@@ -458,15 +506,21 @@ export class FakeAzure {
     return send(res, 200, assignmentResource(stored));
   }
 
-  private listRoleAssignments(res: ServerResponse, scope: string, query: URLSearchParams): Handled {
-    const principal = principalFilter(query);
-    const value = [...this.assignments.values()]
-      .filter(
-        (assignment) =>
-          relatedScopes(assignment.scope, scope) && (principal === undefined || assignment.principalId === principal),
-      )
-      .map(assignmentResource);
-    return send(res, 200, { value });
+  private listRoleAssignments(res: ServerResponse, path: string, scope: string, query: URLSearchParams): Handled {
+    const filter = listFilter(query);
+    if (filter === undefined) return send(res, 400, armError('InvalidFilterInQueryString', 'Unsupported $filter.'));
+    const matching = [...this.assignments.values()].filter((assignment) => filter(assignment, scope));
+    return this.page(res, path, query, matching.map(assignmentResource));
+  }
+
+  /** One page of a listing, with a `nextLink` (absolute, carrying the query and a `$skipToken`) when more follow. */
+  private page(res: ServerResponse, path: string, query: URLSearchParams, items: unknown[]): Handled {
+    const skip = Number(query.get('$skipToken') ?? '0');
+    const value = items.slice(skip, skip + this.pageSize);
+    if (skip + this.pageSize >= items.length) return send(res, 200, { value });
+    const next = new URLSearchParams(query);
+    next.set('$skipToken', String(skip + this.pageSize));
+    return send(res, 200, { value, nextLink: `${this.url}${path}?${next.toString()}` });
   }
 
   private putScheduleRequest(
@@ -582,15 +636,11 @@ export class FakeAzure {
     return send(res, 200, scheduleRequestResource(stored));
   }
 
-  private listSchedules(res: ServerResponse, scope: string, query: URLSearchParams): Handled {
-    const principal = principalFilter(query);
+  private listSchedules(res: ServerResponse, path: string, scope: string, query: URLSearchParams): Handled {
+    const filter = listFilter(query);
+    if (filter === undefined) return send(res, 400, armError('InvalidFilterInQueryString', 'Unsupported $filter.'));
     const value = [...this.schedules.values()]
-      .filter(
-        (schedule) =>
-          this.isLive(schedule) &&
-          relatedScopes(schedule.scope, scope) &&
-          (principal === undefined || schedule.principalId === principal),
-      )
+      .filter((schedule) => this.isLive(schedule) && filter(schedule, scope))
       .map((schedule) => ({
         id: schedule.id,
         name: schedule.name,
@@ -610,7 +660,7 @@ export class FakeAzure {
           ...(schedule.endDateTime !== undefined && { endDateTime: schedule.endDateTime }),
         },
       }));
-    return send(res, 200, { value });
+    return this.page(res, path, query, value);
   }
 
   /** Azure ends a PIM assignment itself at its end time; removed ones are gone too. */
@@ -696,10 +746,29 @@ function relatedScopes(a: string, b: string): boolean {
   return x.startsWith(y) || y.startsWith(x);
 }
 
-function principalFilter(query: URLSearchParams): string | undefined {
+const AT_SCOPE = /^atScope\(\)$/;
+const PRINCIPAL = /^principalId eq '([^']+)'$/;
+
+/**
+ * The listing filters the bot uses, as Azure documents them: none (at, above and below the scope), `atScope()`
+ * (at or above the scope only) and `principalId eq '<id>'` (that principal's, at, above or below). Anything else
+ * is undefined, which the fake answers with 400 as Azure does for filters it does not support.
+ */
+function listFilter(
+  query: URLSearchParams,
+): ((item: { scope: string; principalId: string }, scope: string) => boolean) | undefined {
   const filter = query.get('$filter');
-  if (filter === null) return undefined;
-  return /^principalId eq '([^']+)'$/.exec(filter)?.[1];
+  if (filter === null) return (item, scope) => relatedScopes(item.scope, scope);
+  if (AT_SCOPE.test(filter)) return (item, scope) => atOrAbove(item.scope, scope);
+  const principal = PRINCIPAL.exec(filter)?.[1];
+  if (principal !== undefined)
+    return (item, scope) => relatedScopes(item.scope, scope) && item.principalId === principal;
+  return undefined;
+}
+
+/** True when `a` is `b` or one of its ancestors. */
+function atOrAbove(a: string, b: string): boolean {
+  return `${b.toLowerCase()}/`.startsWith(`${a.toLowerCase()}/`);
 }
 
 function assignmentResource(assignment: StoredRoleAssignment): unknown {

@@ -175,6 +175,15 @@ export class FakeGcpCrm {
   }
 
   /** Answers the next `count` CRM calls (optionally only of one method) with this HTTP status and Google error. */
+  /** Calls as they arrive, before any delay or answer (`calls` records them once answered). */
+  readonly arrivals: { method: FakeCrmMethod; resource: string }[] = [];
+  private readonly delays: { method: FakeCrmMethod; ms: number }[] = [];
+
+  /** Holds the next `count` calls of `method` for `ms` before they take effect. */
+  delayNext(method: FakeCrmMethod, ms: number, count = 1): void {
+    for (let i = 0; i < count; i += 1) this.delays.push({ method, ms });
+  }
+
   failNext(count: number, status: number, options: { only?: FakeCrmMethod; message?: string } = {}): void {
     for (let i = 0; i < count; i += 1) {
       this.failures.push({
@@ -212,6 +221,8 @@ export class FakeGcpCrm {
   reset(): void {
     this.policies.clear();
     this.failures.length = 0;
+    this.delays.length = 0;
+    this.arrivals.length = 0;
     this.afterRead.clear();
     this.denied.clear();
     this.unknownMembers.clear();
@@ -280,6 +291,13 @@ export class FakeGcpCrm {
     if (token === undefined || !this.issuedTokens.has(token)) {
       this.answer(res, call, 401, googleError(401, 'Request had invalid authentication credentials.'));
       return;
+    }
+    this.arrivals.push({ method, resource });
+    const delayIndex = this.delays.findIndex((delay) => delay.method === method);
+    if (delayIndex !== -1) {
+      const [delay] = this.delays.splice(delayIndex, 1) as [{ method: FakeCrmMethod; ms: number }];
+      // The call takes effect after the delay even if the caller has gone meanwhile, as a slow cloud's would.
+      await new Promise((resolve) => setTimeout(resolve, delay.ms));
     }
     const failureIndex = this.failures.findIndex((failure) => failure.only === undefined || failure.only === method);
     if (failureIndex !== -1) {

@@ -3,7 +3,10 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /** One request the fake received, in arrival order. */
 export interface RecordedCall {
-  /** Web API method (`chat.postMessage`), or `response_url` for posts to {@link FakeSlackApi.responseUrl}. */
+  /**
+   * Web API method (`chat.postMessage`), `response_url` for posts to {@link FakeSlackApi.responseUrl}, or
+   * {@link FILE_UPLOAD} for file bytes posted to an upload URL that `files.getUploadURLExternal` gave out.
+   */
   method: string;
   /** Decoded arguments; `blocks`/`attachments`/`view`/… JSON strings are parsed back to objects. */
   args: Record<string, unknown>;
@@ -40,6 +43,29 @@ export interface FakeSlackUser {
   profile: { email?: string; display_name?: string; real_name?: string; [key: string]: unknown };
   [key: string]: unknown;
 }
+
+/**
+ * A file uploaded the way `files.uploadV2` does it: `files.getUploadURLExternal` (an upload URL on the fake), the
+ * bytes posted there, then `files.completeUploadExternal`.
+ */
+export interface FakeUpload {
+  fileId: string;
+  /** As given to `files.getUploadURLExternal`. */
+  filename: string;
+  /** The byte length declared to `files.getUploadURLExternal`. */
+  length: number;
+  /** The bytes posted to the upload URL; absent until they arrive. */
+  content?: Buffer;
+  /** True once `files.completeUploadExternal` named the file. */
+  completed: boolean;
+  /** Where `files.completeUploadExternal` shared it (`channel_id`, else the first of `channels`). */
+  channelId?: string;
+  title?: string;
+  initialComment?: string;
+}
+
+/** The `method` recorded for bytes posted to an upload URL (and the key for {@link FakeSlackApi.failNext}). */
+export const FILE_UPLOAD = 'file_upload';
 
 /** Custom method implementation: returns the JSON body to answer with. */
 export type FakeSlackHandler = (
@@ -91,7 +117,7 @@ export interface FakeSlackApi {
   calls(method?: string): RecordedCall[];
   /** Forgets recorded calls. */
   clear(): void;
-  /** Forgets calls, queued failures, handlers, users and usergroups. */
+  /** Forgets calls, queued failures, handlers, users, usergroups and uploads. */
   reset(): void;
   /** Resolves with the first (already or later) recorded call matching; rejects after the timeout. */
   waitFor(match: CallMatcher, opts?: WaitOptions): Promise<RecordedCall>;
@@ -99,12 +125,23 @@ export interface FakeSlackApi {
   waitForCount(match: CallMatcher, n: number, opts?: WaitOptions): Promise<RecordedCall[]>;
   /** Human-readable list of recorded calls (what timeout errors show). */
   describeCalls(): string;
+  /** Files uploaded through `files.getUploadURLExternal` (copies), in the order their URLs were given out. */
+  uploads(): FakeUpload[];
   /** Closes the server, destroys open sockets and rejects pending waits. Idempotent. */
   stop(): Promise<void>;
 }
 
 /** Form arguments that @slack/web-api JSON-encodes; decoded back to objects when recorded. */
-const JSON_ARG_KEYS = new Set(['blocks', 'attachments', 'view', 'metadata', 'unfurls', 'user_auth_blocks', 'profile']);
+const JSON_ARG_KEYS = new Set([
+  'blocks',
+  'attachments',
+  'view',
+  'metadata',
+  'unfurls',
+  'user_auth_blocks',
+  'profile',
+  'files',
+]);
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_CALLS_SHOWN = 40;
@@ -166,6 +203,21 @@ async function parseArgs(raw: Buffer, contentType: string, query: URLSearchParam
   return decodeJsonArgs(args);
 }
 
+/** The file bytes of an upload: the first file part of a multipart body (as WebClient sends it), else the body. */
+async function uploadedBytes(raw: Buffer, contentType: string): Promise<Buffer> {
+  if (!contentType.toLowerCase().includes('multipart/form-data')) return raw;
+  const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': contentType } }).formData();
+  for (const value of form.values()) {
+    if (typeof value !== 'string') return Buffer.from(await value.arrayBuffer());
+  }
+  return raw;
+}
+
+/** Slack takes only conversation IDs (C…, G…, D…, Z…) as `channel_id`; a user ID there is refused. */
+function isConversationId(id: string): boolean {
+  return /^[CGDZ][A-Z0-9]+$/.test(id);
+}
+
 function bearer(header: string | undefined): string | undefined {
   const m = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? '');
   return m?.[1];
@@ -215,6 +267,10 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
   const usergroups = new Map<string, string[]>(Object.entries(opts.usergroups ?? {}));
   const users = new Map<string, Partial<FakeSlackUser> | null>(Object.entries(opts.users ?? {}));
   const sockets = new Set<Socket>();
+  const uploads = new Map<string, FakeUpload>();
+  let fileCounter = 0;
+  /** `http://127.0.0.1:PORT` once listening; upload URLs point there. */
+  let uploadBase = '';
   let tsCounter = 0;
   let viewCounter = 0;
   let stopped = false;
@@ -329,24 +385,76 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       }
       case 'apps.connections.open':
         return { ok: false, error: 'not_allowed' };
+      case 'files.getUploadURLExternal': {
+        const filename = str(args, 'filename');
+        const length = Number(str(args, 'length'));
+        if (!filename || !Number.isSafeInteger(length) || length < 0) return { ok: false, error: 'invalid_arguments' };
+        fileCounter += 1;
+        const fileId = `F${String(fileCounter).padStart(10, '0')}`;
+        uploads.set(fileId, { fileId, filename, length, completed: false });
+        return { ok: true, upload_url: `${uploadBase}/upload/${fileId}`, file_id: fileId };
+      }
+      case 'files.completeUploadExternal': {
+        const files = Array.isArray(args.files) ? (args.files as Json[]) : [];
+        if (files.length === 0) return { ok: false, error: 'invalid_arguments' };
+        const channelId = str(args, 'channel_id') ?? str(args, 'channels')?.split(',')[0]?.trim();
+        if (str(args, 'channel_id') !== undefined && !isConversationId(channelId ?? '')) {
+          return { ok: false, error: 'invalid_arguments' };
+        }
+        const found = files.map((file) => uploads.get(str(file, 'id') ?? ''));
+        if (found.some((upload) => upload?.content === undefined)) return { ok: false, error: 'file_not_found' };
+        const initialComment = str(args, 'initial_comment');
+        return {
+          ok: true,
+          files: found.map((upload, index) => {
+            if (!upload) throw new Error('unreachable: checked above');
+            const title = str(files[index] ?? {}, 'title');
+            upload.completed = true;
+            if (channelId !== undefined) upload.channelId = channelId;
+            if (title !== undefined) upload.title = title;
+            if (initialComment !== undefined) upload.initialComment = initialComment;
+            return {
+              id: upload.fileId,
+              name: upload.filename,
+              title: title ?? upload.filename,
+              size: upload.content?.length ?? 0,
+            };
+          }),
+        };
+      }
       default:
         return { ok: true };
     }
   };
 
-  const answerFor = async (method: string, args: Json, token: string | undefined): Promise<Answer> => {
+  /** The next queued failure of `method`, as the answer to send, if any. */
+  const takeFailure = (method: string): Answer | undefined => {
     const queued = failures.get(method);
     const failure = queued?.shift();
     if (queued && queued.length === 0) failures.delete(method);
-    if (failure) {
-      const status = failure.status ?? 200;
-      const headers: Record<string, string> = { ...failure.headers };
-      if (status === 429 && !Object.keys(headers).some((h) => h.toLowerCase() === 'retry-after')) {
-        headers['Retry-After'] = '1';
-      }
-      const body = failure.body ?? { ok: false, error: status === 429 ? 'ratelimited' : 'fatal_error' };
-      return { status, body, headers };
+    if (!failure) return undefined;
+    const status = failure.status ?? 200;
+    const headers: Record<string, string> = { ...failure.headers };
+    if (status === 429 && !Object.keys(headers).some((h) => h.toLowerCase() === 'retry-after')) {
+      headers['Retry-After'] = '1';
     }
+    const body = failure.body ?? { ok: false, error: status === 429 ? 'ratelimited' : 'fatal_error' };
+    return { status, body, headers };
+  };
+
+  /** Bytes posted to an upload URL: kept for the file, answered as Slack does (`OK - <bytes>`, plain text). */
+  const answerUpload = (fileId: string, content: Buffer): Answer => {
+    const failure = takeFailure(FILE_UPLOAD);
+    if (failure) return failure;
+    const upload = uploads.get(fileId);
+    if (!upload) return { status: 404, body: 'unknown upload URL', headers: {} };
+    upload.content = content;
+    return { status: 200, body: `OK - ${content.length}`, headers: {} };
+  };
+
+  const answerFor = async (method: string, args: Json, token: string | undefined): Promise<Answer> => {
+    const failure = takeFailure(method);
+    if (failure) return failure;
     const custom = handlers.get(method);
     const body = custom
       ? await custom(args, token === undefined ? { method } : { method, token })
@@ -379,6 +487,26 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8', ...a.headers });
       res.end(payload);
     };
+    const uploadMatch = /^\/upload\/([^/]+)$/.exec(url.pathname);
+    if (uploadMatch?.[1]) {
+      const fileId = decodeURIComponent(uploadMatch[1]);
+      const content = await uploadedBytes(raw, req.headers['content-type'] ?? '');
+      const answer = answerUpload(fileId, content);
+      const args: Json = { file_id: fileId, size: content.length, content: content.toString('utf8') };
+      const call: RecordedCall = {
+        method: FILE_UPLOAD,
+        args,
+        path: url.pathname,
+        status: answer.status,
+        response: answer.body,
+      };
+      const token = bearer(req.headers.authorization);
+      if (token !== undefined) call.token = token;
+      record(call);
+      res.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8', ...answer.headers });
+      res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+      return;
+    }
     if (!apiMatch?.[1] && !isResponseUrl) {
       send({ status: 404, body: { ok: false, error: 'unknown_path', path: url.pathname }, headers: {} });
       return;
@@ -431,6 +559,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
   });
   const { port } = server.address() as AddressInfo;
   const base = `http://127.0.0.1:${port}`;
+  uploadBase = base;
 
   const toPredicate = (match: CallMatcher): ((call: RecordedCall) => boolean) => {
     if (typeof match === 'string') return (c) => c.method === match;
@@ -520,6 +649,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       handlers.clear();
       users.clear();
       usergroups.clear();
+      uploads.clear();
     },
     waitFor: (match, o = {}) => {
       const pred = toPredicate(match);
@@ -541,6 +671,11 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       );
     },
     describeCalls,
+    uploads: () =>
+      [...uploads.values()].map((upload) => ({
+        ...upload,
+        ...(upload.content !== undefined && { content: Buffer.from(upload.content) }),
+      })),
     stop: () => {
       stopping ??= new Promise<void>((resolve) => {
         stopped = true;

@@ -179,6 +179,13 @@ export interface FaultProxy {
   fail(operation: string, times: number, reply: FaultReply): void;
   /** Forwards the next `times` calls of `operation` and passes the emulator's body through `rewrite`. */
   rewrite(operation: string, times: number, rewrite: (body: string) => string): void;
+  /**
+   * Pages an IAM list operation's answers (e.g. `paginate('ListUsers', 'Users')`) by `MaxItems` (AWS's default
+   * 100) and `Marker`, with `IsTruncated`, as IAM does: moto answers every item at once. Lasts until `clear()`.
+   */
+  paginate(operation: string, listElement: string): void;
+  /** The form parameters of each call of a query-protocol (IAM) `operation` seen so far, in order. */
+  paramsOf(operation: string): Record<string, string>[];
   /** Operations seen so far (forwarded or not), in order. */
   calls(): string[];
   /** How many calls of `operation` were seen. */
@@ -198,11 +205,48 @@ function operationOf(headers: http.IncomingHttpHeaders, body: string): string {
   return new URLSearchParams(body).get('Action') ?? 'unknown';
 }
 
+/** The `<member>` elements directly inside `<list>` of a query-protocol answer, nested members kept whole. */
+function topLevelMembers(list: string): string[] {
+  const members: string[] = [];
+  const tag = /<(\/?)member>/g;
+  let depth = 0;
+  let start = 0;
+  for (let match = tag.exec(list); match !== null; match = tag.exec(list)) {
+    if (match[1] === '') {
+      if (depth === 0) start = match.index;
+      depth += 1;
+    } else {
+      depth -= 1;
+      if (depth === 0) members.push(list.slice(start, match.index + match[0].length));
+    }
+  }
+  return members;
+}
+
+/** One IAM page of `listElement` from an answer holding every item, as `MaxItems` and `Marker` ask. */
+function pageOf(answer: string, listElement: string, params: URLSearchParams): string {
+  const list = new RegExp(`<${listElement}>([\\s\\S]*)</${listElement}>`).exec(answer);
+  if (!list) return answer;
+  const members = topLevelMembers(list[1] ?? '');
+  const maxItems = Number(params.get('MaxItems') ?? '100');
+  const offset = Number(/^page-(\d+)$/.exec(params.get('Marker') ?? '')?.[1] ?? '0');
+  const end = offset + maxItems;
+  const truncated = end < members.length;
+  const page = `<${listElement}>${members.slice(offset, end).join('')}</${listElement}>`;
+  return answer
+    .replace(list[0], () => page)
+    .replace(
+      /<IsTruncated>(true|false)<\/IsTruncated>/,
+      truncated ? `<IsTruncated>true</IsTruncated><Marker>page-${end}</Marker>` : '<IsTruncated>false</IsTruncated>',
+    );
+}
+
 /** Starts a fault-injecting proxy on a free 127.0.0.1 port in front of `targetUrl`. */
 export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   let faults: Fault[] = [];
-  let seen: string[] = [];
+  let seen: { operation: string; params: URLSearchParams }[] = [];
+  let paged = new Map<string, string>();
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -210,7 +254,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const operation = operationOf(req.headers, body.toString('utf8'));
-      seen.push(operation);
+      const params = new URLSearchParams(body.toString('utf8'));
+      seen.push({ operation, params });
       const fault = faults.find((candidate) => candidate.operation === operation && candidate.remaining > 0);
       if (fault) fault.remaining -= 1;
       if (fault && 'reply' in fault) {
@@ -231,6 +276,10 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
           answer.on('data', (chunk: Buffer) => answerChunks.push(chunk));
           answer.on('end', () => {
             let answerBody = Buffer.concat(answerChunks);
+            const listElement = paged.get(operation);
+            if (listElement !== undefined && answer.statusCode === 200) {
+              answerBody = Buffer.from(pageOf(answerBody.toString('utf8'), listElement, params));
+            }
             if (fault && 'rewrite' in fault) answerBody = Buffer.from(fault.rewrite(answerBody.toString('utf8')));
             const headers = { ...answer.headers, 'content-length': String(answerBody.length) };
             delete headers['transfer-encoding'];
@@ -261,11 +310,17 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     rewrite(operation, times, rewrite) {
       faults.push({ operation, remaining: times, rewrite });
     },
-    calls: () => [...seen],
-    count: (operation) => seen.filter((name) => name === operation).length,
+    paginate(operation, listElement) {
+      paged.set(operation, listElement);
+    },
+    paramsOf: (operation) =>
+      seen.filter((call) => call.operation === operation).map((call) => Object.fromEntries(call.params)),
+    calls: () => seen.map((call) => call.operation),
+    count: (operation) => seen.filter((call) => call.operation === operation).length,
     clear() {
       faults = [];
       seen = [];
+      paged = new Map();
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -12,6 +12,8 @@ export interface StartRedisServerOptions {
   extraArgs?: string[];
   /** How long to wait for the server to answer PING. Default 10 000 ms. */
   timeoutMs?: number;
+  /** Listen on this port (e.g. to bring a stopped server back where its clients reconnect); default a free one. */
+  port?: number;
 }
 
 /** A running, throw-away `redis-server` process bound to 127.0.0.1. */
@@ -163,7 +165,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
 
   for (let attemptNo = 1; ; attemptNo++) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'jit-redis-'));
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const args = [
       '--port',
       String(port),
@@ -194,7 +196,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
       await terminate(child);
       await rm(dir, { recursive: true, force: true });
       const out = attempt.output();
-      if (/address already in use/i.test(out) && attemptNo < START_ATTEMPTS) continue;
+      if (/address already in use/i.test(out) && opts.port === undefined && attemptNo < START_ATTEMPTS) continue;
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(
         `Failed to start redis-server (${binary} ${args.map((a) => (a === '' ? "''" : a)).join(' ')}): ${reason}\n` +

@@ -21,6 +21,8 @@ export interface TestBotOptions {
   env?: Record<string, string>;
   /** Providers built by the test (e.g. trusting a fake cloud's certificate). */
   providers?: readonly CloudProvider[];
+  /** A Redis of the test's own (e.g. one it will empty or restart); the shared test Redis otherwise. */
+  redisUrl?: string;
 }
 
 /** The real bot (Bolt over HTTP, BullMQ workers, Redis store) wired to a fake Slack Web API. */
@@ -58,7 +60,7 @@ export interface TestBot {
 
 /** Starts a bot on a fresh key prefix of the test Redis and a fresh fake Slack. */
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
-  const redisUrl = process.env.JIT_TEST_REDIS_URL;
+  const redisUrl = options.redisUrl ?? process.env.JIT_TEST_REDIS_URL;
   if (!redisUrl)
     throw new Error('JIT_TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)');
   const slack = await startFakeSlackApi({ usergroups: options.usergroups ?? {} });

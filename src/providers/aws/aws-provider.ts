@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { DeleteUserPolicyCommand, GetUserPolicyCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import type { CloudProvider, GrantOutcome, GrantSpec } from '../../domain/ports';
+import type { CloudProvider, FoundGrant, GrantOutcome, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { type CallRetrySettings, DEFAULT_CALL_RETRY, providerError, retryTransient } from '../retry';
 import { awsErrorCode, awsFailure, isNotFound, isTransientAwsError } from './aws-errors';
@@ -19,6 +19,7 @@ import {
   switchRoleUrl,
   timeBoundPolicy,
 } from './aws-target';
+import { IamGrantSweep, type IamRoleRef, type SweepSettings } from './iam-sweep';
 import { type AwsCallRunner, IdentityCenterAssignments, type StatusPolling } from './identity-center';
 
 const PROVIDER = 'aws';
@@ -38,9 +39,12 @@ export interface AwsProviderOptions {
   retry?: Partial<CallRetrySettings>;
   /** How often and how many times to read an Identity Center operation's status; defaults: every 1 s, 30 reads. */
   statusPolling?: Partial<StatusPolling>;
+  /** How the cloud sweep pages and how many users it reads at once; defaults: 1,000 a page, 4 users at once. */
+  sweep?: Partial<SweepSettings>;
 }
 
 const DEFAULT_POLLING: StatusPolling = { intervalMs: 1_000, attempts: 30 };
+const DEFAULT_SWEEP: SweepSettings = { pageSize: 1_000, concurrency: 4 };
 
 /**
  * Grants AWS access three ways: an inline policy `jit-<requestId>` on the requester's IAM user holding the role's
@@ -55,6 +59,9 @@ export class AwsProvider implements CloudProvider {
   private readonly logger: Logger;
   private readonly iam: IAMClient;
   private readonly identityCenter: IdentityCenterAssignments;
+  private readonly sweep: IamGrantSweep;
+  /** The IAM users (lower-cased) whose inline policies the last sweep read in full, for {@link sweeps}. */
+  private sweptUsers: ReadonlySet<string> = new Set();
   private readonly retry: CallRetrySettings;
 
   constructor(options: AwsProviderOptions) {
@@ -69,6 +76,7 @@ export class AwsProvider implements CloudProvider {
       { ...DEFAULT_POLLING, ...options.statusPolling },
       this.logger,
     );
+    this.sweep = new IamGrantSweep(this.iam, this.run, { ...DEFAULT_SWEEP, ...options.sweep }, this.logger);
   }
 
   async grant(spec: GrantSpec): Promise<GrantOutcome> {
@@ -108,9 +116,17 @@ export class AwsProvider implements CloudProvider {
     };
   }
 
+  /**
+   * Deleting an inline policy needs only its user and the request ID, so for the IAM kinds the target's `kind` is
+   * all that is read: a grant whose role's statements changed since, or one the sweep found and attributed to no
+   * role, is still revoked.
+   */
   async revoke(spec: GrantSpec): Promise<void> {
-    const target = parseTarget(spec);
-    if (target.kind === 'identity-center') return this.identityCenter.revoke(target, spec);
+    const kind = spec.target.kind;
+    if (kind !== 'iam-policy' && kind !== 'assume-role') {
+      const target = parseTarget(spec);
+      if (target.kind === 'identity-center') return this.identityCenter.revoke(target, spec);
+    }
 
     const userName = spec.memo?.userName ?? iamUserNameIfAny(spec);
     if (userName === undefined) {
@@ -160,6 +176,49 @@ export class AwsProvider implements CloudProvider {
     // IAM returns the document URL-encoded (RFC 3986).
     const expected = policyFor(target, expiryTimestamp(spec.expiresAt));
     return isDeepStrictEqual(JSON.parse(decodeURIComponent(stored)), expected);
+  }
+
+  /**
+   * The inline policies `jit-<requestId>` on IAM users, when any role is of kind `iam-policy` or `assume-role`:
+   * one sweep of all users serves them all, since the policies belong to users, not to roles (see
+   * `IamGrantSweep` for the calls and what a partial failure returns).
+   *
+   * Identity Center assignments are not swept: they carry no name, description or expiry, so nothing in AWS says
+   * which were the bot's. Only the store-driven revocation and the reconciler's store sweep end them, and
+   * `identity-center` roles add nothing here.
+   */
+  async findGrants(roles: readonly RoleTargetRef[]): Promise<FoundGrant[]> {
+    const iamRoles: IamRoleRef[] = [];
+    for (const role of roles) {
+      const parsed = awsTargetSchema.safeParse(role.target);
+      if (!parsed.success) {
+        this.logger.warn({ provider: PROVIDER, roleId: role.roleId }, 'sweep skips a role whose AWS target is invalid');
+      } else if (parsed.data.kind !== 'identity-center') {
+        iamRoles.push({ roleId: role.roleId, target: role.target, parsed: parsed.data });
+      }
+    }
+    if (iamRoles.length === 0) {
+      this.logger.debug({ provider: PROVIDER }, 'no iam-policy or assume-role roles: no IAM user to sweep');
+      this.sweptUsers = new Set();
+      return [];
+    }
+    // A sweep that throws has read no one: nothing may be taken as missing until the next one succeeds.
+    this.sweptUsers = new Set();
+    const { found, usersRead } = await this.sweep.find(iamRoles);
+    this.sweptUsers = usersRead;
+    return found;
+  }
+
+  /**
+   * True when the last sweep read in full the inline policies of the user this grant lives on, so its absence
+   * from that sweep means the policy is gone. False for Identity Center (never swept) and for a user the last
+   * sweep could not read or did not reach, so a failed read is never taken for a policy removed by hand.
+   */
+  sweeps(spec: GrantSpec): boolean {
+    const kind = spec.target.kind;
+    if (kind !== 'iam-policy' && kind !== 'assume-role') return false;
+    const userName = spec.memo?.userName ?? iamUserNameIfAny(spec);
+    return userName !== undefined && this.sweptUsers.has(userName.toLowerCase());
   }
 
   /**

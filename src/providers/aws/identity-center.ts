@@ -16,10 +16,15 @@ import { awsFailure, isNotFound } from './aws-errors';
 import { expiryTimestamp, type IdentityCenterTarget } from './aws-target';
 
 /**
- * Runs one AWS call for a request, retrying what is transient; rethrows the SDK's own error so callers can
- * treat "not found" as they need before classifying the rest with `awsFailure`.
+ * Runs one AWS call for a request (undefined for the sweep's listings, which serve no one request), retrying what
+ * is transient; rethrows the SDK's own error so callers can treat "not found" as they need before classifying the
+ * rest with `awsFailure`.
  */
-export type AwsCallRunner = <T>(action: string, requestId: string, operation: () => Promise<T>) => Promise<T>;
+export type AwsCallRunner = <T>(
+  action: string,
+  requestId: string | undefined,
+  operation: () => Promise<T>,
+) => Promise<T>;
 
 /** How long to wait on Identity Center's asynchronous assignment operations. */
 export interface StatusPolling {
@@ -32,8 +37,9 @@ const PROVIDER = 'aws';
 
 /**
  * Grants a permission set on one account to one identity-store user, and takes it back. Identity Center gives
- * assignments no name, description or expiry: the bot's scheduler and reconciler are what end them, and an
- * assignment of that user, permission set and account is taken as the bot's while a request holds it.
+ * assignments no name, description or expiry: the bot's scheduler and the reconciler's sweep of the store are what
+ * end them (they are not swept from the cloud, since nothing there says which are the bot's), and an assignment of
+ * that user, permission set and account is taken as the bot's while a request holds it.
  */
 export class IdentityCenterAssignments {
   /** Identity store of each instance, from ListInstances, so a target may leave `identityStoreId` out. */

@@ -7,7 +7,7 @@ import {
 import { isRestError, type TlsSettings } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { CloudProviderError } from '../../domain/errors';
-import type { Clock, CloudProvider, GrantOutcome, GrantSpec } from '../../domain/ports';
+import type { Clock, CloudProvider, FoundGrant, GrantOutcome, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import {
@@ -83,7 +83,8 @@ export interface AzureProviderOptions {
 
 /** What one cloud call is, for logs and for error messages people can act on. */
 interface CallContext {
-  requestId: string;
+  /** The request the call serves; absent for the sweep, which serves none in particular. */
+  requestId?: string;
   /** What the bot was doing, as the end of "while the bot tried to ...". */
   doing: string;
   /** The permission this call needs, named in the message when the bot's identity lacks it. */
@@ -107,6 +108,8 @@ export class AzureProvider implements CloudProvider {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly retry: AzureRetrySettings;
+  /** `sweptKey`s of the kinds, scopes and role definitions the last sweep read in full, for {@link sweeps}. */
+  private swept: ReadonlySet<string> = new Set();
 
   constructor(options: AzureProviderOptions) {
     const resourceManager = withoutTrailingSlash(options.resourceManagerEndpoint ?? DEFAULT_RESOURCE_MANAGER_ENDPOINT);
@@ -443,11 +446,219 @@ export class AzureProvider implements CloudProvider {
               () => this.client.roleAssignmentScheduleRequests.get(origin.scope, origin.name),
               (error) => (statusOf(error) === 404 ? null : undefined),
             );
-      if (ours === undefined && request !== null && namesRequest(request.justification, spec.requestId))
-        ours = schedule;
+      if (ours === undefined && request !== null && botRequest(request)?.requestId === spec.requestId) ours = schedule;
       else others.push(schedule);
     }
     return ours === undefined ? { others } : { ours, others };
+  }
+
+  // ---- sweep ---------------------------------------------------------------------------------------------------
+
+  /**
+   * The bot's artefacts under the given roles, read from Azure alone, for the reconciler. Each distinct scope is
+   * listed once per kind with `atScope()` (what is assigned at or above it, never the many assignments below a
+   * subscription), and only what sits at exactly that scope, for one of the roles' role definitions, counts:
+   * - role-assignment: an assignment whose description is `jit <requestId> until <expiry>` AND whose name is the
+   *   GUID derived from that request ID, so a hand-made assignment with a copied description is never returned;
+   * - pim: a live schedule whose originating schedule request has a justification ending in
+   *   `jit <requestId> until <expiry>` AND the name the bot gives such a request; the expiry is the schedule's
+   *   own end, which Azure enforces.
+   *
+   * A scope that cannot be read is logged and skipped, so one failing scope hides nothing else; only when every
+   * scope failed does it throw (retryable unless every failure was one no retry fixes, such as a missing
+   * permission), so the reconciler never mistakes "could not look" for "nothing there".
+   */
+  async findGrants(roles: readonly RoleTargetRef[]): Promise<FoundGrant[]> {
+    const groups = new Map<string, SweepGroup>();
+    for (const role of roles) {
+      const parsed = azureTargetSchema.safeParse(role.target);
+      if (!parsed.success) {
+        this.logger.warn(
+          { provider: PROVIDER, roleId: role.roleId },
+          'azure: sweep skips a role with an invalid target',
+        );
+        continue;
+      }
+      const key = `${parsed.data.kind} ${normalScope(parsed.data.scope)}`;
+      const group = groups.get(key) ?? { kind: parsed.data.kind, scope: parsed.data.scope, roles: new Map() };
+      const roleGuid = roleDefinitionGuid(parsed.data.roleDefinitionId);
+      // Two roles of one role definition at one scope name the same artefacts; the first role stands for both.
+      if (!group.roles.has(roleGuid)) group.roles.set(roleGuid, role);
+      groups.set(key, group);
+    }
+
+    const found: FoundGrant[] = [];
+    const failures: { scope: string; error: CloudProviderError }[] = [];
+    const swept = new Set<string>();
+    await forEachLimited([...groups.values()], SWEEP_CONCURRENCY, async (group) => {
+      try {
+        found.push(...(group.kind === 'pim' ? await this.findPimGrants(group) : await this.findRoleAssignments(group)));
+        for (const roleGuid of group.roles.keys()) swept.add(sweptKey(group.kind, group.scope, roleGuid));
+      } catch (error) {
+        const classified =
+          error instanceof CloudProviderError
+            ? error
+            : classify(error, { doing: 'sweep its grants', permission: READ_ASSIGNMENTS });
+        failures.push({ scope: group.scope, error: classified });
+        this.logger.warn(
+          {
+            provider: PROVIDER,
+            kind: group.kind,
+            scope: group.scope,
+            retryable: classified.retryable,
+            reason: classified.message,
+          },
+          'azure: sweep could not read a scope; the others are still swept',
+        );
+      }
+    });
+    this.swept = swept;
+    if (groups.size > 0 && failures.length === groups.size) {
+      const first = failures[0]?.error;
+      throw new CloudProviderError(
+        PROVIDER,
+        `The sweep could not read any of the ${groups.size} Azure scope(s) it looks at; first: ${first?.message ?? 'unknown'}`,
+        failures.some((failure) => failure.error.retryable),
+        { cause: first },
+      );
+    }
+    this.logger.info(
+      { provider: PROVIDER, scopes: groups.size, failedScopes: failures.length, found: found.length },
+      'azure: sweep done',
+    );
+    return found;
+  }
+
+  /**
+   * True when the last sweep read the listing this grant's artefact would be in (its kind, scope and role
+   * definition), so its absence from that sweep means it is gone. False for a scope the last sweep could not read
+   * or did not look at, and for a grant that added nothing because the person already held the role.
+   */
+  sweeps(spec: GrantSpec): boolean {
+    if (spec.memo?.alreadyHeld === 'true') return false;
+    const target = azureTargetSchema.safeParse(spec.target).data;
+    return (
+      target !== undefined &&
+      this.swept.has(sweptKey(target.kind, target.scope, roleDefinitionGuid(target.roleDefinitionId)))
+    );
+  }
+
+  /** The bot's role assignments at exactly one scope, for the group's role definitions. */
+  private async findRoleAssignments(group: SweepGroup): Promise<FoundGrant[]> {
+    const assignments = await this.call(
+      { doing: 'list role assignments for the sweep', permission: READ_ASSIGNMENTS, scope: group.scope },
+      () => collect(this.client.roleAssignments.listForScope(group.scope, { filter: 'atScope()' })),
+    );
+    const found: FoundGrant[] = [];
+    for (const assignment of assignments) {
+      if (!sameScope(assignment.scope, group.scope)) continue;
+      const mark = parseMark(assignment.description, true);
+      if (mark === undefined || assignment.name?.toLowerCase() !== assignmentName(mark.requestId)) continue;
+      const role = group.roles.get(roleDefinitionGuid(assignment.roleDefinitionId ?? ''));
+      const principalId = assignment.principalId?.toLowerCase();
+      if (role === undefined || principalId === undefined) continue;
+      found.push({
+        requestId: mark.requestId,
+        ...(mark.expiresAt !== undefined && { expiresAt: mark.expiresAt }),
+        spec: this.sweepSpec(role, mark.requestId, principalId, mark.expiresAt, {
+          principalId,
+          kind: 'role-assignment',
+          assignmentName: assignmentName(mark.requestId),
+        }),
+        description:
+          `role assignment ${assignment.name} of role ${roleDefinitionGuid(assignment.roleDefinitionId ?? '')} to ` +
+          `principal ${principalId} at ${group.scope}`,
+      });
+    }
+    this.logger.debug(
+      { provider: PROVIDER, scope: group.scope, listed: assignments.length, found: found.length },
+      'azure: sweep listed role assignments',
+    );
+    return found;
+  }
+
+  /**
+   * The bot's live PIM assignments at exactly one scope. Schedules carry no justification, so each candidate's
+   * originating request is read (once per request): only schedules at the scope, of one of the group's role
+   * definitions, made by a request at that same scope are candidates, since the bot requests at the target scope.
+   */
+  private async findPimGrants(group: SweepGroup): Promise<FoundGrant[]> {
+    const context = { doing: 'list PIM assignments for the sweep', permission: READ_SCHEDULES, scope: group.scope };
+    const schedules = await this.call(context, () =>
+      collect(this.client.roleAssignmentSchedules.listForScope(group.scope, { filter: 'atScope()' })),
+    );
+    const requests = new Map<string, RoleAssignmentScheduleRequest | null>();
+    const found: FoundGrant[] = [];
+    for (const schedule of schedules) {
+      const role = group.roles.get(roleDefinitionGuid(schedule.roleDefinitionId ?? ''));
+      const origin = splitRequestId(schedule.roleAssignmentScheduleRequestId);
+      const principalId = schedule.principalId?.toLowerCase();
+      if (
+        role === undefined ||
+        origin === undefined ||
+        principalId === undefined ||
+        !sameScope(schedule.scope, group.scope) ||
+        !sameScope(origin.scope, group.scope) ||
+        ENDED_SCHEDULE_STATES.has((schedule.status ?? '').toLowerCase())
+      )
+        continue;
+      const key = `${normalScope(origin.scope)}/${origin.name.toLowerCase()}`;
+      let request = requests.get(key);
+      if (request === undefined) {
+        request = await this.call(
+          { ...context, doing: 'read a PIM request for the sweep', permission: READ_SCHEDULE_REQUESTS },
+          () => this.client.roleAssignmentScheduleRequests.get(origin.scope, origin.name),
+          (error) => (statusOf(error) === 404 ? null : undefined),
+        );
+        requests.set(key, request);
+      }
+      const mark = request === null ? undefined : botRequest(request);
+      if (mark === undefined) continue;
+      // The schedule's end is what Azure enforces; the justification's is what the bot asked for, the same
+      // unless someone changed the schedule since.
+      const expiresAt = schedule.endDateTime?.getTime() ?? mark.expiresAt;
+      found.push({
+        requestId: mark.requestId,
+        ...(expiresAt !== undefined && { expiresAt }),
+        spec: this.sweepSpec(role, mark.requestId, principalId, expiresAt, { principalId, kind: 'pim' }),
+        description:
+          `PIM active assignment ${schedule.name ?? ''} of role ${roleDefinitionGuid(schedule.roleDefinitionId ?? '')} ` +
+          `to principal ${principalId} at ${group.scope}`,
+      });
+    }
+    this.logger.debug(
+      {
+        provider: PROVIDER,
+        scope: group.scope,
+        listed: schedules.length,
+        requestsRead: requests.size,
+        found: found.length,
+      },
+      'azure: sweep listed PIM assignments',
+    );
+    return found;
+  }
+
+  /**
+   * What `revoke` needs for a found artefact: the role's target, the principal in the memo (so no directory
+   * lookup is made) and the request ID, which names the artefact. No Slack user is known from the cloud alone.
+   */
+  private sweepSpec(
+    role: RoleTargetRef,
+    requestId: string,
+    principalId: string,
+    expiresAt: number | undefined,
+    memo: AzureMemo,
+  ): GrantSpec {
+    return {
+      requestId,
+      roleId: role.roleId,
+      target: role.target,
+      principal: { slackUserId: '', identities: { azure: principalId } },
+      // revoke reads the expiry only to word a PIM removal's justification; without one, the sweep's time.
+      expiresAt: expiresAt ?? this.clock.now(),
+      memo: toMemo(memo),
+    };
   }
 
   // ---- shared --------------------------------------------------------------------------------------------------
@@ -664,11 +875,72 @@ function justification(spec: GrantSpec, target: AzurePimTarget): string {
   return target.justificationPrefix === undefined ? own : `${target.justificationPrefix} ${own}`;
 }
 
-/** True when a PIM justification is one the bot wrote for this request (any expiry, with or without a prefix). */
-function namesRequest(text: string | undefined, requestId: string): boolean {
-  return (
-    text !== undefined && (text.startsWith(`jit ${requestId} until `) || text.includes(` jit ${requestId} until `))
-  );
+/** The bot's mark: `jit <requestId> until <ISO expiry>`, a whole description or the end of a justification. */
+const MARK = /^jit ([a-z0-9]{1,64}) until (\S+)$/;
+const MARK_AT_END = /(?:^|\s)jit ([a-z0-9]{1,64}) until (\S+)$/;
+
+/**
+ * The request ID and expiry a description (`whole`) or justification (`jit ...` at its end, after any prefix)
+ * names, or undefined when it names none. The expiry counts only when it is exactly the ISO form the bot writes,
+ * so nothing is guessed from an edited text; the name check that proves the artefact is the bot's is the caller's.
+ */
+function parseMark(
+  text: string | undefined,
+  whole: boolean,
+): { requestId: string; until: string; expiresAt?: number } | undefined {
+  const match = text === undefined ? null : (whole ? MARK : MARK_AT_END).exec(text);
+  const requestId = match?.[1];
+  const until = match?.[2];
+  if (requestId === undefined || until === undefined) return undefined;
+  const ms = Date.parse(until);
+  const exact = Number.isFinite(ms) && isoTime(ms) === until;
+  return exact ? { requestId, until, expiresAt: ms } : { requestId, until };
+}
+
+/**
+ * The request and expiry of a PIM schedule request the bot made: its justification ends in the bot's mark AND
+ * its name is the one the bot derives from that request ID, request type and expiry (see `grantPim`), so a
+ * request someone made by hand with a copied justification is never taken for the bot's.
+ */
+function botRequest(request: RoleAssignmentScheduleRequest): { requestId: string; expiresAt?: number } | undefined {
+  const mark = parseMark(request.justification, false);
+  if (mark === undefined || request.requestType === undefined) return undefined;
+  const expected = assignmentName(mark.requestId, `pim/${request.requestType}/${mark.until}`);
+  if (request.name?.toLowerCase() !== expected) return undefined;
+  return mark.expiresAt === undefined
+    ? { requestId: mark.requestId }
+    : { requestId: mark.requestId, expiresAt: mark.expiresAt };
+}
+
+/** The roles of one kind at one scope, by role definition GUID: one listing serves them all. */
+interface SweepGroup {
+  kind: AzureTarget['kind'];
+  scope: string;
+  roles: Map<string, RoleTargetRef>;
+}
+
+/** Scopes swept at once: enough to finish a large policy quickly, few enough not to draw ARM throttling. */
+const SWEEP_CONCURRENCY = 4;
+
+/** Runs `work` over the items with at most `limit` at a time. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function sweptKey(kind: AzureTarget['kind'], scope: string, roleGuid: string): string {
+  return `${kind} ${normalScope(scope)} ${roleGuid}`;
+}
+
+function normalScope(scope: string): string {
+  return withoutTrailingSlash(scope).toLowerCase();
 }
 
 function withoutTrailingSlash(url: string): string {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { CloudProviderError } from '../../domain/errors';
-import type { CloudProvider, GrantOutcome, GrantSpec } from '../../domain/ports';
+import type { CloudProvider, FoundGrant, GrantOutcome, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 
 /** What a dry-run role's `target:` may say. */
@@ -75,9 +75,40 @@ export class DryrunProvider implements CloudProvider {
   /** Every grant the dry run currently holds. */
   async grants(): Promise<DryrunGrant[]> {
     const values = await this.redis.hvals(this.grantsKey);
-    return values.map((value) => JSON.parse(value) as DryrunGrant);
+    return values.map((value) => dryrunGrantSchema.parse(JSON.parse(value)));
+  }
+
+  /** The dry run's whole "cloud" is the bot's own, so every recorded grant of a swept role is listed. */
+  async findGrants(roles: readonly RoleTargetRef[]): Promise<FoundGrant[]> {
+    const roleIds = new Set(roles.map((role) => role.roleId));
+    return (await this.grants())
+      .filter((grant) => roleIds.has(grant.roleId))
+      .map((grant) => ({
+        requestId: grant.requestId,
+        expiresAt: Date.parse(grant.expiresAt),
+        spec: {
+          requestId: grant.requestId,
+          roleId: grant.roleId,
+          target: {},
+          principal: { slackUserId: grant.principal, identities: {} },
+          expiresAt: Date.parse(grant.expiresAt),
+        },
+        description: `dry-run grant jit-${grant.requestId} of ${grant.roleId} to ${grant.principal}`,
+      }));
+  }
+
+  sweeps(): boolean {
+    return true;
   }
 }
+
+const dryrunGrantSchema = z.object({
+  requestId: z.string(),
+  roleId: z.string(),
+  principal: z.string(),
+  expiresAt: z.iso.datetime(),
+  grantedAt: z.iso.datetime(),
+});
 
 /** The request ID names the grant, as a real cloud artefact's name would (`jit-<requestId>`). */
 function grantKey(spec: GrantSpec): string {

@@ -1,6 +1,13 @@
 import { FoldersClient, OrganizationsClient, ProjectsClient, type protos } from '@google-cloud/resource-manager';
 import { CloudProviderError } from '../../domain/errors';
-import type { CloudProvider, GrantOutcome, GrantPrincipal, GrantSpec } from '../../domain/ports';
+import type {
+  CloudProvider,
+  FoundGrant,
+  GrantOutcome,
+  GrantPrincipal,
+  GrantSpec,
+  RoleTargetRef,
+} from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { DEFAULT_CALL_RETRY, isTransientHttpStatus, providerError, retryTransient } from '../retry';
 import { type GcpResourceKind, type GcpTarget, gcpTargetSchema, resourceKind } from './gcp-target';
@@ -8,8 +15,10 @@ import {
   countPrincipals,
   findJitBinding,
   type JitBindingKey,
+  type JitMemberGrant,
   jitCondition,
   jitConditionTitle,
+  jitMemberGrants,
   MAX_GROUPS_PER_POLICY,
   MAX_PRINCIPALS_PER_POLICY,
   withJitBinding,
@@ -58,6 +67,12 @@ const RETRY = DEFAULT_CALL_RETRY;
  */
 const CALL_OPTIONS: CallOptions = { retry: null, timeout: 30_000 };
 
+/**
+ * How many allow policies the sweep reads at once: enough that a policy file naming dozens of projects is swept
+ * in a few round trips, few enough not to spend the read quota (per project and minute) in a burst.
+ */
+const SWEEP_CONCURRENCY = 4;
+
 /** Principal prefixes the bot passes through as written in the policy's principals map. */
 const MEMBER_PREFIXES = ['user:', 'group:', 'serviceAccount:', 'principal://', 'principalSet://'];
 
@@ -82,6 +97,8 @@ export class GcpProvider implements CloudProvider {
   private readonly endpoint: ResourceManagerEndpoint | undefined;
   /** Built on first use, so a policy that never touches folders never builds (or authenticates) that client. */
   private readonly clients = new Map<GcpResourceKind, IamPolicyClient>();
+  /** The resources whose allow policy the last sweep read, for {@link sweeps}. */
+  private sweptResources: ReadonlySet<string> = new Set();
 
   /** @throws Error when `resourceManagerEndpoint` is not a usable endpoint. */
   constructor(options: GcpProviderOptions) {
@@ -150,6 +167,88 @@ export class GcpProvider implements CloudProvider {
     return present;
   }
 
+  /**
+   * The sweep: reads the allow policy (version 3) of each distinct resource the roles name, once, and reports
+   * every member of every binding whose condition title is exactly `jit-<requestId>`, whatever its role (a grant
+   * of a role since removed from the policy file is still the bot's to end). The expiry is read from the
+   * condition's expression; one the bot cannot read is reported without an expiry and says so in the
+   * description. Each `spec` carries the memo revoke reads, so `revoke(found.spec)` takes exactly that member
+   * out of that binding.
+   *
+   * One resource failing (after the usual in-call retries) does not hide the others: its grants are missing from
+   * the result and the failure is logged at warn, so a caller must not read "not found" as "gone". Only when no
+   * resource could be read does it throw: retryable if any failure was.
+   */
+  async findGrants(roles: readonly RoleTargetRef[]): Promise<FoundGrant[]> {
+    const resources = new Map<string, RoleTargetRef[]>();
+    const failures: { resource: string; error: CloudProviderError }[] = [];
+    for (const ref of roles) {
+      let target: GcpTarget;
+      try {
+        target = this.parseTarget(ref.target);
+      } catch (error) {
+        // The policy loader refuses such targets, so this is a policy built some other way; skip it, loudly.
+        failures.push({ resource: `the target of role ${ref.roleId}`, error: error as CloudProviderError });
+        continue;
+      }
+      resources.set(target.resource, [...(resources.get(target.resource) ?? []), ref]);
+    }
+
+    const found: FoundGrant[] = [];
+    const swept = new Set<string>();
+    await forEachLimited([...resources], SWEEP_CONCURRENCY, async ([resource, refs]) => {
+      try {
+        const policy = await this.run(undefined, resource, 'sweep', () => this.readPolicy(resource));
+        swept.add(resource);
+        const grants = jitMemberGrants(policy);
+        this.logger.debug(
+          { provider: this.name, resource, requestIds: grants.map((grant) => grant.requestId) },
+          `gcp: swept ${resource}: ${grants.length} member(s) of bindings titled jit-<requestId>`,
+        );
+        for (const grant of grants) found.push(foundGrant(resource, refs, grant));
+      } catch (error) {
+        // run() turns every failure into a CloudProviderError; anything else is a bug worth retrying past.
+        const classified =
+          error instanceof CloudProviderError ? error : providerError(this.name, String(error), true, error);
+        failures.push({ resource, error: classified });
+      }
+    });
+
+    for (const { resource, error } of failures) {
+      this.logger.warn(
+        { provider: this.name, resource, retryable: error.retryable },
+        `gcp: the sweep could not read ${resource}; its grants are not in this sweep: ${error.message}`,
+      );
+    }
+    this.sweptResources = swept;
+    const read = swept.size;
+    const [first, ...others] = failures;
+    if (read === 0 && first !== undefined) {
+      if (others.length === 0) throw first.error;
+      throw providerError(
+        this.name,
+        `The sweep could read none of the ${failures.length} Google Cloud allow policies it needs; the first failure: ${first.error.message}`,
+        failures.some((failure) => failure.error.retryable),
+        first.error,
+      );
+    }
+    this.logger.info(
+      { provider: this.name, read, failed: failures.length, found: found.length },
+      `gcp: the sweep read ${read} allow ${read === 1 ? 'policy' : 'policies'} and found ${found.length} grant(s)`,
+    );
+    return found;
+  }
+
+  /**
+   * True when the last sweep read the allow policy this grant lives in, so its absence from that sweep means
+   * it is gone. False for a resource the last sweep could not read (or did not read), so a failed read is never
+   * taken for a binding removed by hand.
+   */
+  sweeps(spec: GrantSpec): boolean {
+    const resource = spec.memo?.resource ?? gcpTargetSchema.safeParse(spec.target).data?.resource;
+    return resource !== undefined && this.sweptResources.has(resource);
+  }
+
   /** Closes the clients' connections; the provider builds new ones if used again. */
   async close(): Promise<void> {
     const clients = [...this.clients.values()];
@@ -195,9 +294,10 @@ export class GcpProvider implements CloudProvider {
 
   /** Runs `operation` with our retries and turns what still fails into a CloudProviderError people can act on. */
   private async run<T>(
-    requestId: string,
+    /** Undefined for the sweep, which reads on behalf of no one request. */
+    requestId: string | undefined,
     resource: string,
-    action: 'grant' | 'revoke' | 'verify',
+    action: 'grant' | 'revoke' | 'verify' | 'sweep',
     operation: (stage: { current: 'read' | 'write' }) => Promise<T>,
   ): Promise<T> {
     const stage: { current: 'read' | 'write' } = { current: 'read' };
@@ -338,6 +438,49 @@ export function gcpMember(principal: GrantPrincipal, provider = 'gcp'): string {
   );
 }
 
+/**
+ * What the sweep reports for one member of one `jit-<requestId>` binding. The spec's memo is what revoke reads
+ * (resource, role, member, title), so revoking it takes only that member out of the binding with that role and
+ * title (one, unless someone copied it by hand). The artefact does not name the policy role that granted it:
+ * `roleId` is the first role in force with this resource and Google role, or empty when none is (a role since
+ * removed from the policy file); the Slack user is unknown (empty). `spec.expiresAt` is the expiry read, or 0
+ * when none could be; revoke does not read it.
+ */
+function foundGrant(resource: string, refs: readonly RoleTargetRef[], grant: JitMemberGrant): FoundGrant {
+  const roleId = refs.find((ref) => ref.target.role === grant.role)?.roleId ?? '';
+  const where = `conditional binding ${grant.title} on ${resource}: ${grant.role} for ${grant.member}`;
+  const description =
+    grant.expiresAt === undefined
+      ? `${where}, whose condition names no expiry the bot can read (${JSON.stringify(truncate(grant.expression, 200))})`
+      : `${where} until ${new Date(grant.expiresAt).toISOString()}`;
+  return {
+    requestId: grant.requestId,
+    ...(grant.expiresAt !== undefined && { expiresAt: grant.expiresAt }),
+    description,
+    spec: {
+      requestId: grant.requestId,
+      roleId,
+      target: { resource, role: grant.role },
+      principal: { slackUserId: '', identities: { gcp: grant.member } },
+      expiresAt: grant.expiresAt ?? 0,
+      memo: { resource, role: grant.role, member: grant.member, conditionTitle: grant.title },
+    },
+  };
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 function grantInstructions(target: GcpTarget): string {
   const project = /^projects\/(.+)$/.exec(target.resource)?.[1];
   const console = project ? ` Console: https://console.cloud.google.com/home/dashboard?project=${project}` : '';
@@ -453,7 +596,7 @@ function classifyFailure(
         : `kept failing (${failure.summary})`;
     return providerError(
       provider,
-      `Google Cloud ${what} while updating the allow policy of ${resource}; the bot will try again.`,
+      `Google Cloud ${what} while ${stage === 'read' ? 'reading' : 'updating'} the allow policy of ${resource}; the bot will try again.`,
       true,
       error,
     );
@@ -507,7 +650,7 @@ function classifyFailure(
   }
   return providerError(
     provider,
-    `Google Cloud failed to update the allow policy of ${resource}: ${detail}`,
+    `Google Cloud failed to ${stage === 'read' ? 'read' : 'update'} the allow policy of ${resource}: ${detail}`,
     true,
     error,
   );

@@ -142,3 +142,109 @@ function sameCondition(actual: IamCondition | null | undefined, expected: IamCon
     (actual?.expression ?? '') === (expected.expression ?? '')
   );
 }
+
+/**
+ * Request IDs as the bot makes and accepts them; a title is the bot's only when it is `jit-` and exactly this,
+ * so `jit-`, `jit-ABC` or `jit-abc-old` someone wrote by hand are never taken for the bot's.
+ */
+const JIT_TITLE = /^jit-([a-z0-9]{1,64})$/;
+
+/** The request ID a condition title names, or undefined when the title is not exactly `jit-<requestId>`. */
+export function requestIdOfTitle(title: string | null | undefined): string | undefined {
+  return typeof title === 'string' ? JIT_TITLE.exec(title)?.[1] : undefined;
+}
+
+/**
+ * The bot's expression, read back: `request.time < timestamp("<RFC 3339>")`. Spacing around the operator and
+ * single quotes are allowed (CEL reads them the same, and someone fixing a binding by hand may write them);
+ * nothing else may be combined with it, since `… || true` would not end at that time.
+ */
+const JIT_EXPRESSION = /^\s*request\.time\s*<\s*timestamp\(\s*(?:"([^"]*)"|'([^']*)')\s*\)\s*$/;
+
+/**
+ * RFC 3339 as CEL's `timestamp()` takes it: upper-case `T`, `Z` or a numeric offset, optional fraction of up
+ * to nine digits.
+ */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * The instant (epoch ms) an RFC 3339 timestamp names, or undefined for anything else, including dates that do
+ * not exist (`2031-02-30`) and leap seconds, which `Date.parse` would quietly accept or shift. A fraction
+ * finer than a millisecond is rounded up, so the result is never before the instant IAM stops honouring.
+ */
+export function parseRfc3339(text: string): number | undefined {
+  const match = RFC3339.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const fraction = match[7] ?? '';
+  const sign = match[8] === '-' ? -1 : 1;
+  const offsetHours = Number(match[9] ?? 0);
+  const offsetMinutes = Number(match[10] ?? 0);
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return undefined;
+  }
+  const digits = fraction.padEnd(9, '0');
+  // Whole milliseconds from the first three digits, plus one if any finer digit is not zero (no float maths).
+  const milliseconds = Number(digits.slice(0, 3)) + (/[1-9]/.test(digits.slice(3)) ? 1 : 0);
+  return date.getTime() + milliseconds - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+}
+
+/** The expiry (epoch ms) in an expression of the form the bot writes, or undefined when it is not that form. */
+export function expiryOfExpression(expression: string | null | undefined): number | undefined {
+  if (typeof expression !== 'string') return undefined;
+  const match = JIT_EXPRESSION.exec(expression);
+  const timestamp = match?.[1] ?? match?.[2];
+  return timestamp === undefined ? undefined : parseRfc3339(timestamp);
+}
+
+/** One member of one binding titled `jit-<requestId>`: what the sweep reports and revoke removes. */
+export interface JitMemberGrant {
+  requestId: string;
+  role: string;
+  member: string;
+  title: string;
+  /** The expiry the condition names; undefined when its expression is not one the bot can read. */
+  expiresAt?: number;
+  /** The condition's expression as read, for saying why no expiry could be read. */
+  expression: string;
+}
+
+/**
+ * Every (binding, member) of the policy whose condition title is exactly `jit-<requestId>`, in policy order.
+ * The title alone marks a binding as the bot's (the description is not needed, nor trusted); the expiry comes
+ * from the expression, which is what IAM enforces.
+ */
+export function jitMemberGrants(policy: IamPolicy): JitMemberGrant[] {
+  const found: JitMemberGrant[] = [];
+  for (const binding of policy.bindings ?? []) {
+    const title = binding.condition?.title;
+    const requestId = requestIdOfTitle(title);
+    // Without a role there is nothing revoke could name; Google never returns such a binding.
+    if (requestId === undefined || title == null || !binding.role) continue;
+    const expression = binding.condition?.expression ?? '';
+    const expiresAt = expiryOfExpression(expression);
+    for (const member of binding.members ?? []) {
+      found.push({
+        requestId,
+        role: binding.role,
+        member,
+        title,
+        ...(expiresAt !== undefined && { expiresAt }),
+        expression,
+      });
+    }
+  }
+  return found;
+}

@@ -17,8 +17,29 @@ export function helpText(): string {
     `• \`${c} status <id>\` — one request in detail`,
     `• \`${c} cancel <id>\` — withdraw a request nobody has decided yet`,
     `• \`${c} revoke <id>\` — end active access early`,
+    `• \`${c} audit [since] [id]\` — admins: the audit trail as a CSV file in your DM, e.g. \`${c} audit 7d\` (the default) or \`${c} audit 2025-01-31 k7m2xq9d\``,
     `• \`${c} help\` — this message`,
   ].join('\n');
+}
+
+/** The immediate answer to `/jit audit`: what was found and where it goes. */
+export function auditSummaryText(
+  exported: { sinceMs: number; entries: readonly { at: number }[]; truncated: boolean },
+  requestId: string | undefined,
+  now: number,
+): string {
+  const scope = `since ${slackTime(exported.sinceMs, now)}${requestId !== undefined ? ` about ${requestIdCode(requestId)}` : ''}`;
+  const count = exported.entries.length;
+  if (count === 0) return `:ledger: There are no audit entries ${scope}; there is nothing to send.`;
+  const head = `:ledger: ${count} audit entr${count === 1 ? 'y' : 'ies'} ${scope}: the CSV is on its way to your DM.`;
+  const last = exported.entries.at(-1);
+  if (!exported.truncated || last === undefined) return head;
+  return `${head} That is as many as one export carries, up to ${slackTime(last.at, now)}; for the rest, run \`${c} audit ${new Date(last.at).toISOString()}\` or \`npm run audit\` where the bot runs.`;
+}
+
+/** Why the export file could not be delivered, after the summary said it was on its way. */
+export function auditDeliveryFailedText(why: string): string {
+  return `:warning: Your audit export could not be delivered to your DM: ${why}. Nothing was shared anywhere else.`;
 }
 
 export function rolesText(roles: readonly Role[]): string {

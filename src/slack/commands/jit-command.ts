@@ -4,15 +4,21 @@ import { helpText, listText, requestConfirmationText, rolesText, statusText } fr
 import { describeForPerson } from '../error-reporter';
 import { SLASH_COMMAND } from '../ids';
 import type { SlackDeps } from '../slack-deps';
-import { parseJitCommand } from './parse-jit-command';
+import { handleAuditCommand } from './audit-command';
+import { type AuditCommand, type JitCommand, parseJitCommand } from './parse-jit-command';
 
 /**
  * `/jit …`: answers privately (ephemeral) with the outcome, in the acknowledgement itself when the work is done
  * in time, else through the response URL.
  */
 export function registerJitCommand(app: App, deps: SlackDeps): void {
-  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
-    const work = answer(command, deps);
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
+    const parsed = parseJitCommand(command.text ?? '');
+    if (parsed.kind === 'audit') {
+      await handleAuditCommand(parsed, { command, ack, respond, client }, deps);
+      return;
+    }
+    const work = answer(parsed, command, deps);
     const text = await withinAckDeadline(work);
     if (text !== undefined) {
       await ack({ response_type: 'ephemeral', text });
@@ -24,8 +30,11 @@ export function registerJitCommand(app: App, deps: SlackDeps): void {
 }
 
 /** The reply to one command; never throws (errors become a message for the person). */
-async function answer(command: SlashCommand, deps: SlackDeps): Promise<string> {
-  const parsed = parseJitCommand(command.text ?? '');
+async function answer(
+  parsed: Exclude<JitCommand, AuditCommand>,
+  command: SlashCommand,
+  deps: SlackDeps,
+): Promise<string> {
   const userId = command.user_id;
   const context = { command: parsed.kind, userId, teamId: command.team_id };
   try {

@@ -1,4 +1,5 @@
 import { looksLikeDuration } from '../../domain/duration';
+import { isRequestIdShaped } from '../../lib/request-ids';
 import { escapeMrkdwn } from '../blocks/format';
 import { SLASH_COMMAND } from '../ids';
 
@@ -9,7 +10,16 @@ export type JitCommand =
   | { kind: 'list' }
   | { kind: 'request'; roleId: string; duration?: string; reason: string }
   | { kind: 'cancel' | 'revoke' | 'status'; requestId: string }
+  | AuditCommand
   | { kind: 'invalid'; message: string };
+
+/** `/jit audit [since] [request ID]`, for admins: the audit trail since a time, optionally of one request. */
+export interface AuditCommand {
+  kind: 'audit';
+  /** As typed: a time back from now (`7d`) or an ISO date; the use case checks it. */
+  since?: string;
+  requestId?: string;
+}
 
 const ID_COMMANDS = ['cancel', 'revoke', 'status'] as const;
 const SUBCOMMANDS = ['help', 'roles', 'list', 'request', ...ID_COMMANDS] as const;
@@ -38,6 +48,8 @@ export function parseJitCommand(text: string): JitCommand {
         : { kind: 'invalid', message: `\`${SLASH_COMMAND} ${verb}\` takes nothing after it.` };
     case 'request':
       return parseRequest(rest);
+    case 'audit':
+      return parseAudit(rest);
     case 'cancel':
     case 'revoke':
     case 'status': {
@@ -54,7 +66,7 @@ export function parseJitCommand(text: string): JitCommand {
           message: `\`${SLASH_COMMAND} ${verb}\` takes one request ID, e.g. \`${SLASH_COMMAND} ${verb} k7m2xq9d\`.`,
         };
       }
-      return { kind: verb, requestId: id.toLowerCase().replace(/^`|`$/g, '') };
+      return { kind: verb, requestId: cleanRequestId(id) };
     }
     default:
       return {
@@ -79,6 +91,46 @@ function parseRequest(rest: string): JitCommand {
     return { kind: 'request', roleId: roleId.toLowerCase(), duration: maybeDuration, reason: afterDuration.trim() };
   }
   return { kind: 'request', roleId: roleId.toLowerCase(), reason: afterRole.trim() };
+}
+
+const AUDIT_USAGE = `\`${SLASH_COMMAND} audit [since] [request ID]\`, e.g. \`${SLASH_COMMAND} audit 7d\`, \`${SLASH_COMMAND} audit 2025-01-31 k7m2xq9d\``;
+
+/**
+ * Up to two words in either order: one that reads as a time (starts with a digit and is no request ID, or is a
+ * duration or date even if ID-shaped) and one request ID.
+ */
+function parseAudit(rest: string): JitCommand {
+  const words = rest.split(/\s+/).filter((word) => word !== '');
+  if (words.length > 2) {
+    return {
+      kind: 'invalid',
+      message: `\`${SLASH_COMMAND} audit\` takes at most a since and a request ID: ${AUDIT_USAGE}.`,
+    };
+  }
+  const command: AuditCommand = { kind: 'audit' };
+  for (const word of words) {
+    const slot = readsAsTime(word) ? 'since' : 'requestId';
+    if (command[slot] !== undefined) {
+      return {
+        kind: 'invalid',
+        message: `\`${SLASH_COMMAND} audit\` takes one ${slot === 'since' ? 'since' : 'request ID'}: ${AUDIT_USAGE}.`,
+      };
+    }
+    const value = slot === 'since' ? word : cleanRequestId(word);
+    if (value === '') return { kind: 'invalid', message: `Say which request, or leave it out: ${AUDIT_USAGE}.` };
+    command[slot] = value;
+  }
+  return command;
+}
+
+function readsAsTime(word: string): boolean {
+  if (/^\d{4}-\d{2}-\d{2}/.test(word) || /^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/i.test(word)) return true;
+  return looksLikeDuration(word) && !isRequestIdShaped(cleanRequestId(word));
+}
+
+/** Lowercased, without the backticks of a pasted code span. */
+function cleanRequestId(word: string): string {
+  return word.toLowerCase().replace(/^`|`$/g, '');
 }
 
 function truncate(text: string, max: number): string {

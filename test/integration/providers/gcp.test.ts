@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { CloudProviderError } from '../../../src/domain/errors';
-import type { GrantSpec } from '../../../src/domain/ports';
+import type { FoundGrant, GrantSpec, RoleTargetRef } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
 import { createGcpProvider, type GcpProvider } from '../../../src/providers/gcp/gcp-provider';
 import { overrideEnv } from '../../support/env-override';
@@ -50,6 +50,29 @@ function ourBinding(requestId: string, expiry: string, member = 'user:alice@exam
       expression: `request.time < timestamp("${expiry}")`,
     },
   };
+}
+
+const FOLDER = 'folders/123456789012';
+const PUBSUB = 'roles/pubsub.viewer';
+
+/** The roles of a policy that grant on the project and the folder. */
+const ROLES: RoleTargetRef[] = [
+  { roleId: 'gce-admin', target: { resource: PROJECT, role: ROLE } },
+  { roleId: 'folder-gce-admin', target: { resource: FOLDER, role: ROLE } },
+];
+
+/** Conditional bindings of others whose titles look like the bot's but are not `jit-<requestId>`. */
+const LOOK_ALIKES: FakeBinding[] = ['jit-', 'jit-ABC', 'JIT-k7m2xq9d', 'jit-k7m2xq9d-old', 'jit k7m2xq9d'].map(
+  (title) => ({
+    role: ROLE,
+    members: ['user:alice@example.com'],
+    condition: { title, expression: `request.time < timestamp("${EXPIRY}")` },
+  }),
+);
+
+/** Found grants in a stable order (by request ID): the sweep reads resources in parallel. */
+function sorted(found: FoundGrant[]): FoundGrant[] {
+  return [...found].sort((a, b) => a.requestId.localeCompare(b.requestId));
 }
 
 /** The rejection a promise ends with, failing the test when it resolves. */
@@ -399,6 +422,270 @@ describe('GcpProvider against a local Cloud Resource Manager', () => {
       expect(error.retryable).toBe(false);
       expect(error.message).toContain('basic role');
       expect(fake.calls).toHaveLength(0);
+    });
+  });
+
+  describe('findGrants (the sweep)', () => {
+    it('finds what grant made on a project and a folder, with request ID, expiry and description, reading each resource once', async () => {
+      fake.seed(PROJECT, [...THEIRS, ...LOOK_ALIKES]);
+      fake.seed(FOLDER, THEIRS);
+      const granted = await provider.grant(spec());
+      await provider.grant(
+        spec({
+          requestId: 'p3q4r5s6',
+          roleId: 'folder-gce-admin',
+          target: { resource: FOLDER, role: ROLE },
+          principal: { slackUserId: 'U0BOB', identities: { gcp: 'group:oncall@example.com' } },
+          expiresAt: Date.parse(LATER),
+        }),
+      );
+      // A grant of a role no role in force names any more: still the bot's to find, with no role ID.
+      fake.seed(PROJECT, [
+        ...fake.policy(PROJECT).bindings,
+        ourBinding('z9y8x7w6', LATER, 'user:carol@example.com', PUBSUB),
+      ]);
+      const readsBefore = fake.callsOf('getIamPolicy').length;
+
+      const found = sorted(await provider.findGrants(ROLES));
+
+      expect(found).toEqual([
+        {
+          requestId: 'k7m2xq9d',
+          expiresAt: Date.parse(EXPIRY),
+          description: `conditional binding jit-k7m2xq9d on ${PROJECT}: ${ROLE} for user:alice@example.com until ${EXPIRY}`,
+          spec: {
+            requestId: 'k7m2xq9d',
+            roleId: 'gce-admin',
+            target: { resource: PROJECT, role: ROLE },
+            principal: { slackUserId: '', identities: { gcp: 'user:alice@example.com' } },
+            expiresAt: Date.parse(EXPIRY),
+            memo: granted.memo,
+          },
+        },
+        {
+          requestId: 'p3q4r5s6',
+          expiresAt: Date.parse(LATER),
+          description: `conditional binding jit-p3q4r5s6 on ${FOLDER}: ${ROLE} for group:oncall@example.com until ${LATER}`,
+          spec: {
+            requestId: 'p3q4r5s6',
+            roleId: 'folder-gce-admin',
+            target: { resource: FOLDER, role: ROLE },
+            principal: { slackUserId: '', identities: { gcp: 'group:oncall@example.com' } },
+            expiresAt: Date.parse(LATER),
+            memo: { resource: FOLDER, role: ROLE, member: 'group:oncall@example.com', conditionTitle: 'jit-p3q4r5s6' },
+          },
+        },
+        {
+          requestId: 'z9y8x7w6',
+          expiresAt: Date.parse(LATER),
+          description: `conditional binding jit-z9y8x7w6 on ${PROJECT}: ${PUBSUB} for user:carol@example.com until ${LATER}`,
+          spec: {
+            requestId: 'z9y8x7w6',
+            roleId: '',
+            target: { resource: PROJECT, role: PUBSUB },
+            principal: { slackUserId: '', identities: { gcp: 'user:carol@example.com' } },
+            expiresAt: Date.parse(LATER),
+            memo: { resource: PROJECT, role: PUBSUB, member: 'user:carol@example.com', conditionTitle: 'jit-z9y8x7w6' },
+          },
+        },
+      ]);
+      const reads = fake.callsOf('getIamPolicy').slice(readsBefore);
+      expect(reads.map((call) => call.resource).sort()).toEqual([FOLDER, PROJECT]);
+      for (const read of reads) expect(read.body).toEqual({ options: { requestedPolicyVersion: 3 } });
+      expect(fake.callsOf('setIamPolicy')).toHaveLength(2);
+      // The expiry was read back exactly: verify, which compares the whole expression, agrees.
+      for (const grant of found) await expect(provider.verify(grant.spec)).resolves.toBe(true);
+    });
+
+    it('revoke(found.spec) removes exactly each found grant, and is safe once it is gone', async () => {
+      fake.seed(PROJECT, [...THEIRS, ...LOOK_ALIKES]);
+      fake.seed(FOLDER, THEIRS);
+      await provider.grant(spec());
+      await provider.grant(spec({ requestId: 'p3q4r5s6', target: { resource: FOLDER, role: ROLE } }));
+      const found = await provider.findGrants(ROLES);
+      expect(found).toHaveLength(2);
+
+      for (const grant of found) await provider.revoke(grant.spec);
+
+      expect(fake.policy(PROJECT).bindings).toEqual([...THEIRS, ...LOOK_ALIKES]);
+      expect(fake.policy(FOLDER).bindings).toEqual(THEIRS);
+      const writes = fake.callsOf('setIamPolicy').length;
+      for (const grant of found) await provider.revoke(grant.spec);
+      expect(fake.callsOf('setIamPolicy')).toHaveLength(writes);
+      await expect(provider.findGrants(ROLES)).resolves.toEqual([]);
+    });
+
+    it('reports each member of a shared jit binding, and revoking one leaves the others', async () => {
+      const shared: FakeBinding = {
+        ...ourBinding('k7m2xq9d', EXPIRY),
+        members: ['user:alice@example.com', 'group:oncall@example.com', 'serviceAccount:ci@p.iam.gserviceaccount.com'],
+      };
+      fake.seed(PROJECT, [...THEIRS, shared]);
+
+      const found = await provider.findGrants(ROLES);
+
+      expect(found.map((grant) => [grant.requestId, grant.spec.memo?.member])).toEqual([
+        ['k7m2xq9d', 'user:alice@example.com'],
+        ['k7m2xq9d', 'group:oncall@example.com'],
+        ['k7m2xq9d', 'serviceAccount:ci@p.iam.gserviceaccount.com'],
+      ]);
+
+      await provider.revoke((found[1] as FoundGrant).spec);
+
+      expect(fake.policy(PROJECT).bindings).toEqual([
+        ...THEIRS,
+        { ...shared, members: ['user:alice@example.com', 'serviceAccount:ci@p.iam.gserviceaccount.com'] },
+      ]);
+      expect((await provider.findGrants(ROLES)).map((grant) => grant.spec.memo?.member)).toEqual([
+        'user:alice@example.com',
+        'serviceAccount:ci@p.iam.gserviceaccount.com',
+      ]);
+    });
+
+    it('reads expiries exactly, past or future, and reports a jit binding with an unreadable expression without one', async () => {
+      const past = '2020-01-01T00:00:00.001Z';
+      const unreadable = 'request.time < timestamp("2031-02-30T00:00:00Z")';
+      const widened = `request.time < timestamp("${EXPIRY}") || request.time > timestamp("2000-01-01T00:00:00Z")`;
+      fake.seed(PROJECT, [
+        ourBinding('a1', past),
+        ourBinding('a2', EXPIRY),
+        {
+          role: ROLE,
+          members: ['user:alice@example.com'],
+          condition: { title: 'jit-a3', expression: "request.time < timestamp('2031-05-01T14:00:00+02:00')" },
+        },
+        { role: ROLE, members: ['user:alice@example.com'], condition: { title: 'jit-a4', expression: unreadable } },
+        { role: ROLE, members: ['user:alice@example.com'], condition: { title: 'jit-a5', expression: widened } },
+      ]);
+
+      const found = await provider.findGrants(ROLES);
+
+      expect(found.map((grant) => [grant.requestId, grant.expiresAt])).toEqual([
+        ['a1', Date.parse(past)],
+        ['a2', Date.parse(EXPIRY)],
+        ['a3', Date.parse(EXPIRY)],
+        ['a4', undefined],
+        ['a5', undefined],
+      ]);
+      const [, , , fourth, fifth] = found as [FoundGrant, FoundGrant, FoundGrant, FoundGrant, FoundGrant];
+      expect(fourth).not.toHaveProperty('expiresAt');
+      expect(fourth.description).toBe(
+        `conditional binding jit-a4 on ${PROJECT}: ${ROLE} for user:alice@example.com, whose condition names no expiry the bot can read (${JSON.stringify(unreadable)})`,
+      );
+      expect(fifth.description).toContain('no expiry the bot can read');
+
+      await provider.revoke(fourth.spec);
+      await provider.revoke(fifth.spec);
+
+      expect(fake.policy(PROJECT).bindings.map((binding) => binding.condition?.title)).toEqual([
+        'jit-a1',
+        'jit-a2',
+        'jit-a3',
+      ]);
+    });
+
+    it('never reports bindings the bot did not make, and writes nothing', async () => {
+      const others: FakeBinding[] = [
+        ...THEIRS,
+        ...LOOK_ALIKES,
+        // The bot's description under someone else's title, and the bot's role and member unconditioned.
+        {
+          ...ourBinding('k7m2xq9d', EXPIRY),
+          condition: { ...ourBinding('k7m2xq9d', EXPIRY).condition, title: 'extended' },
+        },
+        { role: ROLE, members: ['user:alice@example.com'] },
+      ];
+      fake.seed(PROJECT, others);
+      fake.seed(FOLDER, LOOK_ALIKES);
+
+      await expect(provider.findGrants(ROLES)).resolves.toEqual([]);
+
+      expect(fake.callsOf('setIamPolicy')).toHaveLength(0);
+      expect(fake.policy(PROJECT).bindings).toEqual(others);
+    });
+
+    it('reads a resource several roles share once, and no resource no role names', async () => {
+      const elsewhere = 'projects/not-in-the-policy';
+      fake.seed(PROJECT, [ourBinding('k7m2xq9d', EXPIRY)]);
+      fake.seed(elsewhere, [ourBinding('m5n6p7q8', EXPIRY)]);
+
+      const found = await provider.findGrants([
+        { roleId: 'gce-admin', target: { resource: PROJECT, role: ROLE } },
+        { roleId: 'pubsub-viewer', target: { resource: PROJECT, role: PUBSUB } },
+        { roleId: 'gce-admin-long', target: { resource: PROJECT, role: ROLE } },
+      ]);
+
+      expect(found.map((grant) => [grant.requestId, grant.spec.roleId])).toEqual([['k7m2xq9d', 'gce-admin']]);
+      expect(fake.callsOf('getIamPolicy').map((call) => call.resource)).toEqual([PROJECT]);
+    });
+
+    it('reads nothing for no roles', async () => {
+      await expect(provider.findGrants([])).resolves.toEqual([]);
+
+      expect(fake.calls).toHaveLength(0);
+      expect(provider.sweeps(spec())).toBe(false);
+    });
+
+    it('retries throttling within the sweep', async () => {
+      fake.seed(PROJECT, [ourBinding('k7m2xq9d', EXPIRY)]);
+      fake.failNext(1, 429, { only: 'getIamPolicy' });
+
+      const found = await provider.findGrants(ROLES.slice(0, 1));
+
+      expect(found.map((grant) => grant.requestId)).toEqual(['k7m2xq9d']);
+      expect(fake.callsOf('getIamPolicy').map((call) => call.status)).toEqual([429, 200]);
+    });
+
+    it('reports what it could read when one resource fails, and logs that failure as a warning', async () => {
+      fake.seed(PROJECT, [ourBinding('k7m2xq9d', EXPIRY)]);
+      fake.seed(FOLDER, [ourBinding('p3q4r5s6', EXPIRY)]);
+      fake.denyPermission('resourcemanager.folders.getIamPolicy');
+
+      const found = await provider.findGrants(ROLES);
+
+      expect(found.map((grant) => grant.requestId)).toEqual(['k7m2xq9d']);
+      // A grant on the folder is not known to be missing: the sweep did not see the folder.
+      expect(provider.sweeps(spec({ target: { resource: FOLDER, role: ROLE } }))).toBe(false);
+      expect(provider.sweeps(spec())).toBe(true);
+      expect(provider.sweeps({ ...spec({ target: {} }), memo: { resource: PROJECT, role: ROLE } })).toBe(true);
+      const warnings = logLines
+        .map((line) => JSON.parse(line) as { level: string; msg: string })
+        .filter((line) => line.level === 'warn');
+      expect(warnings.map((line) => line.msg)).toEqual([
+        expect.stringMatching(/could not read folders\/123456789012.*resourcemanager\.folders\.getIamPolicy/),
+      ]);
+    });
+
+    it('throws when it could read nothing: retryable while Google is unavailable', async () => {
+      fake.failNext(20, 503);
+
+      const error = await failureOf(provider.findGrants(ROLES));
+
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain('could read none of the 2');
+      // Each resource was tried the usual four times, and no more.
+      expect(fake.callsOf('getIamPolicy')).toHaveLength(8);
+    });
+
+    it('throws a non-retryable error naming the permission when the bot may read nothing', async () => {
+      fake.denyPermission('resourcemanager.projects.getIamPolicy');
+
+      const error = await failureOf(provider.findGrants(ROLES.slice(0, 1)));
+
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(`resourcemanager.projects.getIamPolicy on ${PROJECT}`);
+    });
+
+    it('skips a malformed target, reading the others', async () => {
+      fake.seed(PROJECT, [ourBinding('k7m2xq9d', EXPIRY)]);
+
+      const found = await provider.findGrants([
+        { roleId: 'broken', target: { resource: 'projects/X', role: ROLE } },
+        ...ROLES.slice(0, 1),
+      ]);
+
+      expect(found.map((grant) => grant.requestId)).toEqual(['k7m2xq9d']);
+      expect(logLines.join('')).toContain('the target of role broken');
     });
   });
 });

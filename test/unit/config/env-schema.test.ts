@@ -30,6 +30,7 @@ describe('parseEnv', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       JIT_POLICY_FILE: './policy.yml',
       JIT_REDIS_PREFIX: 'jit',
+      JIT_JOB_LOCK_MS: 30_000,
       LOG_LEVEL: 'info',
     });
   });
@@ -45,6 +46,7 @@ describe('parseEnv', () => {
         JIT_POLICY_FILE: '/etc/jit/policy.yml',
         JIT_REDIS_PREFIX: '{jit-prod}',
         LOG_LEVEL: 'debug',
+        JIT_JOB_LOCK_MS: '5000',
         HOME: '/root',
       }),
     ).toEqual({
@@ -56,6 +58,7 @@ describe('parseEnv', () => {
       JIT_POLICY_FILE: '/etc/jit/policy.yml',
       JIT_REDIS_PREFIX: '{jit-prod}',
       LOG_LEVEL: 'debug',
+      JIT_JOB_LOCK_MS: 5_000,
     });
   });
 
@@ -111,6 +114,7 @@ describe('parseEnv', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       JIT_POLICY_FILE: './policy.yml',
       JIT_REDIS_PREFIX: 'jit',
+      JIT_JOB_LOCK_MS: 30_000,
       LOG_LEVEL: 'info',
     });
     expect(refusal({ SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '' }).problems).toEqual([

@@ -24,6 +24,8 @@ describe('manifest.yml', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
       'chat:write',
       'commands',
+      'files:write',
+      'im:write',
       'usergroups:read',
       'users:read',
       'users:read.email',

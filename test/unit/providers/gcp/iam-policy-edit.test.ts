@@ -1,9 +1,13 @@
 import {
   countPrincipals,
+  expiryOfExpression,
   findJitBinding,
   type IamBinding,
   type IamPolicy,
   jitCondition,
+  jitMemberGrants,
+  parseRfc3339,
+  requestIdOfTitle,
   withJitBinding,
   withoutJitMember,
 } from '../../../../src/providers/gcp/iam-policy-edit';
@@ -171,5 +175,215 @@ describe('countPrincipals', () => {
         bindings: [...theirs, { role: 'roles/pubsub.viewer', members: [ALICE, 'group:ops@example.com'] }],
       }),
     ).toEqual({ principals: 5, groups: 2 });
+  });
+});
+
+describe('requestIdOfTitle', () => {
+  it.each([
+    ['jit-k7m2xq9d', 'k7m2xq9d'],
+    ['jit-a', 'a'],
+    ['jit-0123456789', '0123456789'],
+    [`jit-${'a'.repeat(64)}`, 'a'.repeat(64)],
+  ])('reads %j as request %j', (title, requestId) => {
+    expect(requestIdOfTitle(title)).toBe(requestId);
+  });
+
+  it.each([
+    'jit-',
+    'jit-ABC',
+    'jit-Abc',
+    'JIT-abc',
+    'jit-abc-old',
+    'jit-abc ',
+    ' jit-abc',
+    'jit-abc\n',
+    'jit_abc',
+    'xjit-abc',
+    'jit-ab.c',
+    `jit-${'a'.repeat(65)}`,
+    'office-hours',
+    '',
+    null,
+    undefined,
+  ])('does not take %j for the bot title', (title) => {
+    expect(requestIdOfTitle(title)).toBeUndefined();
+  });
+});
+
+describe('parseRfc3339', () => {
+  it.each([
+    ['2031-05-01T12:00:00.000Z', Date.UTC(2031, 4, 1, 12)],
+    ['2031-05-01T12:00:00Z', Date.UTC(2031, 4, 1, 12)],
+    ['2031-05-01T12:00:00.5Z', Date.UTC(2031, 4, 1, 12, 0, 0, 500)],
+    ['2031-05-01T12:00:00.123000000Z', Date.UTC(2031, 4, 1, 12, 0, 0, 123)],
+    // A finer fraction rounds up: never earlier than the instant IAM stops honouring the binding.
+    ['2031-05-01T12:00:00.123000001Z', Date.UTC(2031, 4, 1, 12, 0, 0, 124)],
+    ['2031-05-01T12:00:00.999999999Z', Date.UTC(2031, 4, 1, 12, 0, 1)],
+    ['2031-05-01T14:30:00+02:30', Date.UTC(2031, 4, 1, 12)],
+    ['2031-05-01T09:00:00-03:00', Date.UTC(2031, 4, 1, 12)],
+    ['2032-02-29T00:00:00Z', Date.UTC(2032, 1, 29)],
+    ['0099-01-01T00:00:00Z', Date.parse('0099-01-01T00:00:00Z')],
+  ])('reads %s exactly', (text, expected) => {
+    expect(parseRfc3339(text)).toBe(expected);
+  });
+
+  it.each([
+    '2031-02-29T00:00:00Z',
+    '2031-04-31T00:00:00Z',
+    '2031-13-01T00:00:00Z',
+    '2031-00-10T00:00:00Z',
+    '2031-05-00T00:00:00Z',
+    '2031-05-01T24:00:00Z',
+    '2031-05-01T12:60:00Z',
+    '2031-05-01T12:00:60Z',
+    '2031-05-01T12:00:00+24:00',
+    '2031-05-01T12:00:00',
+    '2031-05-01 12:00:00Z',
+    '2031-05-01t12:00:00z',
+    '2031-05-01T12:00:00.Z',
+    '2031-05-01T12:00:00.1234567890Z',
+    '2031-05-01T12:00Z',
+    '2031-05-01',
+    '31-05-01T12:00:00Z',
+    '2031-05-01T12:00:00+0200',
+    'May 1, 2031',
+    '1904601600000',
+    '',
+  ])('refuses %j', (text) => {
+    expect(parseRfc3339(text)).toBeUndefined();
+  });
+});
+
+describe('expiryOfExpression', () => {
+  const at = Date.UTC(2031, 4, 1, 12);
+
+  it('reads back exactly what jitCondition writes, in the past and in the future', () => {
+    for (const expiry of [Date.UTC(2020, 0, 1, 0, 0, 0, 1), at, Date.UTC(2031, 4, 1, 12, 0, 0, 999)]) {
+      expect(expiryOfExpression(jitCondition('r1', expiry).expression)).toBe(expiry);
+    }
+  });
+
+  it.each([
+    'request.time<timestamp("2031-05-01T12:00:00Z")',
+    "request.time < timestamp('2031-05-01T12:00:00.000Z')",
+    '  request.time  <  timestamp( "2031-05-01T12:00:00.000Z" )  ',
+  ])('reads the same condition written by hand: %s', (expression) => {
+    expect(expiryOfExpression(expression)).toBe(at);
+  });
+
+  it.each([
+    ['another comparison', 'request.time <= timestamp("2031-05-01T12:00:00Z")'],
+    ['the other way round', 'timestamp("2031-05-01T12:00:00Z") > request.time'],
+    ['something more', 'request.time < timestamp("2031-05-01T12:00:00Z") || true'],
+    ['something before', 'true && request.time < timestamp("2031-05-01T12:00:00Z")'],
+    ['a start time', 'request.time > timestamp("2031-05-01T12:00:00Z")'],
+    ['mixed quotes', 'request.time < timestamp("2031-05-01T12:00:00Z\')'],
+    ['a date that does not exist', 'request.time < timestamp("2031-02-30T12:00:00Z")'],
+    ['no time zone', 'request.time < timestamp("2031-05-01T12:00:00")'],
+    ['a word', 'request.time < timestamp("tomorrow")'],
+    ['an hour condition', 'request.time.getHours("UTC") < 18'],
+    ['nothing', ''],
+  ])('reads no expiry from %s', (_what, expression) => {
+    expect(expiryOfExpression(expression)).toBeUndefined();
+  });
+
+  it('reads no expiry from a missing expression', () => {
+    expect(expiryOfExpression(undefined)).toBeUndefined();
+    expect(expiryOfExpression(null)).toBeUndefined();
+  });
+});
+
+describe('jitMemberGrants', () => {
+  it('reports each member of each jit-<requestId> binding, with its expiry, and nothing else', () => {
+    const shared: IamBinding = {
+      role: ROLE,
+      members: [ALICE, 'group:oncall@example.com'],
+      condition: jitCondition('r1', EXPIRES),
+    };
+    const other: IamBinding = {
+      role: 'roles/pubsub.viewer',
+      members: ['user:bob@example.com'],
+      condition: jitCondition('r2', LATER),
+    };
+    const lookAlikes: IamBinding[] = ['jit-', 'jit-ABC', 'jit-r1-old', 'JIT-r1', 'jit r1'].map((title) => ({
+      role: ROLE,
+      members: [ALICE],
+      condition: { ...jitCondition('r1', EXPIRES), title },
+    }));
+    // The bot's description but someone else's title: the title alone marks the bot's bindings.
+    const describedOnly: IamBinding = {
+      role: ROLE,
+      members: [ALICE],
+      condition: { ...jitCondition('r1', EXPIRES), title: 'extended-by-hand' },
+    };
+
+    const found = jitMemberGrants({ bindings: [...theirs, shared, ...lookAlikes, describedOnly, other] });
+
+    expect(found).toEqual([
+      {
+        requestId: 'r1',
+        role: ROLE,
+        member: ALICE,
+        title: 'jit-r1',
+        expiresAt: EXPIRES,
+        expression: jitCondition('r1', EXPIRES).expression,
+      },
+      {
+        requestId: 'r1',
+        role: ROLE,
+        member: 'group:oncall@example.com',
+        title: 'jit-r1',
+        expiresAt: EXPIRES,
+        expression: jitCondition('r1', EXPIRES).expression,
+      },
+      {
+        requestId: 'r2',
+        role: 'roles/pubsub.viewer',
+        member: 'user:bob@example.com',
+        title: 'jit-r2',
+        expiresAt: LATER,
+        expression: jitCondition('r2', LATER).expression,
+      },
+    ]);
+  });
+
+  it('reports a jit-<requestId> binding whose expression it cannot read without an expiry', () => {
+    const expression = 'request.time < timestamp("2031-05-01T12:00:00Z") || true';
+
+    const found = jitMemberGrants({
+      bindings: [{ role: ROLE, members: [ALICE], condition: { title: 'jit-r1', expression } }],
+    });
+
+    expect(found).toEqual([{ requestId: 'r1', role: ROLE, member: ALICE, title: 'jit-r1', expression }]);
+    expect(found[0]).not.toHaveProperty('expiresAt');
+  });
+
+  it('finds nothing in a policy without bindings, or in bindings without a role or members', () => {
+    expect(jitMemberGrants({})).toEqual([]);
+    expect(jitMemberGrants({ bindings: null })).toEqual([]);
+    expect(
+      jitMemberGrants({
+        bindings: [
+          { members: [ALICE], condition: jitCondition('r1', EXPIRES) },
+          { role: ROLE, members: [], condition: jitCondition('r1', EXPIRES) },
+          { role: ROLE, condition: jitCondition('r1', EXPIRES) },
+        ],
+      }),
+    ).toEqual([]);
+  });
+
+  it('names exactly what withoutJitMember removes: that member of that binding', () => {
+    const shared: IamBinding = {
+      role: ROLE,
+      members: [ALICE, 'group:oncall@example.com'],
+      condition: jitCondition('r1', EXPIRES),
+    };
+    const policy = { bindings: [...theirs, shared] };
+
+    const [first] = jitMemberGrants(policy);
+    if (first === undefined) throw new Error('expected a grant');
+    const { policy: next } = withoutJitMember(policy, first);
+
+    expect(next.bindings).toEqual([...theirs, { ...shared, members: ['group:oncall@example.com'] }]);
   });
 });

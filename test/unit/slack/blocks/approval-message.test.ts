@@ -82,7 +82,7 @@ describe('approvalMessage', () => {
           text: { type: 'plain_text', text: 'Deny' },
         }),
       ]);
-      expect(ACTION_IDS).toEqual({ approve: 'jit_approve', deny: 'jit_deny' });
+      expect([ACTION_IDS.approve, ACTION_IDS.deny]).toEqual(['jit_approve', 'jit_deny']);
     });
 
     it('says who asks for what, for how long, and why', () => {

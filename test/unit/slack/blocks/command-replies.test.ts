@@ -1,4 +1,6 @@
 import {
+  auditDeliveryFailedText,
+  auditSummaryText,
   helpText,
   listText,
   requestConfirmationText,
@@ -120,6 +122,41 @@ describe('requestConfirmationText', () => {
   it('says an auto-approved request needs nobody', () => {
     expect(requestConfirmationText(makeRequest({ state: 'approved' }), makeRole({ autoApprove: true }))).toBe(
       ':inbox_tray: Request `k7m2xq9d` for *sandbox-admin* (1h) is filed. The role is auto-approved; you will get a DM as soon as access is active.',
+    );
+  });
+});
+
+describe('audit replies', () => {
+  const since = T0 - 7 * 24 * HOUR;
+
+  it('help mentions /jit audit as an admin command', () => {
+    expect(helpText()).toContain('`/jit audit [since] [id]` — admins:');
+  });
+
+  it('counts the entries and says where the file goes', () => {
+    expect(
+      auditSummaryText({ sinceMs: since, entries: [{ at: T0 }, { at: T0 }], truncated: false }, undefined, T0),
+    ).toBe(`:ledger: 2 audit entries since ${slackTime(since, T0)}: the CSV is on its way to your DM.`);
+    expect(auditSummaryText({ sinceMs: since, entries: [{ at: T0 }], truncated: false }, 'k7m2xq9d', T0)).toBe(
+      `:ledger: 1 audit entry since ${slackTime(since, T0)} about \`k7m2xq9d\`: the CSV is on its way to your DM.`,
+    );
+  });
+
+  it('says when there is nothing to send', () => {
+    expect(auditSummaryText({ sinceMs: since, entries: [], truncated: false }, undefined, T0)).toBe(
+      `:ledger: There are no audit entries since ${slackTime(since, T0)}; there is nothing to send.`,
+    );
+  });
+
+  it('says how to get the rest of a truncated export', () => {
+    const text = auditSummaryText({ sinceMs: since, entries: [{ at: T0 - HOUR }], truncated: true }, undefined, T0);
+    expect(text).toContain(`as many as one export carries, up to ${slackTime(T0 - HOUR, T0)}`);
+    expect(text).toContain(`\`/jit audit ${new Date(T0 - HOUR).toISOString()}\` or \`npm run audit\``);
+  });
+
+  it('says why a delivery failed', () => {
+    expect(auditDeliveryFailedText('Slack refused it (`not_in_channel`)')).toBe(
+      ':warning: Your audit export could not be delivered to your DM: Slack refused it (`not_in_channel`). Nothing was shared anywhere else.',
     );
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parseJitCommand } from '../../../../src/slack/commands/parse-jit-command';
 
-const KINDS = ['help', 'roles', 'list', 'request', 'cancel', 'revoke', 'status', 'invalid'];
+const KINDS = ['help', 'roles', 'list', 'request', 'cancel', 'revoke', 'status', 'audit', 'invalid'];
 
 /** The message of an `invalid` result; fails the test for any other kind. */
 function invalidMessage(text: string): string {
@@ -134,6 +134,38 @@ describe('parseJitCommand', () => {
     });
   });
 
+  describe('audit', () => {
+    it.each([
+      ['audit', {}],
+      ['AUDIT  ', {}],
+      ['audit 7d', { since: '7d' }],
+      ['audit 1d12h', { since: '1d12h' }],
+      ['audit 2026-03-01', { since: '2026-03-01' }],
+      ['audit 2026-03-01T08:00:00Z', { since: '2026-03-01T08:00:00Z' }],
+      ['audit k7m2xq9d', { requestId: 'k7m2xq9d' }],
+      ['audit `K7M2XQ9D`', { requestId: 'k7m2xq9d' }],
+      ['audit 7d k7m2xq9d', { since: '7d', requestId: 'k7m2xq9d' }],
+      ['audit k7m2xq9d 7d', { since: '7d', requestId: 'k7m2xq9d' }],
+      // An ID may start with a digit; it is an ID unless it also reads as a duration.
+      ['audit 23abcdef', { requestId: '23abcdef' }],
+      ['audit 2d3h4m5s', { since: '2d3h4m5s' }],
+      // Meant as a time, malformed: the use case explains the accepted forms.
+      ['audit 7days', { since: '7days' }],
+    ])('%j', (text, fields) => {
+      expect(parseJitCommand(text)).toEqual({ kind: 'audit', ...fields });
+    });
+
+    it.each([
+      ['audit 7d 1h', '`/jit audit` takes one since:'],
+      ['audit k7m2xq9d abcdefgh', '`/jit audit` takes one request ID:'],
+      ['audit 7d k7m2xq9d extra', '`/jit audit` takes at most a since and a request ID:'],
+      ['audit ``', 'Say which request, or leave it out:'],
+    ])('%j is invalid: %s', (text, message) => {
+      expect(invalidMessage(text)).toContain(message);
+      expect(invalidMessage(text)).toContain('`/jit audit [since] [request ID]`, e.g. `/jit audit 7d`');
+    });
+  });
+
   describe('unknown verbs', () => {
     it('lists the subcommands', () => {
       expect(parseJitCommand('grant me admin')).toEqual({
@@ -180,6 +212,8 @@ describe('parseJitCommand', () => {
             'cancel',
             'revoke',
             'status',
+            'audit',
+            'AUDIT',
             'REQUEST',
             '<!here>',
           ),
@@ -208,6 +242,22 @@ describe('parseJitCommand', () => {
           }
         }),
         { numRuns: 1_000 },
+      );
+    });
+
+    it('audit takes at most one since and one lowercase request ID, each a single word', () => {
+      fc.assert(
+        fc.property(anyText, (text) => {
+          const command = parseJitCommand(`audit ${text}`);
+          expect(['audit', 'invalid']).toContain(command.kind);
+          if (command.kind === 'audit') {
+            for (const word of [command.since, command.requestId]) {
+              if (word !== undefined) expect(word).toMatch(/^\S+$/);
+            }
+            if (command.requestId !== undefined) expect(command.requestId).toBe(command.requestId.toLowerCase());
+          }
+        }),
+        { numRuns: 500 },
       );
     });
 

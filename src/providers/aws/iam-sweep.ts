@@ -1,0 +1,366 @@
+import { isDeepStrictEqual } from 'node:util';
+import {
+  GetUserPolicyCommand,
+  type IAMClient,
+  ListUserPoliciesCommand,
+  ListUsersCommand,
+  type User,
+} from '@aws-sdk/client-iam';
+import type { FoundGrant } from '../../domain/ports';
+import type { Logger } from '../../lib/logger';
+import { awsErrorCode, awsFailure, isNotFound } from './aws-errors';
+import {
+  type AssumeRoleTarget,
+  assumeRoleStatements,
+  expiryTimestamp,
+  grantedStatements,
+  type IamPolicyTarget,
+  timeBoundPolicy,
+} from './aws-target';
+import type { AwsCallRunner } from './identity-center';
+
+const PROVIDER = 'aws';
+
+/** Only a name that is exactly `jit-<requestId>` (request IDs are `[a-z0-9]{1,64}`) is the bot's. */
+const JIT_POLICY_NAME = /^jit-([a-z0-9]{1,64})$/;
+
+/** `2031-01-02T12:00:00Z` as the bot writes it, or with fractions of a second. */
+const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
+/** Epoch seconds, which AWS date conditions also take. */
+const EPOCH_SECONDS = /^\d{1,12}$/;
+
+/** How the sweep pages and how many users it reads at once. */
+export interface SweepSettings {
+  /** `MaxItems` for ListUsers and ListUserPolicies (AWS allows 1 to 1,000). */
+  pageSize: number;
+  /** Users whose inline policies are read at the same time; IAM's request rate is low and cannot be raised. */
+  concurrency: number;
+}
+
+/** An IAM-kind role of the policy in force: its target as the policy gives it, and as the schema parsed it. */
+export interface IamRoleRef {
+  roleId: string;
+  target: Readonly<Record<string, unknown>>;
+  parsed: IamPolicyTarget | AssumeRoleTarget;
+}
+
+/** The request ID an inline policy's name carries, if the name is exactly `jit-<requestId>`. */
+export function requestIdOfPolicyName(policyName: string): string | undefined {
+  return JIT_POLICY_NAME.exec(policyName)?.[1];
+}
+
+/** A date as AWS date conditions take it (ISO 8601 in UTC, or epoch seconds), in epoch ms; undefined otherwise. */
+export function parseAwsDate(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value * 1000 : undefined;
+  if (typeof value !== 'string') return undefined;
+  if (EPOCH_SECONDS.test(value)) return Number(value) * 1000;
+  const match = ISO_UTC.exec(value);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const millis = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const time = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  // Date.UTC rolls 2031-02-30 over into March; such a date is not one AWS would accept either.
+  const back = new Date(time);
+  const exact =
+    back.getUTCFullYear() === year &&
+    back.getUTCMonth() === month - 1 &&
+    back.getUTCDate() === day &&
+    back.getUTCHours() === hour &&
+    back.getUTCMinutes() === minute &&
+    back.getUTCSeconds() === second;
+  return exact ? time : undefined;
+}
+
+function statementsOf(document: unknown): unknown[] {
+  if (typeof document !== 'object' || document === null) return [];
+  const statement = (document as { Statement?: unknown }).Statement;
+  if (Array.isArray(statement)) return statement;
+  return statement === undefined ? [] : [statement];
+}
+
+/**
+ * The `DateLessThan aws:CurrentTime` value of one statement, in epoch ms. Condition keys are case-insensitive in
+ * AWS; several values are ORed, so the latest is the one that holds.
+ */
+function statementExpiry(statement: unknown): number | undefined {
+  if (typeof statement !== 'object' || statement === null) return undefined;
+  const condition = (statement as { Condition?: unknown }).Condition;
+  if (typeof condition !== 'object' || condition === null) return undefined;
+  const dateLessThan = (condition as Record<string, unknown>).DateLessThan;
+  if (typeof dateLessThan !== 'object' || dateLessThan === null) return undefined;
+  let latest: number | undefined;
+  for (const [key, value] of Object.entries(dateLessThan)) {
+    if (key.toLowerCase() !== 'aws:currenttime') continue;
+    for (const each of Array.isArray(value) ? value : [value]) {
+      const time = parseAwsDate(each);
+      if (time !== undefined && (latest === undefined || time > latest)) latest = time;
+    }
+  }
+  return latest;
+}
+
+/**
+ * The expiry a policy document names: the earliest `DateLessThan aws:CurrentTime` among its statements (the bot
+ * writes the same one on each). Undefined when no statement names one.
+ */
+export function policyDocumentExpiry(document: unknown): number | undefined {
+  let earliest: number | undefined;
+  for (const statement of statementsOf(document)) {
+    const time = statementExpiry(statement);
+    if (time !== undefined && (earliest === undefined || time < earliest)) earliest = time;
+  }
+  return earliest;
+}
+
+/** IAM returns documents URL-encoded (RFC 3986); undefined when the text is not JSON. */
+function parseDocument(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  let decoded = text;
+  try {
+    decoded = decodeURIComponent(text);
+  } catch {
+    // Not encoded after all (a stray `%`): read it as it is.
+  }
+  try {
+    return JSON.parse(decoded) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The statements with our `aws:CurrentTime` bound taken out again: what the role's target said. */
+function withoutExpiry(statements: unknown[]): unknown[] {
+  return statements.map((statement) => {
+    if (typeof statement !== 'object' || statement === null) return statement;
+    const { Condition, ...rest } = statement as { Condition?: Record<string, unknown> };
+    if (typeof Condition !== 'object' || Condition === null) return statement;
+    const { DateLessThan, ...otherOperators } = Condition;
+    const remaining =
+      typeof DateLessThan === 'object' && DateLessThan !== null
+        ? Object.fromEntries(Object.entries(DateLessThan).filter(([key]) => key.toLowerCase() !== 'aws:currenttime'))
+        : DateLessThan;
+    const condition = {
+      ...otherOperators,
+      ...(remaining === undefined || (typeof remaining === 'object' && Object.keys(remaining as object).length === 0)
+        ? {}
+        : { DateLessThan: remaining }),
+    };
+    return Object.keys(condition).length === 0 ? rest : { ...rest, Condition: condition };
+  });
+}
+
+/**
+ * The target the artefact itself describes, for when no role of the policy in force wrote it (its role changed or
+ * went): `assume-role` when it is exactly the statement that kind writes, else `iam-policy` with its statements.
+ * Revoking needs only the kind, the user and the request ID.
+ */
+function targetOfDocument(document: unknown): Record<string, unknown> {
+  const statements = withoutExpiry(statementsOf(document));
+  const [only] = statements;
+  if (statements.length === 1 && typeof only === 'object' && only !== null) {
+    const resource = (only as { Resource?: unknown }).Resource;
+    if (typeof resource === 'string' && isDeepStrictEqual(only, assumeRoleStatements(resource)[0])) {
+      return { kind: 'assume-role', roleArn: resource };
+    }
+  }
+  return { kind: 'iam-policy', statements };
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+/** What one sweep found, and whose inline policies it read in full (names lower-cased: IAM ignores case). */
+export interface SweepResult {
+  found: FoundGrant[];
+  usersRead: ReadonlySet<string>;
+}
+
+/** One user's read that failed after its retries. */
+interface UserFailure {
+  userName: string;
+  action: string;
+  error: unknown;
+}
+
+/**
+ * Finds the inline policies `jit-<requestId>` the bot wrote on IAM users, from IAM alone (no store, no memo), so
+ * the reconciler can revoke expired ones even after Redis lost everything.
+ *
+ * It reads ListUsers (paged), ListUserPolicies for each user, and GetUserPolicy only for names that are exactly
+ * `jit-<requestId>`. The artefacts belong to users, not roles, so one sweep covers every IAM-kind role; a found
+ * policy is attributed to the role whose statements it holds, if any.
+ *
+ * Failures: if the first ListUsers page cannot be read, or no user at all could be read, it throws (retryable for
+ * throttling and 5xx). Otherwise a user (or a later ListUsers page) that fails is logged and skipped, and what
+ * was found elsewhere is returned: one slow user must not hide every other user's expired grant.
+ */
+export class IamGrantSweep {
+  constructor(
+    private readonly iam: IAMClient,
+    private readonly run: AwsCallRunner,
+    private readonly settings: SweepSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  async find(roles: readonly IamRoleRef[]): Promise<SweepResult> {
+    const found: FoundGrant[] = [];
+    const failures: UserFailure[] = [];
+    const read = new Set<string>();
+    let usersSeen = 0;
+    let listingCut: unknown;
+
+    let marker: string | undefined;
+    let firstPage = true;
+    do {
+      const pageMarker = marker;
+      let page: { Users?: User[]; IsTruncated?: boolean; Marker?: string };
+      try {
+        page = await this.run('iam:ListUsers', undefined, () =>
+          this.iam.send(new ListUsersCommand({ MaxItems: this.settings.pageSize, Marker: pageMarker })),
+        );
+      } catch (error) {
+        if (firstPage) throw awsFailure(error, 'iam:ListUsers');
+        // The users listed so far are still swept; the rest wait for the next sweep.
+        listingCut = error;
+        break;
+      }
+      firstPage = false;
+      const userNames = (page.Users ?? []).map((user) => user.UserName).filter((name) => name !== undefined);
+      usersSeen += userNames.length;
+      await forEachLimited(userNames, this.settings.concurrency, async (userName) => {
+        const outcome = await this.sweepUser(userName, roles);
+        if ('failure' in outcome) failures.push(outcome.failure);
+        else {
+          read.add(userName.toLowerCase());
+          found.push(...outcome.found);
+        }
+      });
+      marker = page.IsTruncated === true ? page.Marker : undefined;
+    } while (marker !== undefined);
+
+    const [firstFailure] = failures;
+    if (firstFailure !== undefined) {
+      // One line for all of them: a permission narrowed to some users would otherwise log one per user a minute.
+      this.logger.warn(
+        {
+          provider: PROVIDER,
+          failed: failures.length,
+          users: failures
+            .slice(0, 20)
+            .map((failure) => `${failure.userName} (${failure.action}: ${awsErrorCode(failure.error) ?? 'error'})`),
+          err: firstFailure.error,
+        },
+        `sweep could not read the inline policies of ${failures.length} IAM user(s); the next sweep tries again`,
+      );
+    }
+    if (listingCut !== undefined) {
+      this.logger.warn(
+        { provider: PROVIDER, usersSeen, err: listingCut },
+        'sweep could not list every IAM user; the users listed so far were swept',
+      );
+    }
+    if (read.size === 0 && firstFailure !== undefined) throw awsFailure(firstFailure.error, firstFailure.action);
+
+    this.logger.info(
+      { provider: PROVIDER, usersSeen, usersRead: read.size, failed: failures.length, found: found.length },
+      `sweep read ${read.size} of ${usersSeen} IAM users and found ${found.length} jit inline policies`,
+    );
+    return { found, usersRead: read };
+  }
+
+  /** One user's `jit-<requestId>` policies; a user or policy deleted meanwhile is simply not there. */
+  private async sweepUser(
+    userName: string,
+    roles: readonly IamRoleRef[],
+  ): Promise<{ found: FoundGrant[] } | { failure: UserFailure }> {
+    const names: string[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const pageMarker = marker;
+        const page = await this.run('iam:ListUserPolicies', undefined, () =>
+          this.iam.send(
+            new ListUserPoliciesCommand({ UserName: userName, MaxItems: this.settings.pageSize, Marker: pageMarker }),
+          ),
+        );
+        names.push(...(page.PolicyNames ?? []));
+        marker = page.IsTruncated === true ? page.Marker : undefined;
+      } while (marker !== undefined);
+    } catch (error) {
+      if (isNotFound(error)) return { found: [] };
+      return { failure: { userName, action: 'iam:ListUserPolicies', error } };
+    }
+
+    const found: FoundGrant[] = [];
+    for (const policyName of names) {
+      const requestId = requestIdOfPolicyName(policyName);
+      if (requestId === undefined) continue;
+      let text: string | undefined;
+      try {
+        const answer = await this.run('iam:GetUserPolicy', requestId, () =>
+          this.iam.send(new GetUserPolicyCommand({ UserName: userName, PolicyName: policyName })),
+        );
+        text = answer.PolicyDocument;
+      } catch (error) {
+        if (isNotFound(error)) continue;
+        return { failure: { userName, action: 'iam:GetUserPolicy', error } };
+      }
+      found.push(foundGrant(userName, policyName, requestId, parseDocument(text), roles));
+    }
+    return { found };
+  }
+}
+
+/**
+ * What the sweep reports for one policy. `spec` is enough for `revoke` (kind, user in the memo, request ID); its
+ * role is the one whose statements the document holds at its own expiry, else `roleId` is empty and the target is
+ * read back from the document. `spec.expiresAt` is 0 when the document names no expiry (`expiresAt` undefined).
+ */
+function foundGrant(
+  userName: string,
+  policyName: string,
+  requestId: string,
+  document: unknown,
+  roles: readonly IamRoleRef[],
+): FoundGrant {
+  const expiresAt = policyDocumentExpiry(document);
+  const role =
+    expiresAt === undefined
+      ? undefined
+      : roles.find((candidate) =>
+          isDeepStrictEqual(
+            document,
+            timeBoundPolicy(grantedStatements(candidate.parsed) ?? [], expiryTimestamp(expiresAt)),
+          ),
+        );
+  return {
+    requestId,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    spec: {
+      requestId,
+      roleId: role?.roleId ?? '',
+      target: role?.target ?? targetOfDocument(document),
+      principal: { slackUserId: '', identities: { aws: userName } },
+      expiresAt: expiresAt ?? 0,
+      memo: { userName },
+    },
+    description: `inline policy ${policyName} on IAM user ${userName}`,
+  };
+}
