@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../../src/domain/audit-event';
 import { AUDIT_CSV_COLUMNS, csvField } from '../../src/lib/audit-format';
+import { readCsv } from '../support/csv-reader';
 import { FILE_UPLOAD } from '../support/fake-slack-api';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
@@ -9,35 +10,6 @@ const POLICY = TEST_POLICY.replace(
   'settings:\n',
   'settings:\n  admins:\n    users: [U0SEC]\n    usergroups: [S0AUDITORS]\n',
 );
-
-/** Splits the CSV the bot uploaded into records; fields with quotes, commas or newlines are quoted (RFC 4180). */
-function readCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      record.push(field);
-      field = '';
-    } else if (char === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i += 1;
-    } else field += char;
-  }
-  return records;
-}
 
 /** What each CSV record must hold for an audit entry. */
 function expectedRecord(entry: AuditEntry): string[] {

@@ -8,6 +8,7 @@ import type { AuditEntry } from '../../src/domain/audit-event';
 import { AUDIT_CSV_COLUMNS } from '../../src/lib/audit-format';
 import { RedisAuditLog } from '../../src/store/audit-log';
 import { RedisKeys } from '../../src/store/keys';
+import { readCsv } from '../support/csv-reader';
 import { freePort } from '../support/free-port';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
@@ -36,35 +37,6 @@ function runExport(args: string[], env: Record<string, string>, cwd: string): Pr
     child.on('error', reject);
     child.on('close', (status) => resolveRun({ status, stdout, stderr }));
   });
-}
-
-/** An RFC 4180 reader, independent of the writer. */
-function readCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      record.push(field);
-      field = '';
-    } else if (char === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i += 1;
-    } else field += char;
-  }
-  return records;
 }
 
 function asJson(entry: AuditEntry): Record<string, string> {

@@ -1,6 +1,4 @@
-import { createLogger } from '../../src/lib/logger';
-import { AzureProvider } from '../../src/providers/azure/azure-provider';
-import { FakeAzure, READER_ROLE } from '../support/fake-azure-arm';
+import { azureProviderFor, FakeAzure, READER_ROLE } from '../support/fake-azure-arm';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { USERGROUPS } from './test-policy';
 
@@ -34,15 +32,7 @@ describe('Azure end to end', () => {
     fake = await FakeAzure.start();
     // Nobody maps U0ALICE in the policy: the bot finds her object ID in Graph by her Slack profile email.
     fake.addUser({ id: ALICE_OBJECT_ID, mail: 'u0alice@example.com' });
-    // The provider is the production class; only the credential and the trust in the fake's certificate are
-    // injected, since the SDK refuses bearer tokens over plain HTTP.
-    const provider = new AzureProvider({
-      logger: createLogger({ level: 'silent' }),
-      resourceManagerEndpoint: fake.url,
-      graphEndpoint: fake.graphUrl,
-      credential: fake.credential(),
-      tlsOptions: { ca: fake.ca },
-    });
+    const provider = azureProviderFor(fake);
     bot = await startTestBot({ policyYaml: POLICY, usergroups: USERGROUPS, providers: [provider] });
   });
 

@@ -1,6 +1,4 @@
-import { createLogger } from '../../src/lib/logger';
-import { AzureProvider } from '../../src/providers/azure/azure-provider';
-import { FakeAzure, READER_ROLE } from '../support/fake-azure-arm';
+import { azureProviderFor, FakeAzure, READER_ROLE } from '../support/fake-azure-arm';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { USERGROUPS } from './test-policy';
 
@@ -34,13 +32,7 @@ describe('overlapping grants', () => {
   beforeAll(async () => {
     fake = await FakeAzure.start();
     fake.addUser({ id: ALICE, mail: 'u0alice@example.com' });
-    const provider = new AzureProvider({
-      logger: createLogger({ level: 'silent' }),
-      resourceManagerEndpoint: fake.url,
-      graphEndpoint: fake.graphUrl,
-      credential: fake.credential(),
-      tlsOptions: { ca: fake.ca },
-    });
+    const provider = azureProviderFor(fake);
     bot = await startTestBot({ policyYaml: POLICY, usergroups: USERGROUPS, providers: [provider] });
   });
 

@@ -6,6 +6,8 @@ import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
+import { createLogger } from '../../src/lib/logger';
+import { AzureProvider } from '../../src/providers/azure/azure-provider';
 import { freePort } from './free-port';
 
 /**
@@ -804,4 +806,18 @@ function scheduleRequestResource(request: StoredScheduleRequest): unknown {
       }),
     },
   };
+}
+
+/**
+ * The production Azure provider pointed at a fake: only the credential and the trust in the fake's certificate
+ * are injected, since the SDK refuses bearer tokens over plain HTTP.
+ */
+export function azureProviderFor(fake: FakeAzure): AzureProvider {
+  return new AzureProvider({
+    logger: createLogger({ level: 'silent' }),
+    resourceManagerEndpoint: fake.url,
+    graphEndpoint: fake.graphUrl,
+    credential: fake.credential(),
+    tlsOptions: { ca: fake.ca },
+  });
 }

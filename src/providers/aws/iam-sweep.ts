@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-iam';
 import type { FoundGrant } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
+import { forEachLimited } from '../for-each-limited';
 import { awsErrorCode, awsFailure, isNotFound } from './aws-errors';
 import {
   type AssumeRoleTarget,
@@ -171,19 +172,6 @@ function targetOfDocument(document: unknown): Record<string, unknown> {
     }
   }
   return { kind: 'iam-policy', statements };
-}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 /** What one sweep found, and whose inline policies it read in full (names lower-cased: IAM ignores case). */

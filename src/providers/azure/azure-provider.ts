@@ -10,6 +10,7 @@ import { CloudProviderError } from '../../domain/errors';
 import type { Clock, CloudProvider, FoundGrant, GrantOutcome, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
+import { forEachLimited } from '../for-each-limited';
 import {
   type CallRetrySettings,
   DEFAULT_CALL_RETRY,
@@ -921,19 +922,6 @@ interface SweepGroup {
 
 /** Scopes swept at once: enough to finish a large policy quickly, few enough not to draw ARM throttling. */
 const SWEEP_CONCURRENCY = 4;
-
-/** Runs `work` over the items with at most `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 function sweptKey(kind: AzureTarget['kind'], scope: string, roleGuid: string): string {
   return `${kind} ${normalScope(scope)} ${roleGuid}`;

@@ -9,6 +9,7 @@ import type {
   RoleTargetRef,
 } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
+import { forEachLimited } from '../for-each-limited';
 import { DEFAULT_CALL_RETRY, isTransientHttpStatus, providerError, retryTransient } from '../retry';
 import { type GcpResourceKind, type GcpTarget, gcpTargetSchema, resourceKind } from './gcp-target';
 import {
@@ -466,19 +467,6 @@ function foundGrant(resource: string, refs: readonly RoleTargetRef[], grant: Jit
       memo: { resource, role: grant.role, member: grant.member, conditionTitle: grant.title },
     },
   };
-}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function grantInstructions(target: GcpTarget): string {

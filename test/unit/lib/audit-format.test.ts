@@ -9,6 +9,7 @@ import {
   toCsvRow,
   toJsonLine,
 } from '../../../src/lib/audit-format';
+import { readCsv } from '../../support/csv-reader';
 import { T0 } from '../fixtures';
 
 const transition: AuditEntry = {
@@ -29,36 +30,6 @@ const note: AuditEntry = {
   reason: 'audit export refused: not an admin',
   at: T0 + 1,
 };
-
-/** A small RFC 4180 reader, independent of the writer: records of fields, CRLF between records. */
-function readCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      record.push(field);
-      field = '';
-    } else if (char === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i += 1;
-    } else field += char;
-  }
-  if (field !== '' || record.length > 0) throw new Error(`unterminated record: ${JSON.stringify(text)}`);
-  return records;
-}
 
 async function collect(chunks: AsyncIterable<string>): Promise<string> {
   let text = '';
