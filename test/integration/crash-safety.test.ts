@@ -238,6 +238,26 @@ describe('crash safety', () => {
     expect(Number(line?.latenessMs)).toBeGreaterThanOrEqual(2_000);
   });
 
+  it('a bot killed mid-revoke leaves no grant after restart, and tells the requester once', async () => {
+    const first = await startBot();
+    const id = await request(first.eventsUrl, 'U0FRAN', 'sql-viewer 2s killed mid-revoke');
+    await approve(first.eventsUrl, 'U0LEAD', id);
+    await eventually(async () => (await stored(id))?.state === 'active', 'access active');
+    const writesBefore = gcp.arrivals.filter((call) => call.method === 'setIamPolicy').length;
+    gcp.delayNext('setIamPolicy', 3_000);
+    await eventually(
+      () => gcp.arrivals.filter((call) => call.method === 'setIamPolicy').length > writesBefore,
+      'the revocation reached the cloud',
+    );
+    await stopBot(first.bot, 'SIGKILL');
+
+    await startBot();
+    await eventually(async () => (await stored(id))?.state === 'expired', 'the restarted bot finished the revocation');
+    expect(bindingsOf(id)).toEqual([]);
+    await eventually(() => dms('U0FRAN', 'has expired').length > 0, 'the expiry DM');
+    expect(dms('U0FRAN', 'has expired')).toHaveLength(1);
+  });
+
   it('two bots on one Redis share the work: racing approvals grant once', async () => {
     const one = await startBot();
     const two = await startBot();
