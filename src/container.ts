@@ -112,6 +112,7 @@ export function buildContainer(options: ContainerOptions): Container {
   const directory = new SlackPeopleDirectory(webClient, clock);
 
   const requests = new RequestService({
+    audit: auditLog,
     store,
     scheduler,
     clock,

@@ -55,6 +55,11 @@ const settingsSchema = z
     reconcileEvery: durationText.prefault('1m'),
     propagation: z.record(z.string(), durationOrZero).prefault({}),
     auditRetention: durationText.prefault('90d'),
+    allowedTeams: z
+      .array(
+        z.string().regex(/^[TE][A-Z0-9]{2,}$/, { error: 'must be a Slack workspace ID (T…) or organisation ID (E…)' }),
+      )
+      .default([]),
   })
   .strict();
 
@@ -236,6 +241,7 @@ function toPolicy(parsed: ParsedPolicy): Policy {
         ...settings.propagation,
       },
       auditRetentionMs: settings.auditRetention,
+      allowedTeams: settings.allowedTeams,
     },
     roles: parsed.roles.map((role): Role => {
       const maxDurationMs = role.maxDuration ?? settings.maxDuration;

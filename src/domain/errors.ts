@@ -15,7 +15,13 @@ export type DomainErrorCode =
   | 'self_approval'
   | 'already_approved_by_you'
   | 'invalid_state'
-  | 'concurrent_update';
+  | 'concurrent_update'
+  /** A click on something other than the request's stored approval message (an old copy, a forged payload). */
+  | 'stale_click'
+  /** The request or click comes from a workspace or organisation outside `settings.allowedTeams`. */
+  | 'foreign_team'
+  /** A deactivated, restricted or guest account tried to decide. */
+  | 'inactive_account';
 
 /** Structured details that make a refusal specific; every field is optional so each code takes what it needs. */
 export interface DomainErrorDetails {

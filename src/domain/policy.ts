@@ -42,6 +42,8 @@ export interface PolicySettings {
   propagationMs: Readonly<Record<string, number>>;
   /** How long audit entries are kept. */
   auditRetentionMs: number;
+  /** Slack workspace (`T…`) and Enterprise Grid organisation (`E…`) IDs the bot serves; empty means any. */
+  allowedTeams: readonly string[];
 }
 
 /** Cloud identities of one Slack user, by provider name (e.g. `{ aws: 'alice' }`). */

@@ -188,6 +188,15 @@ export interface PeopleDirectory {
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
   /** The email on the person's Slack profile, if Slack has one for them. */
   userEmail(userId: string): Promise<string | undefined>;
+  /** Whether the account may take part in decisions: undefined when Slack does not know the user. */
+  userStanding(userId: string): Promise<UserStanding | undefined>;
+}
+
+/** What Slack says about an account, as far as trusting its decisions goes. */
+export interface UserStanding {
+  deactivated: boolean;
+  /** A multi-channel or single-channel guest (`is_restricted` / `is_ultra_restricted`). */
+  guest: boolean;
 }
 
 /** The parts of one notice; each is delivered once even when the notice is retried. */

@@ -1,9 +1,10 @@
 import { type AccessRequest, type MessageRef, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
+
 import { approvalsMissing, isApprover, isSelected, mayRequest } from './approvals';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError } from './errors';
 import { findRole, type Role } from './policy';
-import type { Clock, IdGenerator, JobScheduler, PeopleDirectory, PolicySource, RequestStore } from './ports';
+import type { AuditLog, Clock, IdGenerator, JobScheduler, PeopleDirectory, PolicySource, RequestStore } from './ports';
 import { commitChange, unknownRequest } from './request-commit';
 import { transition } from './request-machine';
 
@@ -13,6 +14,7 @@ export const MAX_REASON_LENGTH = 1000;
 const MAX_ID_ATTEMPTS = 5;
 
 export interface RequestServiceDeps {
+  audit: AuditLog;
   store: RequestStore;
   scheduler: JobScheduler;
   clock: Clock;
@@ -21,9 +23,21 @@ export interface RequestServiceDeps {
   directory: PeopleDirectory;
 }
 
+/** Where a click or command came from, as Slack signed it. */
+export interface Origin {
+  teamId?: string;
+  enterpriseId?: string;
+}
+
+/** A click on a button: its origin and the message it sits on. */
+export interface ClickContext extends Origin {
+  message?: MessageRef;
+}
+
 export interface RequestAccessInput {
   requesterId: string;
   teamId: string;
+  enterpriseId?: string;
   roleId: string;
   /** Human duration such as `2h`; the role's default when absent. */
   duration?: string;
@@ -46,6 +60,17 @@ export interface RequestView {
 export class RequestService {
   constructor(private readonly deps: RequestServiceDeps) {}
 
+  /** Records a refusal in the audit trail: who tried what, and why it was refused. */
+  async recordRefusal(actorId: string, action: string, error: DomainError): Promise<void> {
+    await this.deps.audit.note({
+      kind: 'refusal',
+      ...(error.details.requestId !== undefined && { requestId: error.details.requestId }),
+      actor: actorId,
+      reason: `${action} refused (${error.code}): ${error.message}`,
+      at: this.deps.clock.now(),
+    });
+  }
+
   /** Roles the person may request, in policy order. */
   async requestableRoles(userId: string): Promise<Role[]> {
     const roles: Role[] = [];
@@ -58,6 +83,10 @@ export class RequestService {
   /** Files a request; auto-approving roles go straight to granting. Nothing is stored if any check fails. */
   async requestAccess(input: RequestAccessInput): Promise<{ request: AccessRequest; role: Role }> {
     const policy = this.deps.policy.current();
+    this.checkOrigin(
+      { teamId: input.teamId, ...(input.enterpriseId !== undefined && { enterpriseId: input.enterpriseId }) },
+      'request access',
+    );
     const roleId = input.roleId.trim().toLowerCase();
     const role = findRole(policy, roleId);
     if (!role || !(await mayRequest(role, input.requesterId, this.deps.directory))) {
@@ -114,10 +143,10 @@ export class RequestService {
   }
 
   /** Records one approver's yes; the request is approved once the role's number of distinct approvals is met. */
-  async approve(requestId: string, actorId: string): Promise<ApprovalOutcome> {
+  async approve(requestId: string, actorId: string, click: ClickContext = {}): Promise<ApprovalOutcome> {
     let missing = 0;
     const change = await commitChange(this.deps.store, requestId, async (request) => {
-      const role = await this.checkDecider(request, actorId, 'approve');
+      const role = await this.checkDecider(request, actorId, 'approve', click);
       if (request.approvals.some((approval) => approval.userId === actorId)) {
         throw new DomainError(
           'already_approved_by_you',
@@ -157,9 +186,9 @@ export class RequestService {
     return { request: after, approvalsMissing: missing };
   }
 
-  async deny(requestId: string, actorId: string, reason = ''): Promise<AccessRequest> {
+  async deny(requestId: string, actorId: string, click: ClickContext = {}, reason = ''): Promise<AccessRequest> {
     const change = await commitChange(this.deps.store, requestId, async (request) => {
-      await this.checkDecider(request, actorId, 'deny');
+      await this.checkDecider(request, actorId, 'deny', click);
       const at = this.deps.clock.now();
       return transition(request, {
         to: 'denied',
@@ -319,7 +348,36 @@ export class RequestService {
   }
 
   /** Checks that the actor may decide this pending request now, under the policy in force. */
-  private async checkDecider(request: AccessRequest, actorId: string, action: 'approve' | 'deny'): Promise<Role> {
+  /** Refuses what comes from a workspace or organisation the policy does not serve. */
+  private checkOrigin(origin: Origin, action: string): void {
+    const allowed = this.deps.policy.current().settings.allowedTeams;
+    if (allowed.length === 0) return;
+    if (origin.teamId !== undefined && allowed.includes(origin.teamId)) return;
+    if (origin.enterpriseId !== undefined && allowed.includes(origin.enterpriseId)) return;
+    throw new DomainError(
+      'foreign_team',
+      `This bot serves only its own workspace${allowed.length > 1 ? 's' : ''}; you cannot ${action} from ${origin.teamId ?? origin.enterpriseId ?? 'an unknown workspace'}.`,
+      { action },
+    );
+  }
+
+  private async checkDecider(
+    request: AccessRequest,
+    actorId: string,
+    action: 'approve' | 'deny',
+    click: ClickContext,
+  ): Promise<Role> {
+    this.checkOrigin(click, action);
+    if (click.message !== undefined) {
+      const stored = await this.deps.store.getApprovalMessage(request.id);
+      if (!stored || stored.channel !== click.message.channel || stored.ts !== click.message.ts) {
+        throw new DomainError(
+          'stale_click',
+          `That button is not on the approval message of ${request.id}; decide on the message in <#${stored?.channel ?? 'its approval channel'}>.`,
+          { requestId: request.id, action },
+        );
+      }
+    }
     if (request.state !== 'pending') {
       throw new DomainError(
         'invalid_state',
@@ -356,6 +414,14 @@ export class RequestService {
         'not_allowed',
         `You are not an approver of ${role.id}, so you cannot ${action} ${request.id}.`,
         { requestId: request.id, roleId: role.id, action },
+      );
+    }
+    const standing = await this.deps.directory.userStanding(actorId);
+    if (!standing || standing.deactivated || standing.guest) {
+      throw new DomainError(
+        'inactive_account',
+        `Your Slack account is ${!standing ? 'unknown to Slack' : standing.deactivated ? 'deactivated' : 'a guest account'}, so it cannot ${action} access requests.`,
+        { requestId: request.id, action },
       );
     }
     return role;

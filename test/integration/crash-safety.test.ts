@@ -178,14 +178,21 @@ describe('crash safety', () => {
     return id;
   }
 
-  function approve(eventsUrl: string, approverId: string, requestId: string) {
+  /** Clicks Approve on the approval message the bot posted (and stored) for the request. */
+  async function approve(eventsUrl: string, approverId: string, requestId: string) {
+    const stored = await eventually(
+      async () => (await inspect.get(`${PREFIX}:approval-message:${requestId}`)) ?? undefined,
+      'the approval message is stored',
+    );
+    const message = JSON.parse(stored) as { channel: string; ts: string };
     return postSigned(
       eventsUrl,
       blockActionsBody({
         userId: approverId,
         actionId: ACTION_IDS.approve,
         value: requestId,
-        channelId: 'C0APPROVALS',
+        channelId: message.channel,
+        messageTs: message.ts,
       }),
       SECRET,
     );

@@ -151,7 +151,13 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     },
     approvalMessage,
     async click(userId, action, requestId) {
-      const message = await container.store.getApprovalMessage(requestId);
+      // The bot stores where its approval message is right after Slack answers the post; a person can only
+      // click once it exists, so the test waits for it too.
+      let message = await container.store.getApprovalMessage(requestId);
+      for (let tries = 0; message === undefined && tries < 100; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        message = await container.store.getApprovalMessage(requestId);
+      }
       const body = blockActionsBody({
         userId,
         actionId: ACTION_IDS[action],

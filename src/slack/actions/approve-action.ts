@@ -6,6 +6,6 @@ import { handleDecisionClick } from './decision-click';
 /** Approve button on an approval message. */
 export function registerApproveAction(app: App, deps: SlackDeps): void {
   app.action<BlockAction>(ACTION_IDS.approve, (args) =>
-    handleDecisionClick(args, deps, (requestId, actorId) => deps.requests.approve(requestId, actorId)),
+    handleDecisionClick(args, deps, (requestId, actorId, click) => deps.requests.approve(requestId, actorId, click)),
   );
 }

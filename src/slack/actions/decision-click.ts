@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
 import { isDomainError } from '../../domain/errors';
+import type { ClickContext } from '../../domain/request-service';
 import { describeForPerson } from '../error-reporter';
 import type { SlackDeps } from '../slack-deps';
 
@@ -16,7 +17,7 @@ export type DecisionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewar
 export async function handleDecisionClick(
   args: DecisionArgs,
   deps: SlackDeps,
-  decide: (requestId: string, actorId: string) => Promise<unknown>,
+  decide: (requestId: string, actorId: string, click: ClickContext) => Promise<unknown>,
 ): Promise<void> {
   await args.ack();
   const { body, action, client } = args;
@@ -33,9 +34,20 @@ export async function handleDecisionClick(
     return;
   }
   try {
-    await decide(value.data, actorId);
+    const messageTs = body.message?.ts ?? body.container?.message_ts;
+    const click: ClickContext = {
+      ...(body.team?.id !== undefined && { teamId: body.team.id }),
+      ...(body.enterprise?.id !== undefined && { enterpriseId: body.enterprise.id }),
+      ...(channelId !== undefined && messageTs !== undefined && { message: { channel: channelId, ts: messageTs } }),
+    };
+    await decide(value.data, actorId, click);
   } catch (error) {
     const text = describeForPerson(error, deps.logger, { ...context, requestId: value.data });
+    if (isDomainError(error)) {
+      await deps.requests.recordRefusal(actorId, context.action, error).catch((auditError: unknown) => {
+        deps.logger.error({ ...context, err: auditError }, 'could not audit a refused click');
+      });
+    }
     if (isDomainError(error) && error.code === 'invalid_state') {
       await deps.requests.refreshApprovalMessage(value.data);
     }

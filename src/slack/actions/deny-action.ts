@@ -6,6 +6,6 @@ import { handleDecisionClick } from './decision-click';
 /** Deny button on an approval message. */
 export function registerDenyAction(app: App, deps: SlackDeps): void {
   app.action<BlockAction>(ACTION_IDS.deny, (args) =>
-    handleDecisionClick(args, deps, (requestId, actorId) => deps.requests.deny(requestId, actorId)),
+    handleDecisionClick(args, deps, (requestId, actorId, click) => deps.requests.deny(requestId, actorId, click)),
   );
 }

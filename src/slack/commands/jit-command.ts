@@ -1,4 +1,5 @@
 import type { App, SlashCommand } from '@slack/bolt';
+import { isDomainError } from '../../domain/errors';
 import { withinAckDeadline } from '../ack-deadline';
 import { helpText, listText, requestConfirmationText, rolesText, statusText } from '../blocks/command-replies';
 import { describeForPerson } from '../error-reporter';
@@ -62,6 +63,8 @@ async function answer(
         const { request, role } = await deps.requests.requestAccess({
           requesterId: userId,
           teamId: command.team_id,
+          ...(command.enterprise_id !== undefined &&
+            command.enterprise_id !== '' && { enterpriseId: command.enterprise_id }),
           roleId: parsed.roleId,
           ...(parsed.duration !== undefined && { duration: parsed.duration }),
           reason: parsed.reason,
@@ -70,6 +73,11 @@ async function answer(
       }
     }
   } catch (error) {
+    if (isDomainError(error)) {
+      await deps.requests.recordRefusal(userId, `/jit ${parsed.kind}`, error).catch((auditError: unknown) => {
+        deps.logger.error({ ...context, err: auditError }, 'could not audit a refused command');
+      });
+    }
     return describeForPerson(error, deps.logger, context);
   }
 }

@@ -15,6 +15,7 @@ const OPERATIONS_DEFAULTS = {
   reconcileEveryMs: 60_000,
   propagationMs: { dryrun: 0, aws: 60_000, gcp: 7 * 60_000, azure: 10 * 60_000 },
   auditRetentionMs: 90 * 24 * 3_600_000,
+  allowedTeams: [],
 };
 const H = 60 * M;
 

@@ -44,6 +44,7 @@ class MemoryAuditLog implements AuditLog {
 const directory: PeopleDirectory = {
   usergroupMembers: async (id) => (id === 'S0AUDITORS' ? ['U0CAROL'] : []),
   userEmail: async () => undefined,
+  userStanding: async () => ({ deactivated: false, guest: false }),
 };
 
 function service(admins: Policy['settings']['admins'], log: MemoryAuditLog, maxEntries?: number) {

@@ -1,0 +1,112 @@
+import { ACTION_IDS } from '../../src/slack/ids';
+import { blockActionsBody, slashCommandBody } from '../support/slack-payloads';
+import { postSigned } from '../support/slack-signer';
+import { startTestBot, type TestBot } from '../support/test-bot';
+import { TEST_POLICY, USERGROUPS } from './test-policy';
+
+const POLICY = TEST_POLICY.replace('settings:\n', 'settings:\n  allowedTeams: [T0TEAM, E0GRID]\n');
+
+/** Approvals nobody can fake: clicks are checked against the stored message, the account and the workspace. */
+describe('who may decide', () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot({ policyYaml: POLICY, usergroups: USERGROUPS });
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  async function pendingRequest(): Promise<{ id: string; channel: string; ts: string }> {
+    const id = await bot.request('U0ALICE', 'sandbox-admin 1h reason');
+    await bot.approvalMessage(id);
+    await bot.waitForState(id, 'pending');
+    let message = await bot.container.store.getApprovalMessage(id);
+    for (let tries = 0; !message && tries < 100; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      message = await bot.container.store.getApprovalMessage(id);
+    }
+    if (!message) throw new Error('approval message not stored');
+    return { id, ...message };
+  }
+
+  function click(
+    userId: string,
+    requestId: string,
+    overrides: { channelId?: string; messageTs?: string; teamId?: string },
+  ) {
+    return postSigned(
+      bot.eventsUrl,
+      blockActionsBody({ userId, actionId: ACTION_IDS.approve, value: requestId, ...overrides }),
+      bot.signingSecret,
+    );
+  }
+
+  const refusedWith = (userId: string, fragment: string) =>
+    bot.slack.waitFor(
+      (call) =>
+        call.method === 'chat.postEphemeral' && call.args.user === userId && String(call.args.text).includes(fragment),
+      { description: `refusal of ${userId} containing "${fragment}"` },
+    );
+
+  it('refuses a click that does not come from the stored approval message, and audits it', async () => {
+    const { id, channel, ts } = await pendingRequest();
+    await click('U0LEAD', id, { channelId: channel, messageTs: '1600000000.000001' });
+    await refusedWith('U0LEAD', `That button is not on the approval message of ${id}`);
+    await click('U0LEAD', id, { channelId: 'C0ELSEWHERE', messageTs: ts });
+    await bot.slack.waitForCount(
+      (call) => call.method === 'chat.postEphemeral' && String(call.args.text).includes('not on the approval message'),
+      2,
+    );
+    expect((await bot.container.store.get(id))?.state).toBe('pending');
+    const refusals = await bot.container.auditLog.notes({ requestId: id, kind: 'refusal' });
+    expect(refusals.map((note) => [note.actor, note.reason.split(':')[0]])).toEqual([
+      ['U0LEAD', 'jit_approve refused (stale_click)'],
+      ['U0LEAD', 'jit_approve refused (stale_click)'],
+    ]);
+  });
+
+  it('refuses deactivated and guest approvers, read from Slack at click time', async () => {
+    const { id, channel, ts } = await pendingRequest();
+    bot.slack.setUser('U0CAROL', { is_restricted: true });
+    bot.slack.setUser('U0DAVE', { deleted: true });
+    await click('U0CAROL', id, { channelId: channel, messageTs: ts });
+    await refusedWith('U0CAROL', 'Your Slack account is a guest account');
+    await click('U0DAVE', id, { channelId: channel, messageTs: ts });
+    await refusedWith('U0DAVE', 'Your Slack account is deactivated');
+    expect((await bot.container.store.get(id))?.state).toBe('pending');
+    await click('U0LEAD', id, { channelId: channel, messageTs: ts });
+    await bot.waitForState(id, 'active');
+  });
+
+  it('refuses requests and clicks from outside settings.allowedTeams', async () => {
+    const response = await postSigned(
+      bot.eventsUrl,
+      slashCommandBody({ user_id: 'U0ALICE', team_id: 'T0OTHER', text: 'request sandbox-admin 1h from elsewhere' }),
+      bot.signingSecret,
+    );
+    expect(String((response.json as { text?: string }).text)).toContain('This bot serves only its own workspaces');
+    expect(await bot.container.store.listByRequester('U0ALICE')).toEqual([]);
+
+    const { id, channel, ts } = await pendingRequest();
+    await click('U0LEAD', id, { channelId: channel, messageTs: ts, teamId: 'T0OTHER' });
+    await refusedWith('U0LEAD', 'you cannot approve from T0OTHER');
+    expect((await bot.container.store.get(id))?.state).toBe('pending');
+    const refusals = await bot.container.auditLog.notes({ kind: 'refusal' });
+    expect(refusals.map((note) => note.reason.split(':')[0])).toEqual([
+      '/jit request refused (foreign_team)',
+      'jit_approve refused (foreign_team)',
+    ]);
+  });
+
+  it('audits command refusals too: who tried what and why', async () => {
+    const id = await bot.request('U0ALICE', 'sandbox-admin 1h reason');
+    expect(await bot.commandText('U0MALLORY', `cancel ${id}`)).toContain('Only <@U0ALICE>');
+    const [note] = await bot.container.auditLog.notes({ requestId: id, kind: 'refusal' });
+    expect(note).toEqual(
+      expect.objectContaining({
+        actor: 'U0MALLORY',
+        reason: expect.stringContaining('/jit cancel refused (not_allowed)'),
+      }),
+    );
+  });
+});
