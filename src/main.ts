@@ -3,7 +3,7 @@ import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/load-config';
 import { buildContainer } from './container';
 import { createLogger } from './lib/logger';
-import { PROVIDER_TARGET_SCHEMAS } from './providers/registry';
+import { PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from './providers/registry';
 import { BotTokenRefused } from './slack/bot-identity';
 import { RedisSettingsRefused } from './store/redis-checks';
 
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(process.env, PROVIDER_TARGET_SCHEMAS);
+    config = loadConfig(process.env, PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`jit-access-bot cannot start.\n${error.message}\n`);
@@ -23,6 +23,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.env.LOG_LEVEL });
+  for (const warning of config.policy.warnings)
+    logger.warn({ policyFile: config.env.JIT_POLICY_FILE }, `policy: ${warning}`);
   const container = buildContainer({ config, logger });
   let port: number | undefined;
   try {

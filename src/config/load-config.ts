@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Policy } from '../domain/policy';
 import { ConfigError } from './config-error';
 import { type EnvConfig, parseEnv } from './env-schema';
-import { parsePolicy, type TargetSchemas } from './policy-schema';
+import { type IamPowerDetectors, parsePolicy, type TargetSchemas } from './policy-schema';
 
 export interface AppConfig {
   env: EnvConfig;
@@ -10,7 +10,7 @@ export interface AppConfig {
 }
 
 /** Reads and validates the policy file named by `JIT_POLICY_FILE`. @throws ConfigError */
-export function loadPolicyFile(path: string, targetSchemas: TargetSchemas): Policy {
+export function loadPolicyFile(path: string, targetSchemas: TargetSchemas, iamPower: IamPowerDetectors = {}): Policy {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -22,7 +22,7 @@ export function loadPolicyFile(path: string, targetSchemas: TargetSchemas): Poli
         : `cannot be read (${code ?? String(error)}): check the path and its permissions`,
     ]);
   }
-  return parsePolicy(text, `The policy file ${path}`, targetSchemas);
+  return parsePolicy(text, `The policy file ${path}`, targetSchemas, iamPower);
 }
 
 /**
@@ -30,7 +30,11 @@ export function loadPolicyFile(path: string, targetSchemas: TargetSchemas): Poli
  * checked so one run shows every problem.
  * @throws ConfigError listing all problems found
  */
-export function loadConfig(env: NodeJS.ProcessEnv, targetSchemas: TargetSchemas): AppConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  targetSchemas: TargetSchemas,
+  iamPower: IamPowerDetectors = {},
+): AppConfig {
   const errors: ConfigError[] = [];
   let parsedEnv: EnvConfig | undefined;
   try {
@@ -41,7 +45,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, targetSchemas: TargetSchemas)
   }
   let policy: Policy | undefined;
   try {
-    policy = loadPolicyFile(parsedEnv?.JIT_POLICY_FILE ?? env.JIT_POLICY_FILE ?? './policy.yml', targetSchemas);
+    policy = loadPolicyFile(
+      parsedEnv?.JIT_POLICY_FILE ?? env.JIT_POLICY_FILE ?? './policy.yml',
+      targetSchemas,
+      iamPower,
+    );
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     errors.push(error);

@@ -55,6 +55,8 @@ const settingsSchema = z
     reconcileEvery: durationText.prefault('1m'),
     propagation: z.record(z.string(), durationOrZero).prefault({}),
     auditRetention: durationText.prefault('90d'),
+    highRiskMaxDuration: durationText.prefault('1h'),
+    maxOpenRequestsPerPerson: z.number().int().min(1, { error: 'must be at least 1' }).default(5),
     allowedTeams: z
       .array(
         z.string().regex(/^[TE][A-Z0-9]{2,}$/, { error: 'must be a Slack workspace ID (T…) or organisation ID (E…)' }),
@@ -79,11 +81,30 @@ const roleSchema = z
     approvalTimeout: durationText.optional(),
     approvalChannel: channelId.optional(),
     approvers: selectorSchema.prefault({}),
-    approvalsRequired: z.number().int().min(1, { error: 'must be at least 1' }).default(1),
+    approvalsRequired: z.number().int().min(1, { error: 'must be at least 1' }).optional(),
     autoApprove: z.boolean().default(false),
     requesters: selectorSchema.prefault({}),
+    risk: z.enum(['low', 'high'], { error: 'must be low or high' }).optional(),
+    requireTicket: z.boolean().default(false),
+    ticketPattern: z
+      .string()
+      .max(200, { error: 'must be at most 200 characters' })
+      .refine(isValidRegex, { error: 'must be a valid regular expression, e.g. "[A-Z][A-Z0-9]+-[0-9]+"' })
+      .optional(),
   })
   .strict();
+
+/** A ticket reference such as INC-42 or OPS-1234, when a role requires one and names no pattern. */
+export const DEFAULT_TICKET_PATTERN = '[A-Z][A-Z0-9]+-[0-9]+';
+
+function isValidRegex(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const policySchema = z
   .object({
@@ -112,11 +133,40 @@ type ParsedPolicy = z.infer<typeof policySchema>;
 export type TargetSchemas = Readonly<Record<string, z.ZodType>>;
 
 /**
+ * Per provider: why a target can change IAM itself (grant further access), or undefined. Such roles are treated as
+ * `risk: high` unless the policy says otherwise.
+ */
+export type IamPowerDetectors = Readonly<
+  Record<string, (target: Readonly<Record<string, unknown>>) => string | undefined>
+>;
+
+type ParsedRole = z.infer<typeof roleSchema>;
+
+/** A role's risk, approvals and maximum once the defaults that depend on its risk are applied. */
+function effectiveRole(role: ParsedRole, settings: ParsedPolicy['settings'], iamPower: IamPowerDetectors) {
+  const power = iamPower[role.provider]?.(role.target);
+  const risk = role.risk ?? (power !== undefined ? 'high' : 'low');
+  return {
+    power,
+    risk,
+    approvalsRequired: role.approvalsRequired ?? (risk === 'high' && !role.autoApprove ? 2 : 1),
+    maxDuration:
+      role.maxDuration ??
+      (risk === 'high' ? Math.min(settings.highRiskMaxDuration, settings.maxDuration) : settings.maxDuration),
+  };
+}
+
+/**
  * Parses and validates a policy file's text. Every problem is reported with its path (`roles[2].maxDuration`),
  * not just the first.
  * @throws ConfigError
  */
-export function parsePolicy(text: string, source: string, targetSchemas: TargetSchemas): Policy {
+export function parsePolicy(
+  text: string,
+  source: string,
+  targetSchemas: TargetSchemas,
+  iamPower: IamPowerDetectors = {},
+): Policy {
   let document: unknown;
   try {
     document = parseYaml(text, { prettyErrors: true });
@@ -126,13 +176,13 @@ export function parsePolicy(text: string, source: string, targetSchemas: TargetS
   }
   const result = policySchema.safeParse(document ?? {});
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
-  const problems = crossCheck(result.data, targetSchemas);
+  const problems = crossCheck(result.data, targetSchemas, iamPower);
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return toPolicy(result.data);
+  return toPolicy(result.data, iamPower);
 }
 
 /** Rules that span fields: uniqueness, limits within limits, approvers for approval-gated roles, targets. */
-function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[] {
+function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas, iamPower: IamPowerDetectors): string[] {
   const problems: string[] = [];
   const { settings } = parsed;
   if (settings.minDuration > settings.maxDuration) {
@@ -165,7 +215,8 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[
       problems.push(`${at}.id: "${role.id}" is already used by roles[${first}]; role IDs must be unique`);
     else seen.set(role.id, index);
 
-    const maxDuration = role.maxDuration ?? settings.maxDuration;
+    const effective = effectiveRole(role, settings, iamPower);
+    const maxDuration = effective.maxDuration;
     if (maxDuration > settings.maxDuration) {
       problems.push(
         `${at}.maxDuration: ${formatDuration(maxDuration)} exceeds settings.maxDuration ${formatDuration(settings.maxDuration)}; lower it or raise the global limit`,
@@ -195,9 +246,9 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[
       const { users, usergroups } = role.approvers;
       if (users.length === 0 && usergroups.length === 0) {
         problems.push(`${at}.approvers: name at least one user or user group, or set autoApprove: true`);
-      } else if (usergroups.length === 0 && new Set(users).size < role.approvalsRequired) {
+      } else if (usergroups.length === 0 && new Set(users).size < effective.approvalsRequired) {
         problems.push(
-          `${at}.approvalsRequired: ${role.approvalsRequired} distinct approvals can never be reached with ${new Set(users).size} approver(s) listed`,
+          `${at}.approvalsRequired: ${effective.approvalsRequired} distinct approvals${role.approvalsRequired === undefined ? ' (the default for a high-risk role)' : ''} can never be reached with ${new Set(users).size} approver(s) listed`,
         );
       }
     }
@@ -221,7 +272,8 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas): string[
   return problems;
 }
 
-function toPolicy(parsed: ParsedPolicy): Policy {
+function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
+  const warnings: string[] = [];
   const { settings } = parsed;
   return {
     settings: {
@@ -242,9 +294,24 @@ function toPolicy(parsed: ParsedPolicy): Policy {
       },
       auditRetentionMs: settings.auditRetention,
       allowedTeams: settings.allowedTeams,
+      maxOpenRequestsPerPerson: settings.maxOpenRequestsPerPerson,
     },
     roles: parsed.roles.map((role): Role => {
-      const maxDurationMs = role.maxDuration ?? settings.maxDuration;
+      const effective = effectiveRole(role, settings, iamPower);
+      const maxDurationMs = effective.maxDuration;
+      const at = `roles[${parsed.roles.indexOf(role)}] (${role.id})`;
+      if (effective.power !== undefined && role.risk === undefined) {
+        warnings.push(`${at} can change IAM itself (${effective.power}); it is treated as risk: high`);
+      }
+      if (effective.power !== undefined && role.risk === 'low') {
+        warnings.push(`${at} is declared risk: low although it can change IAM itself (${effective.power})`);
+      }
+      if (effective.risk === 'high' && effective.approvalsRequired < 2 && !role.autoApprove) {
+        warnings.push(`${at} is high risk but needs only ${effective.approvalsRequired} approval`);
+      }
+      if (effective.risk === 'high' && role.autoApprove) {
+        warnings.push(`${at} is high risk and auto-approved: nobody checks its requests before access is granted`);
+      }
       return {
         id: role.id,
         description: role.description,
@@ -255,11 +322,16 @@ function toPolicy(parsed: ParsedPolicy): Policy {
         approvalTimeoutMs: role.approvalTimeout ?? settings.approvalTimeout,
         ...(role.approvalChannel !== undefined && { approvalChannel: role.approvalChannel }),
         approvers: role.approvers,
-        approvalsRequired: role.approvalsRequired,
+        approvalsRequired: effective.approvalsRequired,
+        risk: effective.risk,
+        ...((role.requireTicket || role.ticketPattern !== undefined) && {
+          ticketPattern: role.ticketPattern ?? DEFAULT_TICKET_PATTERN,
+        }),
         autoApprove: role.autoApprove,
         requesters: role.requesters,
       };
     }),
     principals: parsed.principals,
+    warnings,
   };
 }

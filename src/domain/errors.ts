@@ -21,7 +21,9 @@ export type DomainErrorCode =
   /** The request or click comes from a workspace or organisation outside `settings.allowedTeams`. */
   | 'foreign_team'
   /** A deactivated, restricted or guest account tried to decide. */
-  | 'inactive_account';
+  | 'inactive_account'
+  | 'missing_ticket'
+  | 'too_many_requests';
 
 /** Structured details that make a refusal specific; every field is optional so each code takes what it needs. */
 export interface DomainErrorDetails {

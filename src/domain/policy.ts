@@ -22,6 +22,10 @@ export interface Role {
   autoApprove: boolean;
   /** Who may request the role; both lists empty means anyone in the workspace. */
   requesters: PeopleSelector;
+  /** `high` for roles that can change IAM itself: two approvals and a shorter maximum by default. */
+  risk: 'low' | 'high';
+  /** When set, the reason must contain a match (a ticket reference such as INC-42). */
+  ticketPattern?: string;
 }
 
 export interface PolicySettings {
@@ -44,6 +48,8 @@ export interface PolicySettings {
   auditRetentionMs: number;
   /** Slack workspace (`T…`) and Enterprise Grid organisation (`E…`) IDs the bot serves; empty means any. */
   allowedTeams: readonly string[];
+  /** Pending, approved and active requests one person may have at once. */
+  maxOpenRequestsPerPerson: number;
 }
 
 /** Cloud identities of one Slack user, by provider name (e.g. `{ aws: 'alice' }`). */
@@ -53,6 +59,8 @@ export interface Policy {
   settings: PolicySettings;
   roles: readonly Role[];
   principals: Readonly<Record<string, PrincipalIdentities>>;
+  /** Things the loader accepted but an operator should look at (logged at start). */
+  warnings: readonly string[];
 }
 
 export function findRole(policy: Policy, roleId: string): Role | undefined {

@@ -135,6 +135,22 @@ export class RequestService {
       );
     }
 
+    if (role.ticketPattern !== undefined && !new RegExp(role.ticketPattern).test(reason)) {
+      throw new DomainError(
+        'missing_ticket',
+        `${role.id} needs a ticket reference in the reason (matching \`${role.ticketPattern}\`, e.g. INC-42): \`/jit request ${role.id} ${formatDuration(durationMs)} INC-42 <why>\`.`,
+        { roleId: role.id },
+      );
+    }
+    const cap = policy.settings.maxOpenRequestsPerPerson;
+    const open = await this.deps.store.listByRequester(input.requesterId, OPEN_STATES);
+    if (open.length >= cap) {
+      throw new DomainError(
+        'too_many_requests',
+        `You already have ${open.length} pending or active requests, the most one person may have; cancel or revoke one first (\`/jit list\`).`,
+        { limit: String(cap) },
+      );
+    }
     const request = await this.storeNewRequest(input, role, durationMs, reason);
     if (role.autoApprove) return { request: await this.autoApprove(request), role };
     await this.deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);

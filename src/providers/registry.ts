@@ -4,12 +4,12 @@ import type { EnvConfig } from '../config/env-schema';
 import type { Clock, CloudProvider, CloudProviders } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { createAwsProvider } from './aws/aws-provider';
-import { awsTargetSchema } from './aws/aws-target';
+import { awsIamPower, awsTargetSchema } from './aws/aws-target';
 import { createAzureProvider } from './azure/azure-provider';
-import { azureTargetSchema } from './azure/azure-target';
+import { azureIamPower, azureTargetSchema } from './azure/azure-target';
 import { DryrunProvider, dryrunTargetSchema } from './dryrun/dryrun-provider';
 import { createGcpProvider } from './gcp/gcp-provider';
-import { gcpTargetSchema } from './gcp/gcp-target';
+import { gcpIamPower, gcpTargetSchema } from './gcp/gcp-target';
 
 /** What providers may need to be built; each takes only its part. */
 export interface ProviderDeps {
@@ -51,6 +51,15 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
 export const PROVIDER_TARGET_SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.fromEntries(
   Object.entries(PROVIDERS).map(([name, definition]) => [name, definition.targetSchema]),
 );
+
+/** Per provider: why a role's target can change IAM itself; such roles default to `risk: high`. */
+export const PROVIDER_IAM_POWER: Readonly<
+  Record<string, (target: Readonly<Record<string, unknown>>) => string | undefined>
+> = {
+  aws: awsIamPower,
+  azure: azureIamPower,
+  gcp: gcpIamPower,
+};
 
 /** The configured providers, by name. */
 export class ProviderRegistry implements CloudProviders {

@@ -110,3 +110,40 @@ describe('who may decide', () => {
     );
   });
 });
+
+describe('policy limits on requests', () => {
+  const POLICY_WITH_LIMITS = `${TEST_POLICY.replace('settings:\n', 'settings:\n  maxOpenRequestsPerPerson: 2\n')}
+  - id: prod-deploy
+    description: Deploy to production, with a ticket
+    provider: dryrun
+    approvalChannel: C0APPROVALS
+    approvers:
+      users: [U0LEAD]
+    requireTicket: true
+`;
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot({ policyYaml: POLICY_WITH_LIMITS, usergroups: USERGROUPS });
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it('needs a ticket reference in the reason when the role requires one', async () => {
+    const refused = await bot.commandText('U0ALICE', 'request prod-deploy 1h hotfix for checkout');
+    expect(refused).toContain('prod-deploy needs a ticket reference in the reason');
+    expect(await bot.container.store.listByRequester('U0ALICE')).toEqual([]);
+    const id = await bot.request('U0ALICE', 'prod-deploy 1h CHG-1234 hotfix for checkout');
+    expect((await bot.container.store.get(id))?.reason).toBe('CHG-1234 hotfix for checkout');
+  });
+
+  it('caps how many open requests one person may have', async () => {
+    await bot.request('U0ALICE', 'sandbox-admin 1h one');
+    await bot.request('U0ALICE', 'sandbox-admin 1h two');
+    expect(await bot.commandText('U0ALICE', 'request sandbox-admin 1h three')).toContain(
+      'You already have 2 pending or active requests, the most one person may have',
+    );
+    expect(await bot.container.store.listByRequester('U0ALICE')).toHaveLength(2);
+    await bot.request('U0BOB', 'sandbox-admin 1h bob is not capped by alice');
+  });
+});

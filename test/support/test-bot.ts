@@ -6,7 +6,7 @@ import { buildContainer, type Container } from '../../src/container';
 import type { AccessRequest } from '../../src/domain/access-request';
 import type { CloudProvider } from '../../src/domain/ports';
 import { createLogger } from '../../src/lib/logger';
-import { PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
+import { PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
 import { ACTION_IDS } from '../../src/slack/ids';
 import { type FakeSlackApi, type RecordedCall, startFakeSlackApi } from './fake-slack-api';
 import { blockActionsBody, slashCommandBody } from './slack-payloads';
@@ -75,7 +75,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     LOG_LEVEL: 'debug',
     ...options.env,
   });
-  const policy = parsePolicy(options.policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS);
+  const policy = parsePolicy(options.policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
   const rawLogs: string[] = [];
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({

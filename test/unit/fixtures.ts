@@ -41,6 +41,7 @@ export function makeRole(overrides: Partial<Role> = {}): Role {
     approvalsRequired: 1,
     autoApprove: false,
     requesters: { users: [], usergroups: [] },
+    risk: 'low',
     ...overrides,
   };
 }

@@ -314,3 +314,23 @@ export function switchRoleUrl(roleArn: string): string {
 export function isIamUserName(text: string): boolean {
   return IAM_NAME.test(text);
 }
+
+/** Actions that let whoever holds them grant themselves or others more access. */
+const IAM_POWER_ACTION =
+  /^(\*|iam:\*|iam:(put|attach|create|update|add|pass|set|delete)[a-z]*|sts:\*|sso:\*|sso:(create|put|attach)[a-z]*)$/i;
+
+/**
+ * Why an AWS target can change IAM itself, or undefined: an `iam-policy` allowing actions such as `iam:*`,
+ * `iam:PutUserPolicy`, `iam:PassRole` or `*`. Assumed roles and permission sets are opaque here.
+ */
+export function awsIamPower(target: Readonly<Record<string, unknown>>): string | undefined {
+  const parsed = awsTargetSchema.safeParse(target);
+  if (!parsed.success || parsed.data.kind !== 'iam-policy') return undefined;
+  for (const statement of parsed.data.statements) {
+    if (statement.Effect !== 'Allow' || statement.Action === undefined) continue;
+    const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+    const powerful = actions.find((action) => IAM_POWER_ACTION.test(action));
+    if (powerful !== undefined) return `its statements allow ${powerful}`;
+  }
+  return undefined;
+}

@@ -93,3 +93,18 @@ export function roleDefinitionGuid(roleDefinitionId: string): string {
 export function isGuid(text: string): boolean {
   return GUID_PATTERN.test(text);
 }
+
+/** Built-in Azure roles that can assign roles: Owner, User Access Administrator, RBAC Administrator. */
+const IAM_POWER_ROLES: Readonly<Record<string, string>> = {
+  '8e3af657-a8ff-443c-a75c-2fe8c4bcd635': 'Owner',
+  '18d7d88d-d35e-4fb3-9a5d-4d7c5d8e9a2a': 'User Access Administrator',
+  'f58310d9-a9f6-439a-9e8d-f62e7b41a168': 'Role Based Access Control Administrator',
+};
+
+/** Why an Azure target can change role assignments itself, or undefined. */
+export function azureIamPower(target: Readonly<Record<string, unknown>>): string | undefined {
+  const parsed = azureTargetSchema.safeParse(target);
+  if (!parsed.success) return undefined;
+  const name = IAM_POWER_ROLES[roleDefinitionGuid(parsed.data.roleDefinitionId).toLowerCase()];
+  return name === undefined ? undefined : `the ${name} role can assign roles`;
+}

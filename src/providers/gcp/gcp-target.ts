@@ -92,3 +92,25 @@ export function resourceKind(resource: string): GcpResourceKind {
   if (resource.startsWith('organizations/')) return 'organizations';
   return 'projects';
 }
+
+/** Predefined roles that can change IAM policies, service accounts or roles. */
+const IAM_POWER_ROLES = new Set([
+  'roles/resourcemanager.projectIamAdmin',
+  'roles/resourcemanager.folderIamAdmin',
+  'roles/resourcemanager.folderAdmin',
+  'roles/resourcemanager.organizationAdmin',
+  'roles/iam.securityAdmin',
+  'roles/iam.roleAdmin',
+  'roles/iam.organizationRoleAdmin',
+  'roles/iam.serviceAccountAdmin',
+  'roles/iam.serviceAccountKeyAdmin',
+  'roles/iam.serviceAccountTokenCreator',
+  'roles/iam.workloadIdentityPoolAdmin',
+]);
+
+/** Why a GCP target can change IAM itself, or undefined. */
+export function gcpIamPower(target: Readonly<Record<string, unknown>>): string | undefined {
+  const parsed = gcpTargetSchema.safeParse(target);
+  if (!parsed.success) return undefined;
+  return IAM_POWER_ROLES.has(parsed.data.role) ? `${parsed.data.role} can change IAM` : undefined;
+}

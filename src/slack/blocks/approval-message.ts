@@ -18,7 +18,7 @@ export interface SlackMessage {
  */
 export function approvalMessage(request: AccessRequest, role: Role | undefined): SlackMessage {
   const roleLine = role
-    ? `*${role.id}* — ${escapeMrkdwn(role.description)} (${role.provider})`
+    ? `*${role.id}* — ${escapeMrkdwn(role.description)} (${role.provider})${role.risk === 'high' ? '\n:warning: *high risk*' : ''}`
     : `*${request.roleId}* (no longer in the policy)`;
   const blocks: KnownBlock[] = [
     {

@@ -16,6 +16,7 @@ const OPERATIONS_DEFAULTS = {
   propagationMs: { dryrun: 0, aws: 60_000, gcp: 7 * 60_000, azure: 10 * 60_000 },
   auditRetentionMs: 90 * 24 * 3_600_000,
   allowedTeams: [],
+  maxOpenRequestsPerPerson: 5,
 };
 const H = 60 * M;
 
@@ -107,9 +108,11 @@ describe('parsePolicy', () => {
             approvalsRequired: 1,
             autoApprove: false,
             requesters: { users: [], usergroups: [] },
+            risk: 'low',
           },
         ],
         principals: {},
+        warnings: [],
       });
     });
 
