@@ -111,8 +111,15 @@ export function buildContainer(options: ContainerOptions): Container {
   const dryrun = providers.find('dryrun') as DryrunProvider;
   const directory = new SlackPeopleDirectory(webClient, clock);
 
+  const alerter = new SlackAlerter(
+    webClient,
+    { adminChannel: () => config.policy.settings.adminChannel },
+    clock,
+    logger.child({ component: 'alerts' }),
+  );
   const requests = new RequestService({
     audit: auditLog,
+    alerter,
     store,
     scheduler,
     clock,
@@ -120,12 +127,6 @@ export function buildContainer(options: ContainerOptions): Container {
     policy,
     directory,
   });
-  const alerter = new SlackAlerter(
-    webClient,
-    { adminChannel: () => config.policy.settings.adminChannel },
-    clock,
-    logger.child({ component: 'alerts' }),
-  );
   const lifecycle = new GrantLifecycle({
     store,
     scheduler,

@@ -65,6 +65,45 @@ const settingsSchema = z
   })
   .strict();
 
+const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `09:00-17:30` as minutes after midnight. */
+const hoursText = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, {
+    error: 'must be a window such as 09:00-17:00 (24-hour clock)',
+  })
+  .transform((text) => {
+    const [from = '', to = ''] = text.split('-');
+    const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+    return { from: minutes(from), to: minutes(to) };
+  });
+
+const autoApproveRuleSchema = z
+  .object({
+    users: z.array(userId).default([]),
+    usergroups: z.array(usergroupId).default([]),
+    hours: hoursText.optional(),
+    days: z
+      .array(z.enum(DAY_NAMES, { error: `must be one of ${DAY_NAMES.join(', ')}` }))
+      .min(1)
+      .optional(),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Paris or UTC' })
+      .default('UTC'),
+  })
+  .strict();
+
 const roleSchema = z
   .object({
     id: z
@@ -83,6 +122,8 @@ const roleSchema = z
     approvers: selectorSchema.prefault({}),
     approvalsRequired: z.number().int().min(1, { error: 'must be at least 1' }).optional(),
     autoApprove: z.boolean().default(false),
+    autoApproveWhen: autoApproveRuleSchema.optional(),
+    breakGlass: z.boolean().default(false),
     requesters: selectorSchema.prefault({}),
     risk: z.enum(['low', 'high'], { error: 'must be low or high' }).optional(),
     requireTicket: z.boolean().default(false),
@@ -149,7 +190,7 @@ function effectiveRole(role: ParsedRole, settings: ParsedPolicy['settings'], iam
   return {
     power,
     risk,
-    approvalsRequired: role.approvalsRequired ?? (risk === 'high' && !role.autoApprove ? 2 : 1),
+    approvalsRequired: role.approvalsRequired ?? (risk === 'high' && !role.autoApprove && !role.breakGlass ? 2 : 1),
     maxDuration:
       role.maxDuration ??
       (risk === 'high' ? Math.min(settings.highRiskMaxDuration, settings.maxDuration) : settings.maxDuration),
@@ -237,7 +278,13 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas, iamPower
         `${at}.defaultDuration: ${formatDuration(role.defaultDuration)} exceeds the role's maxDuration ${formatDuration(maxDuration)}`,
       );
     }
-    if (!role.autoApprove) {
+    if (role.breakGlass && settings.adminChannel === undefined) {
+      problems.push(`${at}.breakGlass: break-glass roles page the admin channel; set settings.adminChannel`);
+    }
+    if (role.breakGlass && role.autoApproveWhen !== undefined) {
+      problems.push(`${at}.autoApproveWhen: a break-glass role is always approved at once; remove the rule`);
+    }
+    if (!role.autoApprove && !role.breakGlass) {
       if (role.approvalChannel === undefined) {
         problems.push(
           `${at}.approvalChannel: is required unless autoApprove is true; approvers decide in that channel`,
@@ -306,7 +353,7 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
       if (effective.power !== undefined && role.risk === 'low') {
         warnings.push(`${at} is declared risk: low although it can change IAM itself (${effective.power})`);
       }
-      if (effective.risk === 'high' && effective.approvalsRequired < 2 && !role.autoApprove) {
+      if (effective.risk === 'high' && effective.approvalsRequired < 2 && !role.autoApprove && !role.breakGlass) {
         warnings.push(`${at} is high risk but needs only ${effective.approvalsRequired} approval`);
       }
       if (effective.risk === 'high' && role.autoApprove) {
@@ -324,6 +371,17 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
         approvers: role.approvers,
         approvalsRequired: effective.approvalsRequired,
         risk: effective.risk,
+        breakGlass: role.breakGlass,
+        ...(role.autoApproveWhen !== undefined && {
+          autoApproveWhen: {
+            people: { users: role.autoApproveWhen.users, usergroups: role.autoApproveWhen.usergroups },
+            timeZone: role.autoApproveWhen.timeZone,
+            ...(role.autoApproveWhen.hours !== undefined && { hours: role.autoApproveWhen.hours }),
+            ...(role.autoApproveWhen.days !== undefined && {
+              days: role.autoApproveWhen.days.map((day) => DAY_NAMES.indexOf(day)),
+            }),
+          },
+        }),
         ...((role.requireTicket || role.ticketPattern !== undefined) && {
           ticketPattern: role.ticketPattern ?? DEFAULT_TICKET_PATTERN,
         }),

@@ -20,6 +20,8 @@ export const AUDIT_NOTE_KINDS = [
   'reconciled',
   /** Someone was refused (not allowed, self-approval, a forged or stale click). */
   'refusal',
+  /** An admin reviewed break-glass access after the fact. */
+  'review',
 ] as const;
 export type AuditNoteKind = (typeof AUDIT_NOTE_KINDS)[number];
 

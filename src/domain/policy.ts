@@ -26,6 +26,22 @@ export interface Role {
   risk: 'low' | 'high';
   /** When set, the reason must contain a match (a ticket reference such as INC-42). */
   ticketPattern?: string;
+  /** Requests that match this rule are approved at once; the others wait for approvers as usual. */
+  autoApproveWhen?: AutoApproveRule;
+  /** Emergency access: approved at once, the admin channel is paged, and an admin must review it afterwards. */
+  breakGlass: boolean;
+}
+
+/** When a request needs no approver: who asks, and when (in a time zone). */
+export interface AutoApproveRule {
+  /** Both lists empty means anyone who may request the role. */
+  people: PeopleSelector;
+  /** Minutes after midnight, `from` inclusive, `to` exclusive; absent means any time of day. */
+  hours?: { from: number; to: number };
+  /** Days of the week, 0 = Sunday; absent means every day. */
+  days?: readonly number[];
+  /** IANA time zone the hours and days are read in. */
+  timeZone: string;
 }
 
 export interface PolicySettings {

@@ -46,7 +46,7 @@ export interface AuditLog {
 
 /** Something a person must look at now. */
 export interface Alert {
-  kind: 'revocation-failing' | 'access-remains' | 'drift';
+  kind: 'revocation-failing' | 'access-remains' | 'drift' | 'break-glass';
   requestId?: string;
   /** What happened and what to do, in a sentence or two. */
   message: string;
@@ -54,6 +54,8 @@ export interface Alert {
   error?: string;
   /** Offer a "Retry now" for the request's revocation. */
   retryRevocation?: boolean;
+  /** Offer "Mark reviewed" for break-glass access. */
+  review?: boolean;
 }
 
 /** Tells the operators (the admin channel). */

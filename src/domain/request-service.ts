@@ -1,10 +1,20 @@
 import { type AccessRequest, type MessageRef, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
 
 import { approvalsMissing, isApprover, isSelected, mayRequest } from './approvals';
+import { autoApproves } from './auto-approve-rule';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError } from './errors';
 import { findRole, type Role } from './policy';
-import type { AuditLog, Clock, IdGenerator, JobScheduler, PeopleDirectory, PolicySource, RequestStore } from './ports';
+import type {
+  Alerter,
+  AuditLog,
+  Clock,
+  IdGenerator,
+  JobScheduler,
+  PeopleDirectory,
+  PolicySource,
+  RequestStore,
+} from './ports';
 import { commitChange, unknownRequest } from './request-commit';
 import { transition } from './request-machine';
 
@@ -15,6 +25,7 @@ const MAX_ID_ATTEMPTS = 5;
 
 export interface RequestServiceDeps {
   audit: AuditLog;
+  alerter: Alerter;
   store: RequestStore;
   scheduler: JobScheduler;
   clock: Clock;
@@ -152,7 +163,26 @@ export class RequestService {
       );
     }
     const request = await this.storeNewRequest(input, role, durationMs, reason);
-    if (role.autoApprove) return { request: await this.autoApprove(request), role };
+    const rule =
+      role.autoApproveWhen !== undefined &&
+      (await autoApproves(role.autoApproveWhen, input.requesterId, request.createdAt, this.deps.directory));
+    if (role.breakGlass) {
+      const approved = await this.autoApprove(request, 'break-glass: approved at once, to be reviewed by an admin');
+      const message = `<@${request.requesterId}> used break-glass access to ${role.id} for ${formatDuration(request.durationMs)} (request ${request.id}). Reason: ${request.reason}. An admin must review it.`;
+      await this.deps.audit.note({
+        kind: 'alert',
+        requestId: request.id,
+        actor: SYSTEM_ACTORS.autoApprove,
+        reason: message,
+        at: request.createdAt,
+      });
+      await this.deps.alerter.alert({ kind: 'break-glass', requestId: request.id, message, review: true });
+      return { request: approved, role };
+    }
+    if (role.autoApprove || rule) {
+      const why = role.autoApprove ? 'the role is auto-approved' : "the request matches the role's auto-approve rule";
+      return { request: await this.autoApprove(request, why), role };
+    }
     await this.deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);
     await this.deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
     return { request, role };
@@ -347,6 +377,39 @@ export class RequestService {
     return request;
   }
 
+  /** An admin records that they reviewed a break-glass grant after the fact. */
+  async reviewBreakGlass(requestId: string, actorId: string): Promise<AccessRequest> {
+    const { request, role } = await this.view(requestId);
+    if (!(await isSelected(this.deps.policy.current().settings.admins, actorId, this.deps.directory))) {
+      throw new DomainError(
+        'not_allowed',
+        'Only the admins named in the policy (settings.admins) can review break-glass access.',
+        {
+          requestId,
+          action: 'review',
+        },
+      );
+    }
+    if (role !== undefined && !role.breakGlass) {
+      throw new DomainError(
+        'invalid_state',
+        `Request ${requestId} was not break-glass access; there is nothing to review.`,
+        {
+          requestId,
+          action: 'review',
+        },
+      );
+    }
+    await this.deps.audit.note({
+      kind: 'review',
+      requestId,
+      actor: actorId,
+      reason: `break-glass access of <@${request.requesterId}> to ${request.roleId} reviewed`,
+      at: this.deps.clock.now(),
+    });
+    return request;
+  }
+
   /** Asks for the approval message to be redrawn from the stored state (after a click on a stale message). */
   async refreshApprovalMessage(requestId: string): Promise<void> {
     const request = await this.deps.store.get(requestId);
@@ -478,14 +541,14 @@ export class RequestService {
     throw new Error(`could not find a free request ID in ${MAX_ID_ATTEMPTS} attempts`);
   }
 
-  private async autoApprove(request: AccessRequest): Promise<AccessRequest> {
+  private async autoApprove(request: AccessRequest, why: string): Promise<AccessRequest> {
     const at = this.deps.clock.now();
     const change = await commitChange(this.deps.store, request.id, (current) =>
       current.state === 'pending'
         ? transition(current, {
             to: 'approved',
             actor: SYSTEM_ACTORS.autoApprove,
-            reason: 'the role is auto-approved',
+            reason: why,
             at,
             patch: { decidedBy: SYSTEM_ACTORS.autoApprove, decidedAt: at },
           })

@@ -12,6 +12,7 @@ const TITLES: Record<Alert['kind'], string> = {
   'revocation-failing': ':rotating_light: Revocation failing',
   'access-remains': ':rotating_light: Access still in place after revocation',
   drift: ':warning: Cloud and store disagree',
+  'break-glass': ':fire_engine: Break-glass access',
 };
 
 export interface SlackAlerterOptions {
@@ -65,6 +66,20 @@ export function alertBlocks(alert: Alert): KnownBlock[] {
       type: 'context',
       elements: [
         { type: 'mrkdwn', text: `Last error: \`${escapeMrkdwn(alert.error.replace(/`/g, "'").slice(0, 500))}\`` },
+      ],
+    });
+  }
+  if (alert.review && alert.requestId !== undefined) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION_IDS.reviewBreakGlass,
+          text: { type: 'plain_text', text: 'Mark reviewed' },
+          style: 'primary',
+          value: alert.requestId,
+        },
       ],
     });
   }

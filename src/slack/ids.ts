@@ -6,4 +6,6 @@ export const ACTION_IDS = {
   deny: 'jit_deny',
   /** On an alert in the admin channel: run a failing revocation now. */
   retryRevocation: 'jit_retry_revocation',
+  /** On a break-glass alert: an admin records the after-the-fact review. */
+  reviewBreakGlass: 'jit_review_break_glass',
 } as const;

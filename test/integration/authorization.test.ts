@@ -147,3 +147,81 @@ describe('policy limits on requests', () => {
     await bot.request('U0BOB', 'sandbox-admin 1h bob is not capped by alice');
   });
 });
+
+describe('auto-approve rules and break-glass', () => {
+  const POLICY_WITH_RULES = `${TEST_POLICY.replace('settings:\n', 'settings:\n  adminChannel: C0ADMIN\n  admins: { users: [U0SEC] }\n')}
+  - id: oncall-debug
+    description: Debug access, approved at once for on-call
+    provider: dryrun
+    approvalChannel: C0APPROVALS
+    approvers:
+      users: [U0LEAD]
+    autoApproveWhen:
+      usergroups: [S0ONCALL]
+  - id: break-glass
+    description: Emergency production admin
+    provider: dryrun
+    breakGlass: true
+`;
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot({ policyYaml: POLICY_WITH_RULES, usergroups: USERGROUPS });
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it('approves at once those the rule names, and waits for approvers for everyone else', async () => {
+    const carol = await bot.request('U0CAROL', 'oncall-debug 1h paged for INC-9');
+    await bot.waitForState(carol, 'active');
+    const audit = await bot.container.auditLog.read({ requestId: carol });
+    expect(audit[1]).toEqual(
+      expect.objectContaining({ to: 'approved', reason: "the request matches the role's auto-approve rule" }),
+    );
+    const alice = await bot.request('U0ALICE', 'oncall-debug 1h not on call');
+    await bot.approvalMessage(alice);
+    expect((await bot.container.store.get(alice))?.state).toBe('pending');
+  });
+
+  it('grants break-glass at once, pages the admins, and lets only an admin mark it reviewed', async () => {
+    const id = await bot.request('U0ALICE', 'break-glass 30m prod is down, INC-1');
+    await bot.waitForState(id, 'active');
+    const alert = await bot.slack.waitFor(
+      (call) => call.method === 'chat.postMessage' && call.args.channel === 'C0ADMIN',
+      { description: 'break-glass page in the admin channel' },
+    );
+    expect(String(alert.args.text)).toContain(`<@U0ALICE> used break-glass access to break-glass`);
+    expect(JSON.stringify(alert.args.blocks)).toContain(ACTION_IDS.reviewBreakGlass);
+    const alertTs = String((alert.response as { ts: string }).ts);
+    const press = (userId: string) =>
+      postSigned(
+        bot.eventsUrl,
+        blockActionsBody({
+          userId,
+          actionId: ACTION_IDS.reviewBreakGlass,
+          value: id,
+          channelId: 'C0ADMIN',
+          messageTs: alertTs,
+        }),
+        bot.signingSecret,
+      );
+    await press('U0LEAD');
+    await bot.slack.waitFor(
+      (call) =>
+        call.method === 'chat.postEphemeral' &&
+        call.args.user === 'U0LEAD' &&
+        String(call.args.text).includes('Only the admins'),
+      { description: 'refusal of a non-admin review' },
+    );
+    await press('U0SEC');
+    await bot.slack.waitFor(
+      (call) =>
+        call.method === 'chat.postMessage' &&
+        call.args.thread_ts === alertTs &&
+        String(call.args.text).includes('<@U0SEC> reviewed'),
+      { description: 'review recorded in the alert thread' },
+    );
+    const reviews = await bot.container.auditLog.notes({ requestId: id, kind: 'review' });
+    expect(reviews.map((note) => note.actor)).toEqual(['U0SEC']);
+  });
+});

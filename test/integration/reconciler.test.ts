@@ -105,6 +105,11 @@ describe('never leave access behind', () => {
     const drift = adminAlerts().map((call) => String(call.args.text));
     expect(drift).toEqual(expect.arrayContaining([expect.stringContaining(alice.id), expect.stringContaining(bob.id)]));
     expect(drift.join('\n')).toContain('which the store does not know');
+    // The note follows the cloud call that removed the binding.
+    await eventually(
+      async () => (await bot.container.auditLog.notes({ kind: 'reconciled' })).length >= 2,
+      'both revocations were audited',
+    );
     const reconciled = await bot.container.auditLog.notes({ kind: 'reconciled' });
     expect(reconciled.map((note) => note.requestId).sort()).toEqual([alice.id, bob.id].sort());
   });

@@ -42,6 +42,7 @@ export function makeRole(overrides: Partial<Role> = {}): Role {
     autoApprove: false,
     requesters: { users: [], usergroups: [] },
     risk: 'low',
+    breakGlass: false,
     ...overrides,
   };
 }

@@ -112,3 +112,48 @@ describe('policy power', () => {
     }
   });
 });
+
+describe('auto-approve rules and break-glass in the policy', () => {
+  it('parses a rule with hours, days and a time zone', () => {
+    const policy = parse(
+      policyWith(
+        'provider: dryrun',
+        'autoApproveWhen: {usergroups: [S0ONCALL], hours: "09:00-17:30", days: [mon, fri], timeZone: Europe/Paris}',
+      ),
+    );
+    expect(policy.roles[0]?.autoApproveWhen).toEqual({
+      people: { users: [], usergroups: ['S0ONCALL'] },
+      hours: { from: 9 * 60, to: 17 * 60 + 30 },
+      days: [1, 5],
+      timeZone: 'Europe/Paris',
+    });
+  });
+
+  it('refuses malformed hours, days and time zones, each with its path', () => {
+    try {
+      parse(
+        policyWith('provider: dryrun', 'autoApproveWhen: {hours: "9-17", days: [someday], timeZone: Mars/Olympus}'),
+      );
+      throw new Error('expected a refusal');
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'roles[0].autoApproveWhen.hours: must be a window such as 09:00-17:00 (24-hour clock)',
+        'roles[0].autoApproveWhen.days[0]: must be one of sun, mon, tue, wed, thu, fri, sat',
+        'roles[0].autoApproveWhen.timeZone: must be an IANA time zone such as Europe/Paris or UTC',
+      ]);
+    }
+  });
+
+  it('needs an admin channel for break-glass roles', () => {
+    try {
+      parse(policyWith('provider: dryrun', 'breakGlass: true'));
+      throw new Error('expected a refusal');
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'roles[0].breakGlass: break-glass roles page the admin channel; set settings.adminChannel',
+      ]);
+    }
+    const policy = parse(`settings: {adminChannel: C0ADMIN}\n${policyWith('provider: dryrun', 'breakGlass: true')}`);
+    expect(policy.roles[0]).toMatchObject({ breakGlass: true });
+  });
+});
