@@ -447,9 +447,10 @@ export class RequestService {
     click: ClickContext,
   ): Promise<Role> {
     this.checkOrigin(click, action);
-    if (click.message !== undefined) {
+    {
+      // Decisions are made only on the request's own approval message; a click naming no message is refused too.
       const stored = await this.deps.store.getApprovalMessage(request.id);
-      if (!stored || stored.channel !== click.message.channel || stored.ts !== click.message.ts) {
+      if (!stored || stored.channel !== click.message?.channel || stored.ts !== click.message?.ts) {
         throw new DomainError(
           'stale_click',
           `That button is not on the approval message of ${request.id}; decide on the message in <#${stored?.channel ?? 'its approval channel'}>.`,

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
-import { isDomainError } from '../../domain/errors';
+import { DomainError, isDomainError } from '../../domain/errors';
 import type { ClickContext } from '../../domain/request-service';
 import { describeForPerson } from '../error-reporter';
 import type { SlackDeps } from '../slack-deps';
@@ -31,6 +31,10 @@ export async function handleDecisionClick(
   const value = buttonValueSchema.safeParse('value' in action ? action.value : undefined);
   if (!value.success) {
     deps.logger.warn(context, 'refused: button value is not a request ID');
+    const refusal = new DomainError('stale_click', 'The button does not carry a request ID.', {});
+    await deps.requests.recordRefusal(actorId, context.action, refusal).catch((auditError: unknown) => {
+      deps.logger.error({ ...context, err: auditError }, 'could not audit a refused click');
+    });
     return;
   }
   try {

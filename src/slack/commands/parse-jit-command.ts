@@ -66,7 +66,14 @@ export function parseJitCommand(text: string): JitCommand {
           message: `\`${SLASH_COMMAND} ${verb}\` takes one request ID, e.g. \`${SLASH_COMMAND} ${verb} k7m2xq9d\`.`,
         };
       }
-      return { kind: verb, requestId: cleanRequestId(id) };
+      const requestId = cleanRequestId(id);
+      if (!/^[a-z0-9]{1,64}$/.test(requestId)) {
+        return {
+          kind: 'invalid',
+          message: `That is not a request ID; IDs look like \`k7m2xq9d\`. \`${SLASH_COMMAND} list\` shows yours.`,
+        };
+      }
+      return { kind: verb, requestId };
     }
     default:
       return {
@@ -84,7 +91,19 @@ function parseRequest(rest: string): JitCommand {
       message: `Say which role, for how long and why: \`${SLASH_COMMAND} request <role> <duration> <reason>\`, e.g. \`${SLASH_COMMAND} request sandbox-admin 2h debugging INC-42\`. \`${SLASH_COMMAND} roles\` lists the roles you may request.`,
     };
   }
+  if (!/^[a-z0-9-]{1,64}$/i.test(roleId)) {
+    return {
+      kind: 'invalid',
+      message: `That is not a role name; role names are lowercase words joined by dashes, e.g. sandbox-admin. \`${SLASH_COMMAND} roles\` lists yours.`,
+    };
+  }
   const [maybeDuration, afterDuration] = firstWord(afterRole);
+  if (maybeDuration !== '' && looksLikeDuration(maybeDuration) && !/^[0-9a-z]{1,16}$/i.test(maybeDuration)) {
+    return {
+      kind: 'invalid',
+      message: 'That is not a duration. Use a number with a unit: 30s, 15m, 2h, 1d, or a combination such as 1h30m.',
+    };
+  }
   // A second word starting with a digit is meant as a duration (and must parse as one); otherwise it starts
   // the reason and the role's default duration applies.
   if (maybeDuration !== '' && looksLikeDuration(maybeDuration)) {
