@@ -109,6 +109,7 @@ describe('parsePolicy', () => {
             autoApprove: false,
             requesters: { users: [], usergroups: [] },
             risk: 'low',
+            breakGlass: false,
           },
         ],
         principals: {},
