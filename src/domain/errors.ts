@@ -22,6 +22,8 @@ export type DomainErrorCode =
   | 'foreign_team'
   /** A deactivated, restricted or guest account tried to decide. */
   | 'inactive_account'
+  /** The text after `/jit` could not be understood. */
+  | 'invalid_command'
   | 'missing_ticket'
   | 'too_many_requests';
 

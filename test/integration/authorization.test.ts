@@ -108,6 +108,14 @@ describe('who may decide', () => {
         reason: expect.stringContaining('/jit cancel refused (not_allowed)'),
       }),
     );
+    await bot.commandText('U0MALLORY', 'frobnicate everything');
+    const notes = await bot.container.auditLog.notes({ kind: 'refusal' });
+    expect(notes.at(-1)).toEqual(
+      expect.objectContaining({
+        actor: 'U0MALLORY',
+        reason: expect.stringContaining('/jit invalid refused (invalid_command)'),
+      }),
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import type { App, SlashCommand } from '@slack/bolt';
-import { isDomainError } from '../../domain/errors';
+import { DomainError, isDomainError } from '../../domain/errors';
 import { withinAckDeadline } from '../ack-deadline';
 import { helpText, listText, requestConfirmationText, rolesText, statusText } from '../blocks/command-replies';
 import { describeForPerson } from '../error-reporter';
@@ -43,8 +43,8 @@ async function answer(
       case 'help':
         return helpText();
       case 'invalid':
-        deps.logger.info({ ...context, reason: parsed.message }, 'refused: unparseable command');
-        return `:no_entry: ${parsed.message}`;
+        // Thrown so the refusal is audited and reported like every other one.
+        throw new DomainError('invalid_command', parsed.message);
       case 'roles':
         return rolesText(await deps.requests.requestableRoles(userId));
       case 'list':
