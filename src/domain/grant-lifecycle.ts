@@ -1,4 +1,5 @@
 import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
+import { mayRequest } from './approvals';
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
 import { findRole } from './policy';
@@ -55,6 +56,7 @@ export class GrantLifecycle {
     }
     if (request.state !== 'approved') return { kind: 'skipped', why: `request is ${request.state}` };
 
+    await this.checkStillAllowed(request);
     const provider = this.providerFor(request);
     const planned = await this.grantRecordFromPolicy(request, provider);
     const activatedAt = this.deps.clock.now();
@@ -284,6 +286,24 @@ export class GrantLifecycle {
   }
 
   /** @throws CloudProviderError (not retryable) when the role is gone from the policy. */
+  /**
+   * The policy may have changed since the approval (the role removed, the requester no longer among its
+   * requesters): nothing is granted then.
+   * @throws CloudProviderError (not retryable) saying what changed.
+   */
+  private async checkStillAllowed(request: AccessRequest): Promise<void> {
+    const policy = this.deps.policy.current();
+    const role = findRole(policy, request.roleId);
+    if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
+    if (!(await mayRequest(role, request.requesterId, this.deps.directory))) {
+      throw new CloudProviderError(
+        'policy',
+        `the policy no longer lets <@${request.requesterId}> request ${role.id}`,
+        false,
+      );
+    }
+  }
+
   private providerFor(request: AccessRequest): CloudProvider {
     const role = findRole(this.deps.policy.current(), request.roleId);
     if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);

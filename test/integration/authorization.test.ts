@@ -233,3 +233,35 @@ describe('auto-approve rules and break-glass', () => {
     expect(reviews.map((note) => note.actor)).toEqual(['U0SEC']);
   });
 });
+
+describe('decisions under the policy in force', () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot({ policyYaml: TEST_POLICY, usergroups: USERGROUPS });
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it('refuses a click once the role has left the policy', async () => {
+    const id = await bot.request('U0ALICE', 'broken 1h reason');
+    await bot.approvalMessage(id);
+    bot.setPolicy(TEST_POLICY.replace(/ {2}- id: broken[\s\S]*?(?= {2}- id: restricted)/, ''));
+    await bot.click('U0LEAD', 'approve', id);
+    await bot.slack.waitFor(
+      (call) => call.method === 'chat.postEphemeral' && String(call.args.text).includes('is no longer in the policy'),
+      { description: 'refusal: role removed' },
+    );
+    expect((await bot.container.store.get(id))?.state).toBe('pending');
+  });
+
+  it('grants nothing when the policy no longer lets the requester have the role by the time the grant runs', async () => {
+    const id = await bot.request('U0BOB', 'restricted 1h reason');
+    await bot.approvalMessage(id);
+    bot.setPolicy(TEST_POLICY.replace('requesters:\n      users: [U0BOB]', 'requesters:\n      users: [U0CAROL]'));
+    await bot.click('U0LEAD', 'approve', id);
+    const failed = await bot.waitForState(id, 'failed');
+    expect(failed.failureReason).toBe('the policy no longer lets <@U0BOB> request restricted');
+    expect(await bot.container.dryrun.grants()).toEqual([]);
+  });
+});

@@ -53,6 +53,8 @@ export interface TestBot {
   requestApprovedButFailed(requesterId: string, text: string, approverId: string): Promise<AccessRequest>;
   /** Waits until the request expired and the requester and the approval thread were told. */
   waitForExpiry(request: AccessRequest, timeoutMs?: number): Promise<AccessRequest>;
+  /** Replaces the policy the running bot reads at each decision. */
+  setPolicy(policyYaml: string): void;
   /** Waits for a DM (chat.postMessage to the user ID) whose text includes `fragment`. */
   waitForDm(userId: string, fragment: string, timeoutMs?: number): Promise<RecordedCall>;
   stop(): Promise<void>;
@@ -93,8 +95,10 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     },
   });
   const logger = createLogger({ level: 'debug', destination });
+  // Mutable, so a test can change the policy under the running bot (as a reload would).
+  const config = { env, policy };
   const container = buildContainer({
-    config: { env, policy },
+    config,
     logger,
     slackClientOptions: { retryConfig: { retries: 0 } },
     ...(options.providers !== undefined && { providers: options.providers }),
@@ -167,6 +171,9 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
         responseUrl: slack.responseUrl(),
       });
       return postSigned(eventsUrl, body, signingSecret);
+    },
+    setPolicy(policyYaml) {
+      config.policy = parsePolicy(policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
     },
     async requestApproved(requesterId, text, approverId) {
       const id = await fileAndApprove(requesterId, text, approverId);
