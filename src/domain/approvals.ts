@@ -24,6 +24,16 @@ export async function isApprover(role: Role, userId: string, directory: PeopleDi
   return isSelected(role.approvers, userId, directory);
 }
 
+/** True for the people who may see a request and end its access: its requester and the role's approvers. */
+export async function isRequesterOrApprover(
+  request: AccessRequest,
+  role: Role | undefined,
+  userId: string,
+  directory: PeopleDirectory,
+): Promise<boolean> {
+  return request.requesterId === userId || (role !== undefined && (await isApprover(role, userId, directory)));
+}
+
 /** Distinct approvals still needed before the request is approved. */
 export function approvalsMissing(request: AccessRequest, role: Role): number {
   const distinct = new Set(request.approvals.map((approval) => approval.userId));

@@ -2,7 +2,7 @@ import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-re
 import { mayRequest } from './approvals';
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
-import { findRole } from './policy';
+import { findRole, type Role } from './policy';
 import type {
   Alerter,
   AuditLog,
@@ -285,16 +285,13 @@ export class GrantLifecycle {
     return reasserted;
   }
 
-  /** @throws CloudProviderError (not retryable) when the role is gone from the policy. */
   /**
    * The policy may have changed since the approval (the role removed, the requester no longer among its
    * requesters): nothing is granted then.
    * @throws CloudProviderError (not retryable) saying what changed.
    */
   private async checkStillAllowed(request: AccessRequest): Promise<void> {
-    const policy = this.deps.policy.current();
-    const role = findRole(policy, request.roleId);
-    if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
+    const role = this.roleInForce(request);
     if (!(await mayRequest(role, request.requesterId, this.deps.directory))) {
       throw new CloudProviderError(
         'policy',
@@ -305,9 +302,14 @@ export class GrantLifecycle {
   }
 
   private providerFor(request: AccessRequest): CloudProvider {
+    return this.deps.providers.get(this.roleInForce(request).provider);
+  }
+
+  /** @throws CloudProviderError (not retryable) when the role is gone from the policy. */
+  private roleInForce(request: AccessRequest): Role {
     const role = findRole(this.deps.policy.current(), request.roleId);
     if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
-    return this.deps.providers.get(role.provider);
+    return role;
   }
 
   /**
@@ -315,10 +317,8 @@ export class GrantLifecycle {
    * and their email when the provider names people by email.
    */
   private async grantRecordFromPolicy(request: AccessRequest, provider: CloudProvider): Promise<GrantRecord> {
-    const policy = this.deps.policy.current();
-    const role = findRole(policy, request.roleId);
-    if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
-    const identities = policy.principals[request.requesterId] ?? {};
+    const role = this.roleInForce(request);
+    const identities = this.deps.policy.current().principals[request.requesterId] ?? {};
     const email = provider.identifiesPeopleByEmail
       ? (identities.email ?? (await this.deps.directory.userEmail(request.requesterId)))
       : undefined;

@@ -1,6 +1,6 @@
 import { type AccessRequest, type MessageRef, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
 
-import { approvalsMissing, isApprover, isSelected, mayRequest } from './approvals';
+import { approvalsMissing, isApprover, isRequesterOrApprover, isSelected, mayRequest } from './approvals';
 import { autoApproves } from './auto-approve-rule';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError } from './errors';
@@ -287,10 +287,7 @@ export class RequestService {
   async revoke(requestId: string, actorId: string): Promise<AccessRequest> {
     const change = await commitChange(this.deps.store, requestId, async (request) => {
       const role = findRole(this.deps.policy.current(), request.roleId);
-      const allowed =
-        request.requesterId === actorId ||
-        (role !== undefined && (await isApprover(role, actorId, this.deps.directory)));
-      if (!allowed) {
+      if (!(await isRequesterOrApprover(request, role, actorId, this.deps.directory))) {
         throw new DomainError(
           'not_allowed',
           `Only <@${request.requesterId}> or an approver of ${request.roleId} can revoke ${request.id}.`,
@@ -336,9 +333,7 @@ export class RequestService {
   async status(requestId: string, actorId: string): Promise<RequestView> {
     const view = await this.view(requestId);
     const { request, role } = view;
-    const allowed =
-      request.requesterId === actorId || (role !== undefined && (await isApprover(role, actorId, this.deps.directory)));
-    if (!allowed) {
+    if (!(await isRequesterOrApprover(request, role, actorId, this.deps.directory))) {
       throw new DomainError(
         'not_allowed',
         `Only <@${request.requesterId}> and the approvers of ${request.roleId} can see ${request.id}.`,
@@ -359,13 +354,7 @@ export class RequestService {
    */
   async retryRevocation(requestId: string, actorId: string): Promise<AccessRequest> {
     const { request } = await this.view(requestId);
-    if (!(await isSelected(this.deps.policy.current().settings.admins, actorId, this.deps.directory))) {
-      throw new DomainError(
-        'not_allowed',
-        'Only the admins named in the policy (settings.admins) can retry a revocation.',
-        { requestId, action: 'retry-revocation' },
-      );
-    }
+    await this.checkAdmin(actorId, requestId, 'retry-revocation', 'retry a revocation');
     if (request.state !== 'active') {
       throw new DomainError('invalid_state', `Request ${request.id} is already ${request.state}; nothing to retry.`, {
         requestId,
@@ -380,16 +369,7 @@ export class RequestService {
   /** An admin records that they reviewed a break-glass grant after the fact. */
   async reviewBreakGlass(requestId: string, actorId: string): Promise<AccessRequest> {
     const { request, role } = await this.view(requestId);
-    if (!(await isSelected(this.deps.policy.current().settings.admins, actorId, this.deps.directory))) {
-      throw new DomainError(
-        'not_allowed',
-        'Only the admins named in the policy (settings.admins) can review break-glass access.',
-        {
-          requestId,
-          action: 'review',
-        },
-      );
-    }
+    await this.checkAdmin(actorId, requestId, 'review', 'review break-glass access');
     if (role !== undefined && !role.breakGlass) {
       throw new DomainError(
         'invalid_state',
@@ -427,6 +407,15 @@ export class RequestService {
   }
 
   /** Checks that the actor may decide this pending request now, under the policy in force. */
+  /** Refuses anyone but the policy's admins (`settings.admins`). */
+  private async checkAdmin(actorId: string, requestId: string, action: string, what: string): Promise<void> {
+    if (await isSelected(this.deps.policy.current().settings.admins, actorId, this.deps.directory)) return;
+    throw new DomainError('not_allowed', `Only the admins named in the policy (settings.admins) can ${what}.`, {
+      requestId,
+      action,
+    });
+  }
+
   /** Refuses what comes from a workspace or organisation the policy does not serve. */
   private checkOrigin(origin: Origin, action: string): void {
     const allowed = this.deps.policy.current().settings.allowedTeams;

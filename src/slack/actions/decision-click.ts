@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '
 import { z } from 'zod';
 import { DomainError, isDomainError } from '../../domain/errors';
 import type { ClickContext } from '../../domain/request-service';
-import { describeForPerson } from '../error-reporter';
+import { answerFailure } from '../error-reporter';
 import type { SlackDeps } from '../slack-deps';
 
 /** A button's value is only ever a request ID; anything else is refused before reaching the domain. */
@@ -32,9 +32,7 @@ export async function handleDecisionClick(
   if (!value.success) {
     deps.logger.warn(context, 'refused: button value is not a request ID');
     const refusal = new DomainError('stale_click', 'The button does not carry a request ID.', {});
-    await deps.requests.recordRefusal(actorId, context.action, refusal).catch((auditError: unknown) => {
-      deps.logger.error({ ...context, err: auditError }, 'could not audit a refused click');
-    });
+    await answerFailure(refusal, deps, { actorId, action: context.action }, context);
     return;
   }
   try {
@@ -46,12 +44,12 @@ export async function handleDecisionClick(
     };
     await decide(value.data, actorId, click);
   } catch (error) {
-    const text = describeForPerson(error, deps.logger, { ...context, requestId: value.data });
-    if (isDomainError(error)) {
-      await deps.requests.recordRefusal(actorId, context.action, error).catch((auditError: unknown) => {
-        deps.logger.error({ ...context, err: auditError }, 'could not audit a refused click');
-      });
-    }
+    const text = await answerFailure(
+      error,
+      deps,
+      { actorId, action: context.action },
+      { ...context, requestId: value.data },
+    );
     if (isDomainError(error) && error.code === 'invalid_state') {
       await deps.requests.refreshApprovalMessage(value.data);
     }

@@ -2,7 +2,7 @@ import type { AckFn, RespondArguments, RespondFn, SlashCommand } from '@slack/bo
 import { ErrorCode, type WebClient } from '@slack/web-api';
 import { type AuditExport, DEFAULT_AUDIT_SINCE, parsePointInTime } from '../../domain/audit-service';
 import { formatAuditExport } from '../../lib/audit-format';
-import { withinAckDeadline } from '../ack-deadline';
+import { answerEphemerally } from '../ack-deadline';
 import { auditDeliveryFailedText, auditSummaryText } from '../blocks/command-replies';
 import { escapeMrkdwn, requestIdCode, utcTime } from '../blocks/format';
 import { describeForPerson } from '../error-reporter';
@@ -29,18 +29,12 @@ interface Prepared {
  */
 export async function handleAuditCommand(parsed: AuditCommand, args: AuditCommandArgs, deps: SlackDeps): Promise<void> {
   const { command, ack, respond } = args;
-  const work = prepare(parsed, command, deps);
-  const ready = await withinAckDeadline(work);
-  if (ready !== undefined) {
-    await ack({ response_type: 'ephemeral', text: ready.text });
-  } else {
-    await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Reading the audit trail…' });
-  }
-  const prepared = ready ?? (await work);
   try {
-    if (ready === undefined) {
-      await respond({ response_type: 'ephemeral', replace_original: true, text: prepared.text });
-    }
+    const prepared = await answerEphemerally(prepare(parsed, command, deps), (ready) => ready.text, {
+      ack,
+      respond,
+      workingText: ':hourglass_flowing_sand: Reading the audit trail…',
+    });
     if (prepared.exported !== undefined) await deliver(prepared.exported, parsed, args, deps);
   } catch (error) {
     deps.logger.error({ err: error, userId: command.user_id }, 'could not answer /jit audit');

@@ -1,8 +1,8 @@
 import type { App, SlashCommand } from '@slack/bolt';
-import { DomainError, isDomainError } from '../../domain/errors';
-import { withinAckDeadline } from '../ack-deadline';
+import { DomainError } from '../../domain/errors';
+import { answerEphemerally } from '../ack-deadline';
 import { helpText, listText, requestConfirmationText, rolesText, statusText } from '../blocks/command-replies';
-import { describeForPerson } from '../error-reporter';
+import { answerFailure } from '../error-reporter';
 import { SLASH_COMMAND } from '../ids';
 import type { SlackDeps } from '../slack-deps';
 import { handleAuditCommand } from './audit-command';
@@ -19,14 +19,11 @@ export function registerJitCommand(app: App, deps: SlackDeps): void {
       await handleAuditCommand(parsed, { command, ack, respond, client }, deps);
       return;
     }
-    const work = answer(parsed, command, deps);
-    const text = await withinAckDeadline(work);
-    if (text !== undefined) {
-      await ack({ response_type: 'ephemeral', text });
-      return;
-    }
-    await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Working on it…' });
-    await respond({ response_type: 'ephemeral', replace_original: true, text: await work });
+    await answerEphemerally(answer(parsed, command, deps), (text) => text, {
+      ack,
+      respond,
+      workingText: ':hourglass_flowing_sand: Working on it…',
+    });
   });
 }
 
@@ -73,11 +70,6 @@ async function answer(
       }
     }
   } catch (error) {
-    if (isDomainError(error)) {
-      await deps.requests.recordRefusal(userId, `/jit ${parsed.kind}`, error).catch((auditError: unknown) => {
-        deps.logger.error({ ...context, err: auditError }, 'could not audit a refused command');
-      });
-    }
-    return describeForPerson(error, deps.logger, context);
+    return answerFailure(error, deps, { actorId: userId, action: `/jit ${parsed.kind}` }, context);
   }
 }
