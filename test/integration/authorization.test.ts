@@ -41,12 +41,7 @@ describe('who may decide', () => {
     );
   }
 
-  const refusedWith = (userId: string, fragment: string) =>
-    bot.slack.waitFor(
-      (call) =>
-        call.method === 'chat.postEphemeral' && call.args.user === userId && String(call.args.text).includes(fragment),
-      { description: `refusal of ${userId} containing "${fragment}"` },
-    );
+  const refusedWith = (userId: string, fragment: string) => bot.waitForEphemeral(userId, fragment);
 
   it('refuses a click that does not come from the stored approval message, and audits it', async () => {
     const { id, channel, ts } = await pendingRequest();
@@ -202,25 +197,9 @@ describe('auto-approve rules and break-glass', () => {
     expect(JSON.stringify(alert.args.blocks)).toContain(ACTION_IDS.reviewBreakGlass);
     const alertTs = String((alert.response as { ts: string }).ts);
     const press = (userId: string) =>
-      postSigned(
-        bot.eventsUrl,
-        blockActionsBody({
-          userId,
-          actionId: ACTION_IDS.reviewBreakGlass,
-          value: id,
-          channelId: 'C0ADMIN',
-          messageTs: alertTs,
-        }),
-        bot.signingSecret,
-      );
+      bot.press(userId, ACTION_IDS.reviewBreakGlass, id, { channelId: 'C0ADMIN', messageTs: alertTs });
     await press('U0LEAD');
-    await bot.slack.waitFor(
-      (call) =>
-        call.method === 'chat.postEphemeral' &&
-        call.args.user === 'U0LEAD' &&
-        String(call.args.text).includes('Only the admins'),
-      { description: 'refusal of a non-admin review' },
-    );
+    await bot.waitForEphemeral('U0LEAD', 'Only the admins');
     await press('U0SEC');
     await bot.slack.waitFor(
       (call) =>

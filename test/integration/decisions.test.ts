@@ -2,13 +2,7 @@ import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bo
 import { TEST_POLICY, USERGROUPS } from './test-policy';
 
 /** The ephemeral refusal the clicker got. */
-function ephemeralTo(bot: TestBot, userId: string, fragment: string) {
-  return bot.slack.waitFor(
-    (call) =>
-      call.method === 'chat.postEphemeral' && call.args.user === userId && String(call.args.text).includes(fragment),
-    { description: `ephemeral to ${userId} containing "${fragment}"` },
-  );
-}
+const ephemeralTo = (bot: TestBot, userId: string, fragment: string) => bot.waitForEphemeral(userId, fragment);
 
 describe('approvers decide', () => {
   let bot: TestBot;

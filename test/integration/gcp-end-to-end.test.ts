@@ -1,5 +1,4 @@
-import { overrideEnv } from '../support/env-override';
-import { FakeGcpCrm, letGoogleClientsFetchInJest } from '../support/fake-gcp-crm';
+import { type FakeGcpCrm, startFakeGcpWithAdc } from '../support/fake-gcp-crm';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { USERGROUPS } from './test-policy';
 
@@ -26,17 +25,10 @@ roles:
 describe('GCP end to end', () => {
   let fake: FakeGcpCrm;
   let bot: TestBot;
-  let restoreFetch: () => void;
-  let restoreEnv: () => void;
+  let restoreGcp: () => void;
 
   beforeAll(async () => {
-    restoreFetch = letGoogleClientsFetchInJest();
-    fake = await FakeGcpCrm.start();
-    // Real Application Default Credentials, exchanged at the fake's token endpoint; the project saves a lookup.
-    restoreEnv = overrideEnv({
-      GOOGLE_APPLICATION_CREDENTIALS: fake.credentialsFile,
-      GOOGLE_CLOUD_PROJECT: 'jit-bot-home',
-    });
+    ({ fake, restore: restoreGcp } = await startFakeGcpWithAdc());
     fake.seed(PROJECT, [{ role: 'roles/owner', members: ['user:platform@example.com'] }]);
     bot = await startTestBot({
       policyYaml: POLICY,
@@ -48,8 +40,7 @@ describe('GCP end to end', () => {
   afterAll(async () => {
     await bot?.stop();
     await fake?.close();
-    restoreFetch?.();
-    restoreEnv?.();
+    restoreGcp?.();
   });
 
   it('request → approve → conditional binding that expires by itself → expiry → binding gone → notices', async () => {

@@ -1,11 +1,8 @@
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../../src/domain/access-request';
 import { ACTION_IDS } from '../../src/slack/ids';
-import { overrideEnv } from '../support/env-override';
-import { FakeGcpCrm, letGoogleClientsFetchInJest } from '../support/fake-gcp-crm';
+import { type FakeGcpCrm, startFakeGcpWithAdc } from '../support/fake-gcp-crm';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { blockActionsBody } from '../support/slack-payloads';
-import { postSigned } from '../support/slack-signer';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { USERGROUPS } from './test-policy';
 
@@ -55,16 +52,10 @@ describe('never leave access behind', () => {
   let fake: FakeGcpCrm;
   let redisServer: RedisServerHandle;
   let bot: TestBot;
-  let restoreFetch: () => void;
-  let restoreEnv: () => void;
+  let restoreGcp: () => void;
 
   beforeAll(async () => {
-    restoreFetch = letGoogleClientsFetchInJest();
-    fake = await FakeGcpCrm.start();
-    restoreEnv = overrideEnv({
-      GOOGLE_APPLICATION_CREDENTIALS: fake.credentialsFile,
-      GOOGLE_CLOUD_PROJECT: 'jit-bot-home',
-    });
+    ({ fake, restore: restoreGcp } = await startFakeGcpWithAdc());
     redisServer = await startRedisServer();
   });
 
@@ -85,8 +76,7 @@ describe('never leave access behind', () => {
   afterAll(async () => {
     await redisServer?.stop();
     await fake?.close();
-    restoreFetch?.();
-    restoreEnv?.();
+    restoreGcp?.();
   });
 
   const adminAlerts = () => bot.slack.calls('chat.postMessage').filter((call) => call.args.channel === ADMIN_CHANNEL);
@@ -139,25 +129,9 @@ describe('never leave access behind', () => {
   it('lets only admins press Retry now', async () => {
     const active = await bot.requestApproved('U0ALICE', 'sql-viewer 1h INC-4', 'U0LEAD');
     const press = (userId: string) =>
-      postSigned(
-        bot.eventsUrl,
-        blockActionsBody({
-          userId,
-          actionId: ACTION_IDS.retryRevocation,
-          value: active.id,
-          channelId: ADMIN_CHANNEL,
-          responseUrl: bot.slack.responseUrl(),
-        }),
-        bot.signingSecret,
-      );
+      bot.press(userId, ACTION_IDS.retryRevocation, active.id, { channelId: ADMIN_CHANNEL });
     await press('U0LEAD');
-    await bot.slack.waitFor(
-      (call) =>
-        call.method === 'chat.postEphemeral' &&
-        call.args.user === 'U0LEAD' &&
-        String(call.args.text).includes('Only the admins named in the policy'),
-      { description: 'refusal of a non-admin' },
-    );
+    await bot.waitForEphemeral('U0LEAD', 'Only the admins named in the policy');
     expect((await bot.container.store.get(active.id))?.state).toBe('active');
     await press('U0SEC');
     await bot.slack.waitFor(

@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { overrideEnv } from './env-override';
 
 /**
  * Lets Google's Node clients send HTTP inside jest. Their HTTP layer (gaxios) loads node-fetch with a dynamic
@@ -459,4 +460,25 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('end', () => resolve(text));
     req.on('error', reject);
   });
+}
+
+/**
+ * A fake Resource Manager that the real clients reach through Application Default Credentials: the credentials
+ * file is named in the environment (and exchanged at the fake's token endpoint), the project is set so the
+ * credentials never look it up at Google. `restore()` puts the environment and fetch back.
+ */
+export async function startFakeGcpWithAdc(): Promise<{ fake: FakeGcpCrm; restore: () => void }> {
+  const restoreFetch = letGoogleClientsFetchInJest();
+  const fake = await FakeGcpCrm.start();
+  const restoreEnv = overrideEnv({
+    GOOGLE_APPLICATION_CREDENTIALS: fake.credentialsFile,
+    GOOGLE_CLOUD_PROJECT: 'jit-bot-home',
+  });
+  return {
+    fake,
+    restore: () => {
+      restoreEnv();
+      restoreFetch();
+    },
+  };
 }

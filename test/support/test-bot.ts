@@ -53,6 +53,15 @@ export interface TestBot {
   requestApprovedButFailed(requesterId: string, text: string, approverId: string): Promise<AccessRequest>;
   /** Waits until the request expired and the requester and the approval thread were told. */
   waitForExpiry(request: AccessRequest, timeoutMs?: number): Promise<AccessRequest>;
+  /** Presses any button (`actionId`, carrying `value`) on a message, as `userId`, signed. */
+  press(
+    userId: string,
+    actionId: string,
+    value: string,
+    on: { channelId: string; messageTs?: string },
+  ): Promise<SignedPostResult>;
+  /** Waits for an ephemeral message to `userId` whose text includes `fragment`. */
+  waitForEphemeral(userId: string, fragment: string): Promise<RecordedCall>;
   /** Replaces the policy the running bot reads at each decision. */
   setPolicy(policyYaml: string): void;
   /** Waits for a DM (chat.postMessage to the user ID) whose text includes `fragment`. */
@@ -172,6 +181,27 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       });
       return postSigned(eventsUrl, body, signingSecret);
     },
+    press: (userId, actionId, value, on) =>
+      postSigned(
+        eventsUrl,
+        blockActionsBody({
+          userId,
+          actionId,
+          value,
+          channelId: on.channelId,
+          ...(on.messageTs !== undefined && { messageTs: on.messageTs }),
+          responseUrl: slack.responseUrl(),
+        }),
+        signingSecret,
+      ),
+    waitForEphemeral: (userId, fragment) =>
+      slack.waitFor(
+        (call) =>
+          call.method === 'chat.postEphemeral' &&
+          call.args.user === userId &&
+          String(call.args.text).includes(fragment),
+        { description: `ephemeral to ${userId} containing "${fragment}"` },
+      ),
     setPolicy(policyYaml) {
       config.policy = parsePolicy(policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
     },
