@@ -57,6 +57,7 @@ const settingsSchema = z
     auditRetention: durationText.prefault('90d'),
     highRiskMaxDuration: durationText.prefault('1h'),
     maxOpenRequestsPerPerson: z.number().int().min(1, { error: 'must be at least 1' }).default(5),
+    reminderBefore: durationText.prefault('10m'),
     allowedTeams: z
       .array(
         z.string().regex(/^[TE][A-Z0-9]{2,}$/, { error: 'must be a Slack workspace ID (T…) or organisation ID (E…)' }),
@@ -124,6 +125,7 @@ const roleSchema = z
     autoApprove: z.boolean().default(false),
     autoApproveWhen: autoApproveRuleSchema.optional(),
     breakGlass: z.boolean().default(false),
+    selfExtend: z.boolean().default(false),
     requesters: selectorSchema.prefault({}),
     risk: z.enum(['low', 'high'], { error: 'must be low or high' }).optional(),
     requireTicket: z.boolean().default(false),
@@ -342,6 +344,7 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
       auditRetentionMs: settings.auditRetention,
       allowedTeams: settings.allowedTeams,
       maxOpenRequestsPerPerson: settings.maxOpenRequestsPerPerson,
+      reminderBeforeMs: settings.reminderBefore,
     },
     roles: parsed.roles.map((role): Role => {
       const effective = effectiveRole(role, settings, iamPower);
@@ -372,6 +375,7 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
         approvalsRequired: effective.approvalsRequired,
         risk: effective.risk,
         breakGlass: role.breakGlass,
+        selfExtend: role.selfExtend,
         ...(role.autoApproveWhen !== undefined && {
           autoApproveWhen: {
             people: { users: role.autoApproveWhen.users, usergroups: role.autoApproveWhen.usergroups },

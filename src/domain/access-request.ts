@@ -11,6 +11,8 @@ export const REQUEST_STATES = [
   'cancelled',
   'timed-out',
   'failed',
+  /** An extension request whose extra time was added to the grant it extends. */
+  'applied',
 ] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
@@ -60,6 +62,15 @@ export interface AccessRequest {
   endedAt?: number;
   endedBy?: string;
   failureReason?: string;
+  /** What the denying approver told the requester, if anything. */
+  denialReason?: string;
+  /**
+   * On an extension request: the ID of the active request whose access it lengthens. Its `durationMs` is then the
+   * extra time, and once approved it changes the expiry of that request's grant instead of granting anew.
+   */
+  extends?: string;
+  /** On an extended request: the extension requests already applied, so a retried extension is applied once. */
+  extensionsApplied?: string[];
 }
 
 /** The provider-facing facts of a grant, kept with the request. */
@@ -80,6 +91,8 @@ export const SYSTEM_ACTORS = {
   approvalTimeout: 'system:approval-timeout',
   grantJob: 'system:grant',
   expiry: 'system:expiry',
+  /** An extension of a role with `selfExtend: true`. */
+  selfExtend: 'system:self-extend',
 } as const;
 
 export function isSystemActor(actor: string): boolean {

@@ -30,6 +30,8 @@ export interface Role {
   autoApproveWhen?: AutoApproveRule;
   /** Emergency access: approved at once, the admin channel is paged, and an admin must review it afterwards. */
   breakGlass: boolean;
+  /** The requester may extend an active grant (within `maxDurationMs` in total) without a new approval. */
+  selfExtend: boolean;
 }
 
 /** When a request needs no approver: who asks, and when (in a time zone). */
@@ -66,6 +68,11 @@ export interface PolicySettings {
   allowedTeams: readonly string[];
   /** Pending, approved and active requests one person may have at once. */
   maxOpenRequestsPerPerson: number;
+  /**
+   * How long before a grant expires its holder gets a reminder (with Extend and I'm done), and how long before a
+   * request times out its approvers are reminded in the thread.
+   */
+  reminderBeforeMs: number;
 }
 
 /** Cloud identities of one Slack user, by provider name (e.g. `{ aws: 'alice' }`). */

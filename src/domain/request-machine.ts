@@ -9,7 +9,7 @@ import { DomainError } from './errors';
  */
 export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
   pending: ['pending', 'approved', 'denied', 'cancelled', 'timed-out'],
-  approved: ['active', 'failed'],
+  approved: ['active', 'failed', 'applied'],
   active: ['active', 'expired', 'revoked'],
   expired: [],
   revoked: [],
@@ -17,6 +17,7 @@ export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>
   cancelled: [],
   'timed-out': [],
   failed: [],
+  applied: [],
 };
 
 export function canTransition(from: RequestState, to: RequestState): boolean {

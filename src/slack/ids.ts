@@ -1,6 +1,10 @@
-/** Identifiers shared by the listeners and the Block Kit builders; the manifest declares the same ones. */
+/**
+ * Identifiers shared by the listeners and the Block Kit builders. The manifest declares the command, the shortcut
+ * and the events; a test fails when a listener is registered that the manifest does not declare.
+ */
 export const SLASH_COMMAND = '/jit';
 
+/** Buttons and menus (`action_id`). */
 export const ACTION_IDS = {
   approve: 'jit_approve',
   deny: 'jit_deny',
@@ -8,4 +12,38 @@ export const ACTION_IDS = {
   retryRevocation: 'jit_retry_revocation',
   /** On a break-glass alert: an admin records the after-the-fact review. */
   reviewBreakGlass: 'jit_review_break_glass',
+  /** App Home: open the request modal. */
+  openRequestModal: 'jit_open_request_modal',
+  /** App Home and the expiry reminder: ask for more time on an active grant. */
+  extend: 'jit_extend',
+  /** App Home and the expiry reminder: "I'm done", end an active grant now. */
+  done: 'jit_done',
+  /** App Home: withdraw a pending request. */
+  cancel: 'jit_cancel',
+  /** Request modal: the role menu, which redraws the duration menu with that role's limits. */
+  pickRole: 'jit_pick_role',
+} as const;
+
+/** Modals (`callback_id`). */
+export const VIEW_IDS = {
+  request: 'jit_request_modal',
+  deny: 'jit_deny_modal',
+  extend: 'jit_extend_modal',
+} as const;
+
+/** Global shortcuts (`callback_id`), declared under `features.shortcuts` in the manifest. */
+export const SHORTCUT_IDS = {
+  requestAccess: 'jit_request_access',
+} as const;
+
+/** Events API events the bot subscribes to, declared under `settings.event_subscriptions.bot_events`. */
+export const EVENT_NAMES = {
+  appHomeOpened: 'app_home_opened',
+} as const;
+
+/** `block_id`s of the modals' input blocks; each block's element uses the same string as its `action_id`. */
+export const INPUT_IDS = {
+  role: 'role',
+  duration: 'duration',
+  reason: 'reason',
 } as const;

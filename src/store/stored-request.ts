@@ -33,6 +33,9 @@ const storedRequestSchema = z.object({
   endedAt: z.number().optional(),
   endedBy: z.string().optional(),
   failureReason: z.string().optional(),
+  denialReason: z.string().optional(),
+  extends: z.string().optional(),
+  extensionsApplied: z.array(z.string()).optional(),
 });
 
 /**

@@ -1,0 +1,89 @@
+import { type AccessRequest, OPEN_STATES } from './access-request';
+import { isApprover } from './approvals';
+import { findRole, type Role } from './policy';
+import type { Clock, PeopleDirectory, PolicySource, RequestStore } from './ports';
+
+/** A request with its role as the policy has it now (undefined when the role was removed). */
+export interface OverviewItem {
+  request: AccessRequest;
+  role: Role | undefined;
+  /** On an active grant: the ID of its extension request still waiting for approval, if any. */
+  pendingExtension?: string;
+}
+
+/** What one person sees on their App Home. */
+export interface PersonalOverview {
+  userId: string;
+  /** When it was drawn; time left is counted from here. */
+  at: number;
+  /** Their active grants, soonest expiry first. */
+  active: OverviewItem[];
+  /** Their requests waiting for approval or being granted (extensions included), newest first. */
+  pending: OverviewItem[];
+  /** Other people's pending requests this person may approve or deny and has not approved yet, oldest first. */
+  awaitingDecision: OverviewItem[];
+}
+
+export interface OverviewDeps {
+  store: RequestStore;
+  policy: PolicySource;
+  directory: PeopleDirectory;
+  clock: Clock;
+}
+
+/** Most people whose App Home one event redraws besides the requester (a role's approvers can be a big group). */
+export const MAX_APPROVER_HOMES_PER_EVENT = 50;
+
+/** Builds App Home contents and says whose App Home an event changes. */
+export class OverviewService {
+  constructor(private readonly deps: OverviewDeps) {}
+
+  async forPerson(userId: string): Promise<PersonalOverview> {
+    const policy = this.deps.policy.current();
+    const item = (request: AccessRequest): OverviewItem => ({ request, role: findRole(policy, request.roleId) });
+    const own = await this.deps.store.listByRequester(userId, OPEN_STATES);
+    const extensionOf = new Map(
+      own
+        .filter((request) => request.extends !== undefined && request.state !== 'active')
+        .map((request) => [request.extends, request.id]),
+    );
+    const active = own
+      .filter((request) => request.state === 'active')
+      .sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0))
+      .map((request) => {
+        const pendingExtension = extensionOf.get(request.id);
+        return { ...item(request), ...(pendingExtension !== undefined && { pendingExtension }) };
+      });
+    const pending = own.filter((request) => request.state !== 'active').map(item);
+    const awaitingDecision: OverviewItem[] = [];
+    const now = this.deps.clock.now();
+    for (const request of await this.deps.store.listByState('pending')) {
+      if (request.requesterId === userId || request.approvalDeadline <= now) continue;
+      if (request.approvals.some((approval) => approval.userId === userId)) continue;
+      const role = findRole(policy, request.roleId);
+      if (role && (await isApprover(role, userId, this.deps.directory))) awaitingDecision.push({ request, role });
+    }
+    awaitingDecision.sort((a, b) => a.request.createdAt - b.request.createdAt);
+    return { userId, at: now, active, pending, awaitingDecision };
+  }
+
+  /**
+   * Whose App Home shows this request: its requester always; while it waits for a decision, or just after one, its
+   * approvers too (named users and user group members, at most {@link MAX_APPROVER_HOMES_PER_EVENT}).
+   */
+  async peopleShowing(request: AccessRequest, approversToo: boolean): Promise<string[]> {
+    const people = new Set([request.requesterId]);
+    const role = findRole(this.deps.policy.current(), request.roleId);
+    if (approversToo && role) {
+      const candidates = [...role.approvers.users];
+      for (const group of role.approvers.usergroups) {
+        candidates.push(...(await this.deps.directory.usergroupMembers(group)));
+      }
+      for (const userId of candidates) {
+        if (people.size > MAX_APPROVER_HOMES_PER_EVENT) break;
+        people.add(userId);
+      }
+    }
+    return [...people];
+  }
+}
