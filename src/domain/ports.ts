@@ -77,6 +77,14 @@ export const NOTICE_KINDS = [
   'revoked',
   /** Re-render the approval message from the stored state, e.g. after a click on a stale message. */
   'refresh',
+  /** On an active request: an approved extension moved its expiry later. */
+  'extended',
+  /** On an extension request: its extra time was added to the grant it extends. */
+  'applied',
+  /** Before the approval timeout: approvers who have not acted are reminded in the thread. */
+  'approval-reminder',
+  /** Before expiry: the requester is reminded, with Extend and I'm done. */
+  'expiry-reminder',
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
@@ -202,7 +210,7 @@ export interface UserStanding {
 }
 
 /** The parts of one notice; each is delivered once even when the notice is retried. */
-export const NOTICE_STEPS = ['approval-message', 'thread-reply', 'requester-dm', 'audit-channel'] as const;
+export const NOTICE_STEPS = ['approval-message', 'thread-reply', 'requester-dm', 'audit-channel', 'app-home'] as const;
 export type NoticeStep = (typeof NOTICE_STEPS)[number];
 
 /**

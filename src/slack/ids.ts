@@ -41,7 +41,10 @@ export const EVENT_NAMES = {
   appHomeOpened: 'app_home_opened',
 } as const;
 
-/** `block_id`s of the modals' input blocks; each block's element uses the same string as its `action_id`. */
+/**
+ * `block_id`s of the modals' input blocks. The duration and reason elements use the same string as their
+ * `action_id`; the role menu's `action_id` is {@link ACTION_IDS.pickRole}.
+ */
 export const INPUT_IDS = {
   role: 'role',
   duration: 'duration',
