@@ -5,6 +5,7 @@ import type { AppConfig } from './config/load-config';
 import { AuditService } from './domain/audit-service';
 import { GrantLifecycle } from './domain/grant-lifecycle';
 import { NoticeService } from './domain/notice-service';
+import { OverviewService } from './domain/overview';
 import type { Clock, CloudProvider, IdGenerator, PolicySource } from './domain/ports';
 import { Reconciler } from './domain/reconciler';
 import { RequestService } from './domain/request-service';
@@ -140,10 +141,13 @@ export function buildContainer(options: ContainerOptions): Container {
   const irrevocable = new RedisIrrevocableGrants(redis, keys);
   const monitor = new RevocationMonitor({ alerter, audit: auditLog, irrevocable, policy, clock });
   const reconciler = new Reconciler({ store, scheduler, clock, policy, providers, audit: auditLog, alerter });
+  const overview = new OverviewService({ store, policy, directory, clock });
   const notices = new NoticeService({
     store,
     policy,
-    notifier: new SlackNotifier(webClient, { auditChannel: () => config.policy.settings.auditChannel }),
+    notifier: new SlackNotifier(webClient, { auditChannel: () => config.policy.settings.auditChannel, clock }),
+    overview,
+    clock,
   });
 
   const identity = new BotIdentityResolver(webClient);
@@ -156,7 +160,13 @@ export function buildContainer(options: ContainerOptions): Container {
   });
   const slack = createSlackApp(env, logger, slackClientOptions, clock, identity, routes, metrics);
   const audit = new AuditService({ auditLog, policy, directory, clock });
-  registerListeners(slack.app, { requests, audit, clock, logger: logger.child({ component: 'listeners' }) });
+  registerListeners(slack.app, {
+    requests,
+    overview,
+    audit,
+    clock,
+    logger: logger.child({ component: 'listeners' }),
+  });
 
   let workers: RunningWorkers | undefined;
   let reconcileKeeper: NodeJS.Timeout | undefined;

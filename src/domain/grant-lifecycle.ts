@@ -55,6 +55,7 @@ export class GrantLifecycle {
       return { kind: 'skipped', why: 'already active' };
     }
     if (request.state !== 'approved') return { kind: 'skipped', why: `request is ${request.state}` };
+    if (request.extends !== undefined) return this.applyExtension(request, request.extends);
 
     await this.checkStillAllowed(request);
     const provider = this.providerFor(request);
@@ -116,6 +117,8 @@ export class GrantLifecycle {
     );
     if (!change) return {};
     await this.deps.scheduler.scheduleNotice(requestId, 'failed', change.after.version);
+    // A failed extension granted nothing of its own; the grant it extends keeps its expiry.
+    if (change.after.extends !== undefined) return {};
     if (!findRole(this.deps.policy.current(), change.after.roleId)) return {};
     try {
       const provider = this.providerFor(change.after);
@@ -231,7 +234,108 @@ export class GrantLifecycle {
   private async afterActivation(request: AccessRequest): Promise<void> {
     if (request.expiresAt === undefined) return;
     await this.deps.scheduler.scheduleRevocation(request.id, request.expiresAt);
+    await this.scheduleExpiryReminder(request);
     await this.deps.scheduler.scheduleNotice(request.id, 'activated', request.version);
+  }
+
+  /** The holder is reminded `reminderBefore` ahead of expiry, unless the grant is shorter than that. */
+  private async scheduleExpiryReminder(request: AccessRequest): Promise<void> {
+    if (request.expiresAt === undefined) return;
+    const at = request.expiresAt - this.deps.policy.current().settings.reminderBeforeMs;
+    if (at > (request.activatedAt ?? 0) && at > this.deps.clock.now()) {
+      await this.deps.scheduler.scheduleReminder(request.id, 'expiry-reminder', at, request.version);
+    }
+  }
+
+  /**
+   * Lengthens the grant an approved extension names: the same cloud artefact gets the later expiry (so there is
+   * no second grant and no gap), then the stored expiry, revocation and reminder move. The cloud is told first:
+   * should the grant end meanwhile, what was just extended is taken back, and the extension fails.
+   */
+  private async applyExtension(extension: AccessRequest, extendedId: string): Promise<LifecycleOutcome> {
+    const original = await this.deps.store.get(extendedId);
+    const ended = `the access it extends (request ${extendedId}) has already ended`;
+    if (!original?.grant || original.expiresAt === undefined || original.activatedAt === undefined) {
+      throw new CloudProviderError('policy', ended, false);
+    }
+    const alreadyApplied = original.extensionsApplied?.includes(extension.id) ?? false;
+    if (!alreadyApplied) {
+      if (
+        original.state !== 'active' ||
+        original.revocationRequestedBy !== undefined ||
+        original.expiresAt <= this.deps.clock.now()
+      ) {
+        throw new CloudProviderError('policy', ended, false);
+      }
+      await this.checkStillAllowed(extension);
+      const role = this.roleInForce(extension);
+      const totalMs = original.expiresAt - original.activatedAt + extension.durationMs;
+      if (totalMs > role.maxDurationMs) {
+        throw new CloudProviderError(
+          'policy',
+          `${formatDuration(totalMs)} in total is more than ${role.id} now allows (${formatDuration(role.maxDurationMs)})`,
+          false,
+        );
+      }
+    }
+    const expiresAt = alreadyApplied ? original.expiresAt : original.expiresAt + extension.durationMs;
+    const provider = this.deps.providers.get(original.grant.provider);
+    const outcome = await provider.grant(grantSpec(original, original.grant, expiresAt));
+    const grant: GrantRecord = {
+      ...original.grant,
+      ...(outcome.memo !== undefined && { memo: outcome.memo }),
+      ...(outcome.instructions !== undefined && { instructions: outcome.instructions }),
+    };
+    if (!(await provider.verify(grantSpec(original, grant, expiresAt)))) {
+      throw new CloudProviderError(provider.name, 'the extended grant did not show up when read back from the cloud', true);
+    }
+
+    const at = this.deps.clock.now();
+    let extended = original;
+    if (!alreadyApplied) {
+      const change = await commitChange(this.deps.store, extendedId, (current) =>
+        current.state === 'active' &&
+        current.revocationRequestedBy === undefined &&
+        current.expiresAt === original.expiresAt
+          ? transition(current, {
+              to: 'active',
+              actor: extension.decidedBy ?? SYSTEM_ACTORS.grantJob,
+              reason: `extended by ${formatDuration(extension.durationMs)} (request ${extension.id})`,
+              at,
+              patch: { expiresAt, grant, extensionsApplied: [...(current.extensionsApplied ?? []), extension.id] },
+            })
+          : undefined,
+      );
+      if (!change) {
+        const current = await this.deps.store.get(extendedId);
+        if (current?.state !== 'active' || current.revocationRequestedBy !== undefined) {
+          // It ended while the cloud was being told: the artefact must not outlive it.
+          await provider.revoke(grantSpec(original, grant, original.expiresAt));
+          throw new CloudProviderError('policy', ended, false);
+        }
+        // Another change of its expiry got there first (a second extension): decide again on a fresh read.
+        throw new CloudProviderError('policy', `request ${extendedId} changed while it was being extended`, true);
+      }
+      extended = change.after;
+    }
+
+    const applied = await commitChange(this.deps.store, extension.id, (current) =>
+      current.state === 'approved'
+        ? transition(current, {
+            to: 'applied',
+            actor: SYSTEM_ACTORS.grantJob,
+            reason: `added ${formatDuration(extension.durationMs)} to request ${extendedId}`,
+            at,
+            patch: { activatedAt: at, expiresAt },
+          })
+        : undefined,
+    );
+    await this.deps.scheduler.scheduleRevocation(extendedId, expiresAt);
+    await this.scheduleExpiryReminder(extended);
+    await this.deps.scheduler.scheduleNotice(extendedId, 'extended', extended.version);
+    if (!applied) return { kind: 'skipped', why: 'another run applied it first' };
+    await this.deps.scheduler.scheduleNotice(extension.id, 'applied', applied.after.version);
+    return { kind: 'done', request: applied.after };
   }
 
   /** Other active grants of the same role to the same person that outlast `request`. */

@@ -1,11 +1,29 @@
-import { findRole } from './policy';
-import type { NoticeKind, NoticeStep, Notifier, PolicySource, RequestStore } from './ports';
+import type { AccessRequest } from './access-request';
+import type { OverviewService } from './overview';
+import { findRole, type Role } from './policy';
+import type { Clock, NoticeKind, NoticeStep, Notifier, PolicySource, ReminderKind, RequestStore } from './ports';
 
 export interface NoticeServiceDeps {
   store: RequestStore;
   policy: PolicySource;
   notifier: Notifier;
+  overview: OverviewService;
+  clock: Clock;
 }
+
+/** Events that change what approvers see on their App Home (the requests waiting for them). */
+const APPROVER_FACING: ReadonlySet<NoticeKind> = new Set([
+  'requested',
+  'approval-recorded',
+  'approved',
+  'denied',
+  'cancelled',
+  'timed-out',
+  'refresh',
+]);
+
+/** A reminder that arrives this much later than planned (a busy queue, a restart) is still worth sending. */
+const REMINDER_SLACK_MS = 60_000;
 
 /** How far an earlier attempt of the same notice got, and how to record progress. */
 export interface NoticeProgress {
@@ -38,6 +56,10 @@ export class NoticeService {
     const request = await store.get(requestId);
     if (!request) return false;
     const role = findRole(this.deps.policy.current(), request.roleId);
+    if (kind === 'approval-reminder' || kind === 'expiry-reminder') {
+      if (this.reminderStillDue(kind, request)) await this.remind(kind, request, role, progress);
+      return true;
+    }
     let message = await store.getApprovalMessage(requestId);
     const failures: unknown[] = [];
     const step = async (name: NoticeStep, deliver: () => Promise<void>) => {
@@ -64,10 +86,14 @@ export class NoticeService {
         }
       });
       const thread = message;
-      if (thread) await step('thread-reply', () => notifier.replyInThread(thread, kind, request));
+      if (thread) await step('thread-reply', () => notifier.replyInThread(thread, kind, request, role));
     }
-    await step('requester-dm', () => notifier.tellRequester(kind, request));
+    await step('requester-dm', () => notifier.tellRequester(kind, request, role));
     await step('audit-channel', () => notifier.recordInAuditChannel(kind, request));
+    await step('app-home', async () => {
+      const people = await this.deps.overview.peopleShowing(request, APPROVER_FACING.has(kind));
+      for (const userId of people) await notifier.showHome(await this.deps.overview.forPerson(userId));
+    });
 
     if (waitForMessage)
       failures.push(new ApprovalMessageNotYetPosted(`approval message for ${requestId} is not posted yet`));
@@ -75,5 +101,37 @@ export class NoticeService {
     if (failures.length > 1)
       throw new AggregateError(failures, `${failures.length} parts of the ${kind} notice failed`);
     return true;
+  }
+
+  /** A reminder is sent only while it still applies: the request still pending, or the grant still ending then. */
+  private reminderStillDue(kind: ReminderKind, request: AccessRequest): boolean {
+    const now = this.deps.clock.now();
+    if (kind === 'approval-reminder') return request.state === 'pending' && now < request.approvalDeadline;
+    const reminderBeforeMs = this.deps.policy.current().settings.reminderBeforeMs;
+    return (
+      request.state === 'active' &&
+      request.revocationRequestedBy === undefined &&
+      request.expiresAt !== undefined &&
+      request.expiresAt > now &&
+      // An extension moved the expiry: the reminder scheduled for the new one will come.
+      request.expiresAt - now <= reminderBeforeMs + REMINDER_SLACK_MS
+    );
+  }
+
+  private async remind(
+    kind: ReminderKind,
+    request: AccessRequest,
+    role: Role | undefined,
+    progress: NoticeProgress,
+  ): Promise<void> {
+    const { notifier, store } = this.deps;
+    if (kind === 'expiry-reminder') {
+      if (!progress.done.has('requester-dm')) await notifier.tellRequester(kind, request, role);
+      await progress.markDone('requester-dm');
+      return;
+    }
+    const message = await store.getApprovalMessage(request.id);
+    if (message && !progress.done.has('thread-reply')) await notifier.replyInThread(message, kind, request, role);
+    await progress.markDone('thread-reply');
   }
 }

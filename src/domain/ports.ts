@@ -1,5 +1,6 @@
 import type { AccessRequest, MessageRef } from './access-request';
 import type { AuditEntry, AuditEvent, AuditNote } from './audit-event';
+import type { PersonalOverview } from './overview';
 import type { Policy, PrincipalIdentities, Role } from './policy';
 
 /** The only source of the current time (epoch milliseconds), so tests can drive it. */
@@ -87,10 +88,12 @@ export const NOTICE_KINDS = [
   'expiry-reminder',
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
+export type ReminderKind = Extract<NoticeKind, 'approval-reminder' | 'expiry-reminder'>;
 
 /** Deferred work. Every method is idempotent for the same request (deterministic job IDs). */
 export interface JobScheduler {
   scheduleGrant(requestId: string): Promise<void>;
+  /** Makes the request's revocation run at `at`, moving an already scheduled one (after an extension). */
   scheduleRevocation(requestId: string, at: number): Promise<void>;
   /** Runs the request's revocation now instead of at expiry. */
   revokeNow(requestId: string): Promise<void>;
@@ -98,6 +101,8 @@ export interface JobScheduler {
   cancelApprovalTimeout(requestId: string): Promise<void>;
   /** `version` is the request version the notice is about, so the same event is never told twice. */
   scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void>;
+  /** A reminder notice at `at`; one per request, kind and time, so a moved expiry gets its own. */
+  scheduleReminder(requestId: string, kind: ReminderKind, at: number, version: number): Promise<void>;
   /** Reads the cloud back at `at`, once a revocation has had time to propagate. */
   scheduleRevocationCheck(requestId: string, at: number): Promise<void>;
 }
@@ -227,7 +232,9 @@ export interface Notifier {
     role: Role | undefined,
     existing: MessageRef | undefined,
   ): Promise<MessageRef | undefined>;
-  replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest): Promise<void>;
-  tellRequester(kind: NoticeKind, request: AccessRequest): Promise<void>;
+  replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
+  tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
   recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void>;
+  /** Publishes one person's App Home: their grants, their requests, and what waits for their decision. */
+  showHome(overview: PersonalOverview): Promise<void>;
 }

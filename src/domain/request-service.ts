@@ -20,6 +20,8 @@ import { transition } from './request-machine';
 
 /** Longest reason kept; Slack messages and audit lines stay readable. */
 export const MAX_REASON_LENGTH = 1000;
+/** Longest denial reason kept; the modal allows no more. */
+export const MAX_DENIAL_REASON_LENGTH = 500;
 /** IDs taken in a row before giving up; with 40 bits of randomness this never happens in practice. */
 const MAX_ID_ATTEMPTS = 5;
 
@@ -40,9 +42,13 @@ export interface Origin {
   enterpriseId?: string;
 }
 
-/** A click on a button: its origin and the message it sits on. */
+/**
+ * A click on a button: its origin and where the button is: the message it sits on, or the clicker's own App
+ * Home (which the bot publishes to that one person, so a click there is theirs).
+ */
 export interface ClickContext extends Origin {
   message?: MessageRef;
+  fromAppHome?: boolean;
 }
 
 export interface RequestAccessInput {
@@ -53,6 +59,33 @@ export interface RequestAccessInput {
   /** Human duration such as `2h`; the role's default when absent. */
   duration?: string;
   reason: string;
+}
+
+export interface ExtensionInput {
+  requesterId: string;
+  teamId: string;
+  enterpriseId?: string;
+  /** The active request whose access is to last longer. */
+  requestId: string;
+  /** Extra time, human duration such as `1h`. */
+  duration: string;
+  /** Why; the original request's reason when absent or blank. */
+  reason?: string;
+}
+
+/** How far an active grant may be extended, and whether an approver must agree. */
+export interface ExtensionOptions {
+  request: AccessRequest;
+  role: Role;
+  maxExtraMs: number;
+  minDurationMs: number;
+  needsApproval: boolean;
+}
+
+/** What the request form offers one person. */
+export interface RequestForm {
+  roles: Role[];
+  minDurationMs: number;
 }
 
 export interface ApprovalOutcome {
@@ -91,6 +124,13 @@ export class RequestService {
     return roles;
   }
 
+  async requestForm(userId: string): Promise<RequestForm> {
+    return {
+      roles: await this.requestableRoles(userId),
+      minDurationMs: this.deps.policy.current().settings.minDurationMs,
+    };
+  }
+
   /** Files a request; auto-approving roles go straight to granting. Nothing is stored if any check fails. */
   async requestAccess(input: RequestAccessInput): Promise<{ request: AccessRequest; role: Role }> {
     const policy = this.deps.policy.current();
@@ -114,47 +154,18 @@ export class RequestService {
           });
     }
 
-    const durationMs = input.duration === undefined ? role.defaultDurationMs : parseDuration(input.duration);
-    if (durationMs > role.maxDurationMs) {
-      throw new DomainError(
-        'duration_too_long',
-        `${formatDuration(durationMs)} is longer than ${role.id} allows; ask for at most ${formatDuration(role.maxDurationMs)}.`,
-        { roleId: role.id, input: input.duration, limit: formatDuration(role.maxDurationMs) },
-      );
-    }
-    const minDurationMs = policy.settings.minDurationMs;
-    if (durationMs < minDurationMs) {
-      throw new DomainError(
-        'duration_too_short',
-        `${formatDuration(durationMs)} is shorter than the minimum; ask for at least ${formatDuration(minDurationMs)}.`,
-        { roleId: role.id, input: input.duration, limit: formatDuration(minDurationMs) },
-      );
-    }
-    const reason = input.reason.trim();
-    if (reason === '') {
-      throw new DomainError(
-        'missing_reason',
-        `Say why you need ${role.id}: \`/jit request ${role.id} ${formatDuration(durationMs)} <reason, e.g. a ticket>\`.`,
-        { roleId: role.id },
-      );
-    }
-    if (reason.length > MAX_REASON_LENGTH) {
-      throw new DomainError(
-        'reason_too_long',
-        `The reason is ${reason.length} characters long; keep it under ${MAX_REASON_LENGTH} and link to details.`,
-        { roleId: role.id, limit: String(MAX_REASON_LENGTH) },
-      );
-    }
-
-    if (role.ticketPattern !== undefined && !new RegExp(role.ticketPattern).test(reason)) {
-      throw new DomainError(
-        'missing_ticket',
-        `${role.id} needs a ticket reference in the reason (matching \`${role.ticketPattern}\`, e.g. INC-42): \`/jit request ${role.id} ${formatDuration(durationMs)} INC-42 <why>\`.`,
-        { roleId: role.id },
-      );
-    }
+    const durationMs = this.checkDuration(
+      input.duration === undefined ? role.defaultDurationMs : parseDuration(input.duration),
+      role.maxDurationMs,
+      role,
+      input.duration,
+    );
+    const reason = this.checkReason(input.reason, role, `/jit request ${role.id} ${formatDuration(durationMs)}`);
     const cap = policy.settings.maxOpenRequestsPerPerson;
-    const open = await this.deps.store.listByRequester(input.requesterId, OPEN_STATES);
+    // An extension lengthens access already counted; it is not another open request.
+    const open = (await this.deps.store.listByRequester(input.requesterId, OPEN_STATES)).filter(
+      (request) => request.extends === undefined,
+    );
     if (open.length >= cap) {
       throw new DomainError(
         'too_many_requests',
@@ -162,10 +173,7 @@ export class RequestService {
         { limit: String(cap) },
       );
     }
-    const request = await this.storeNewRequest(input, role, durationMs, reason);
-    const rule =
-      role.autoApproveWhen !== undefined &&
-      (await autoApproves(role.autoApproveWhen, input.requesterId, request.createdAt, this.deps.directory));
+    const request = await this.storeNewRequest(input, role, { durationMs, reason });
     if (role.breakGlass) {
       const approved = await this.autoApprove(request, 'break-glass: approved at once, to be reviewed by an admin');
       const message = `<@${request.requesterId}> used break-glass access to ${role.id} for ${formatDuration(request.durationMs)} (request ${request.id}). Reason: ${request.reason}. An admin must review it.`;
@@ -179,13 +187,101 @@ export class RequestService {
       await this.deps.alerter.alert({ kind: 'break-glass', requestId: request.id, message, review: true });
       return { request: approved, role };
     }
-    if (role.autoApprove || rule) {
-      const why = role.autoApprove ? 'the role is auto-approved' : "the request matches the role's auto-approve rule";
-      return { request: await this.autoApprove(request, why), role };
+    return { request: await this.approveAtOnceOrAsk(request, role), role };
+  }
+
+  /** The limits of an extension of this person's active grant; refuses when it cannot be extended. */
+  async extensionOptions(requestId: string, actorId: string): Promise<ExtensionOptions> {
+    const { request, role } = await this.view(requestId);
+    const now = this.deps.clock.now();
+    if (request.requesterId !== actorId) {
+      throw new DomainError('not_allowed', `Only <@${request.requesterId}>, who holds this access, can extend it.`, {
+        requestId,
+        action: 'extend',
+      });
     }
-    await this.deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);
-    await this.deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
-    return { request, role };
+    if (request.extends !== undefined) {
+      throw new DomainError('invalid_state', `${request.id} is an extension; extend ${request.extends} instead.`, {
+        requestId,
+        action: 'extend',
+      });
+    }
+    if (
+      request.state !== 'active' ||
+      request.revocationRequestedBy !== undefined ||
+      request.expiresAt === undefined ||
+      request.activatedAt === undefined ||
+      request.expiresAt <= now
+    ) {
+      const why =
+        request.state === 'active' ? 'is ending now' : `is ${request.state === 'approved' ? 'being granted' : request.state}`;
+      throw new DomainError('invalid_state', `Access for ${request.id} ${why}, so there is nothing to extend.`, {
+        requestId,
+        state: request.state,
+        action: 'extend',
+      });
+    }
+    if (!role || !(await mayRequest(role, actorId, this.deps.directory))) {
+      throw new DomainError(
+        'role_not_requestable',
+        `The policy no longer lets you request ${request.roleId}, so ${request.id} cannot be extended.`,
+        { requestId, roleId: request.roleId, action: 'extend' },
+      );
+    }
+    const waiting = (await this.deps.store.listByRequester(actorId, ['pending', 'approved'])).find(
+      (other) => other.extends === request.id,
+    );
+    if (waiting) {
+      throw new DomainError(
+        'invalid_state',
+        `Extension ${waiting.id} of ${request.id} is already ${waiting.state === 'pending' ? 'waiting for approval' : 'being applied'}; cancel it first to ask for a different time.`,
+        { requestId, action: 'extend' },
+      );
+    }
+    const minDurationMs = this.deps.policy.current().settings.minDurationMs;
+    const usedMs = request.expiresAt - request.activatedAt;
+    const maxExtraMs = role.maxDurationMs - usedMs;
+    if (maxExtraMs < minDurationMs) {
+      throw new DomainError(
+        'duration_too_long',
+        `${request.id} already lasts ${formatDuration(usedMs)} of the ${formatDuration(role.maxDurationMs)} ${role.id} allows in total; ask anew with \`/jit request ${role.id}\` when it ends.`,
+        { requestId, roleId: role.id, limit: formatDuration(role.maxDurationMs), action: 'extend' },
+      );
+    }
+    const needsApproval = !role.selfExtend && !role.autoApprove && !role.breakGlass;
+    return { request, role, maxExtraMs, minDurationMs, needsApproval };
+  }
+
+  /**
+   * Asks for more time on an active grant: an extension request that needs approval like a new request (unless
+   * the role has `selfExtend`); once approved the grant job moves the existing grant's expiry.
+   */
+  async requestExtension(input: ExtensionInput): Promise<{ request: AccessRequest; role: Role }> {
+    this.checkOrigin(
+      { teamId: input.teamId, ...(input.enterpriseId !== undefined && { enterpriseId: input.enterpriseId }) },
+      'extend access',
+    );
+    const { request: extended, role, maxExtraMs } = await this.extensionOptions(input.requestId, input.requesterId);
+    const extraMs = this.checkDuration(parseDuration(input.duration), maxExtraMs, role, input.duration);
+    const reason =
+      input.reason === undefined || input.reason.trim() === ''
+        ? extended.reason
+        : this.checkReason(input.reason, role, undefined);
+    const now = this.deps.clock.now();
+    const request = await this.storeNewRequest(input, role, {
+      durationMs: extraMs,
+      reason,
+      extends: extended.id,
+      // Deciding after the access ended would be pointless: the request times out at the expiry at the latest.
+      approvalDeadline: Math.min(now + role.approvalTimeoutMs, extended.expiresAt ?? now),
+    });
+    if (role.selfExtend) {
+      return {
+        request: await this.autoApprove(request, 'the role lets its holders extend their own access', SYSTEM_ACTORS.selfExtend),
+        role,
+      };
+    }
+    return { request: await this.approveAtOnceOrAsk(request, role), role };
   }
 
   /** Records one approver's yes; the request is approved once the role's number of distinct approvals is met. */
@@ -241,7 +337,11 @@ export class RequestService {
         actor: actorId,
         reason: reason.trim() || 'denied',
         at,
-        patch: { decidedBy: actorId, decidedAt: at },
+        patch: {
+          decidedBy: actorId,
+          decidedAt: at,
+          ...(reason.trim() !== '' && { denialReason: reason.trim().slice(0, MAX_DENIAL_REASON_LENGTH) }),
+        },
       });
     });
     if (!change) throw new Error('deny decided on no change');
@@ -390,6 +490,16 @@ export class RequestService {
     return request;
   }
 
+  /**
+   * Checks, without changing anything, that the actor may decide the request now; lets the Slack layer refuse a
+   * Deny click at once instead of after the reason was typed.
+   */
+  async checkMayDecide(requestId: string, actorId: string, action: 'approve' | 'deny', click: ClickContext): Promise<AccessRequest> {
+    const { request } = await this.view(requestId);
+    await this.checkDecider(request, actorId, action, click);
+    return request;
+  }
+
   /** Asks for the approval message to be redrawn from the stored state (after a click on a stale message). */
   async refreshApprovalMessage(requestId: string): Promise<void> {
     const request = await this.deps.store.get(requestId);
@@ -436,8 +546,9 @@ export class RequestService {
     click: ClickContext,
   ): Promise<Role> {
     this.checkOrigin(click, action);
-    {
-      // Decisions are made only on the request's own approval message; a click naming no message is refused too.
+    if (!click.fromAppHome) {
+      // Decisions are made only on the request's own approval message (or the decider's own App Home); a click
+      // naming no message is refused too.
       const stored = await this.deps.store.getApprovalMessage(request.id);
       if (!stored || stored.channel !== click.message?.channel || stored.ts !== click.message?.ts) {
         throw new DomainError(
@@ -497,10 +608,9 @@ export class RequestService {
   }
 
   private async storeNewRequest(
-    input: RequestAccessInput,
+    input: { requesterId: string; teamId: string },
     role: Role,
-    durationMs: number,
-    reason: string,
+    fields: { durationMs: number; reason: string; extends?: string; approvalDeadline?: number },
   ): Promise<AccessRequest> {
     const now = this.deps.clock.now();
     for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt += 1) {
@@ -509,21 +619,22 @@ export class RequestService {
         roleId: role.id,
         requesterId: input.requesterId,
         teamId: input.teamId,
-        reason,
-        durationMs,
+        reason: fields.reason,
+        durationMs: fields.durationMs,
         state: 'pending',
         version: 1,
         createdAt: now,
         updatedAt: now,
-        approvalDeadline: now + role.approvalTimeoutMs,
+        approvalDeadline: fields.approvalDeadline ?? now + role.approvalTimeoutMs,
         approvals: [],
+        ...(fields.extends !== undefined && { extends: fields.extends }),
       };
       const created = await this.deps.store.create(request, {
         requestId: request.id,
         from: 'none',
         to: 'pending',
         actor: input.requesterId,
-        reason,
+        reason: fields.extends !== undefined ? `extend ${fields.extends} by ${formatDuration(fields.durationMs)}: ${fields.reason}` : fields.reason,
         at: now,
       });
       if (created) return request;
@@ -531,16 +642,90 @@ export class RequestService {
     throw new Error(`could not find a free request ID in ${MAX_ID_ATTEMPTS} attempts`);
   }
 
-  private async autoApprove(request: AccessRequest, why: string): Promise<AccessRequest> {
+  /** Approves at once when the role or its rule says so; otherwise starts the wait for approvers. */
+  private async approveAtOnceOrAsk(request: AccessRequest, role: Role): Promise<AccessRequest> {
+    const rule =
+      role.autoApproveWhen !== undefined &&
+      (await autoApproves(role.autoApproveWhen, request.requesterId, request.createdAt, this.deps.directory));
+    if (role.autoApprove || rule) {
+      const why = role.autoApprove ? 'the role is auto-approved' : "the request matches the role's auto-approve rule";
+      return this.autoApprove(request, why);
+    }
+    await this.deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);
+    const reminderBeforeMs = Math.min(
+      this.deps.policy.current().settings.reminderBeforeMs,
+      (request.approvalDeadline - request.createdAt) / 2,
+    );
+    await this.deps.scheduler.scheduleReminder(
+      request.id,
+      'approval-reminder',
+      request.approvalDeadline - reminderBeforeMs,
+      request.version,
+    );
+    await this.deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
+    return request;
+  }
+
+  /** @returns the duration when it is within the role's bounds (`maxMs`, the policy minimum). */
+  private checkDuration(durationMs: number, maxMs: number, role: Role, input: string | undefined): number {
+    if (durationMs > maxMs) {
+      throw new DomainError(
+        'duration_too_long',
+        `${formatDuration(durationMs)} is longer than ${role.id} allows; ask for at most ${formatDuration(maxMs)}.`,
+        { roleId: role.id, ...(input !== undefined && { input }), limit: formatDuration(maxMs) },
+      );
+    }
+    const minDurationMs = this.deps.policy.current().settings.minDurationMs;
+    if (durationMs < minDurationMs) {
+      throw new DomainError(
+        'duration_too_short',
+        `${formatDuration(durationMs)} is shorter than the minimum; ask for at least ${formatDuration(minDurationMs)}.`,
+        { roleId: role.id, ...(input !== undefined && { input }), limit: formatDuration(minDurationMs) },
+      );
+    }
+    return durationMs;
+  }
+
+  /** @returns the trimmed reason when it is present, not too long, and names a ticket where the role needs one. */
+  /** `usage` is the command to show in the hint, when the reason was typed in one. */
+  private checkReason(text: string, role: Role, usage: string | undefined): string {
+    const reason = text.trim();
+    if (reason === '') {
+      throw new DomainError('missing_reason', `Say why you need ${role.id}${usage ? `: \`${usage} <reason, e.g. a ticket>\`` : ''}.`, {
+        roleId: role.id,
+      });
+    }
+    if (reason.length > MAX_REASON_LENGTH) {
+      throw new DomainError(
+        'reason_too_long',
+        `The reason is ${reason.length} characters long; keep it under ${MAX_REASON_LENGTH} and link to details.`,
+        { roleId: role.id, limit: String(MAX_REASON_LENGTH) },
+      );
+    }
+    if (role.ticketPattern !== undefined && !new RegExp(role.ticketPattern).test(reason)) {
+      throw new DomainError(
+        'missing_ticket',
+        `${role.id} needs a ticket reference in the reason (matching \`${role.ticketPattern}\`, e.g. INC-42)${usage ? `: \`${usage} INC-42 <why>\`` : ''}.`,
+        { roleId: role.id },
+      );
+    }
+    return reason;
+  }
+
+  private async autoApprove(
+    request: AccessRequest,
+    why: string,
+    actor: string = SYSTEM_ACTORS.autoApprove,
+  ): Promise<AccessRequest> {
     const at = this.deps.clock.now();
     const change = await commitChange(this.deps.store, request.id, (current) =>
       current.state === 'pending'
         ? transition(current, {
             to: 'approved',
-            actor: SYSTEM_ACTORS.autoApprove,
+            actor,
             reason: why,
             at,
-            patch: { decidedBy: SYSTEM_ACTORS.autoApprove, decidedAt: at },
+            patch: { decidedBy: actor, decidedAt: at },
           })
         : undefined,
     );

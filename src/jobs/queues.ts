@@ -32,6 +32,7 @@ export const jobIds = {
   approvalTimeout: (id: string) => `approval-timeout-${id}`,
   notice: (id: string, kind: NoticeKind, version: number) => `notice-${id}-${kind}-v${version}`,
   revocationCheck: (id: string) => `verify-${id}`,
+  reminder: (id: string, kind: NoticeKind, at: number) => `reminder-${id}-${kind}-${at}`,
 };
 
 /** The job scheduler (BullMQ repeatable) that runs the reconciler. */

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Clock, JobScheduler, NoticeKind } from '../domain/ports';
+import type { Clock, JobScheduler, NoticeKind, ReminderKind } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { jobIds, type NoticeJob, QUEUE_NAMES, type QueueKey, RECONCILE_SCHEDULER_ID, type RequestJob } from './queues';
 import { JOB_OPTIONS } from './retry-policy';
@@ -42,10 +42,19 @@ export class BullMqJobScheduler implements JobScheduler {
   }
 
   async scheduleRevocation(requestId: string, at: number): Promise<void> {
-    await this.queues.revoke.add('revoke', { requestId } satisfies RequestJob, {
-      jobId: jobIds.revoke(requestId),
-      delay: this.delayUntil(at),
-    });
+    const jobId = jobIds.revoke(requestId);
+    const existing = await this.queues.revoke.getJob(jobId);
+    if (existing && (await existing.getState()) === 'delayed') {
+      try {
+        await existing.changeDelay(this.delayUntil(at));
+        return;
+      } catch (error) {
+        // It started meanwhile; the revoke step reads the stored expiry and sleeps again if it is early.
+        this.logger.debug({ err: error, requestId }, 'revocation job was no longer delayed when moved');
+        return;
+      }
+    }
+    await this.queues.revoke.add('revoke', { requestId } satisfies RequestJob, { jobId, delay: this.delayUntil(at) });
   }
 
   async revokeNow(requestId: string): Promise<void> {
@@ -91,6 +100,13 @@ export class BullMqJobScheduler implements JobScheduler {
   async scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void> {
     await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
       jobId: jobIds.notice(requestId, kind, version),
+    });
+  }
+
+  async scheduleReminder(requestId: string, kind: ReminderKind, at: number, version: number): Promise<void> {
+    await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
+      jobId: jobIds.reminder(requestId, kind, at),
+      delay: this.delayUntil(at),
     });
   }
 

@@ -1,13 +1,17 @@
 import type { WebClient } from '@slack/web-api';
 import type { AccessRequest, MessageRef } from '../domain/access-request';
 import type { Role } from '../domain/policy';
-import type { NoticeKind, Notifier } from '../domain/ports';
+import type { PersonalOverview } from '../domain/overview';
+import type { Clock, NoticeKind, Notifier } from '../domain/ports';
+import { appHomeView } from './blocks/app-home';
 import { approvalMessage } from './blocks/approval-message';
 import { auditLine, requesterMessage, threadReply } from './blocks/lifecycle-notices';
+import { approvalReminder, expiryReminder } from './blocks/reminders';
 
 export interface SlackNotifierOptions {
   /** The policy's audit channel, read at delivery so a reloaded policy applies. */
   auditChannel: () => string | undefined;
+  clock: Clock;
 }
 
 /**
@@ -48,8 +52,14 @@ export class SlackNotifier implements Notifier {
     return { channel: result.channel, ts: result.ts };
   }
 
-  async replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest): Promise<void> {
-    const text = threadReply(kind, request);
+  async replyInThread(
+    message: MessageRef,
+    kind: NoticeKind,
+    request: AccessRequest,
+    role: Role | undefined,
+  ): Promise<void> {
+    const text =
+      kind === 'approval-reminder' ? role && approvalReminder(request, role) : threadReply(kind, request);
     if (text)
       await this.client.chat.postMessage({
         channel: message.channel,
@@ -59,9 +69,14 @@ export class SlackNotifier implements Notifier {
       });
   }
 
-  async tellRequester(kind: NoticeKind, request: AccessRequest): Promise<void> {
-    const text = requesterMessage(kind, request);
+  async tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void> {
     // Posting to a user ID opens (or reuses) the bot's DM with them; `chat:write` is enough.
+    if (kind === 'expiry-reminder') {
+      const reminder = expiryReminder(request, role, this.options.clock.now());
+      await this.client.chat.postMessage({ channel: request.requesterId, ...reminder, unfurl_links: false });
+      return;
+    }
+    const text = requesterMessage(kind, request);
     if (text) await this.client.chat.postMessage({ channel: request.requesterId, text, unfurl_links: false });
   }
 
@@ -69,5 +84,9 @@ export class SlackNotifier implements Notifier {
     const channel = this.options.auditChannel();
     const text = auditLine(kind, request);
     if (channel !== undefined && text) await this.client.chat.postMessage({ channel, text, unfurl_links: false });
+  }
+
+  async showHome(overview: PersonalOverview): Promise<void> {
+    await this.client.views.publish({ user_id: overview.userId, view: appHomeView(overview) });
   }
 }

@@ -1,4 +1,5 @@
 import type { AuditService } from '../domain/audit-service';
+import type { OverviewService } from '../domain/overview';
 import type { Clock } from '../domain/ports';
 import type { RequestService } from '../domain/request-service';
 import type { Logger } from '../lib/logger';
@@ -6,6 +7,8 @@ import type { Logger } from '../lib/logger';
 /** What the listeners use: the use cases, the clock and a logger; never a cloud or the store directly. */
 export interface SlackDeps {
   requests: RequestService;
+  /** What each person's App Home shows. */
+  overview: OverviewService;
   /** The audit export, for admins. */
   audit: AuditService;
   clock: Clock;
