@@ -287,7 +287,11 @@ export class GrantLifecycle {
       ...(outcome.instructions !== undefined && { instructions: outcome.instructions }),
     };
     if (!(await provider.verify(grantSpec(original, grant, expiresAt)))) {
-      throw new CloudProviderError(provider.name, 'the extended grant did not show up when read back from the cloud', true);
+      throw new CloudProviderError(
+        provider.name,
+        'the extended grant did not show up when read back from the cloud',
+        true,
+      );
     }
 
     const at = this.deps.clock.now();

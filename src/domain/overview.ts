@@ -1,28 +1,7 @@
 import { type AccessRequest, OPEN_STATES } from './access-request';
 import { isApprover } from './approvals';
-import { findRole, type Role } from './policy';
-import type { Clock, PeopleDirectory, PolicySource, RequestStore } from './ports';
-
-/** A request with its role as the policy has it now (undefined when the role was removed). */
-export interface OverviewItem {
-  request: AccessRequest;
-  role: Role | undefined;
-  /** On an active grant: the ID of its extension request still waiting for approval, if any. */
-  pendingExtension?: string;
-}
-
-/** What one person sees on their App Home. */
-export interface PersonalOverview {
-  userId: string;
-  /** When it was drawn; time left is counted from here. */
-  at: number;
-  /** Their active grants, soonest expiry first. */
-  active: OverviewItem[];
-  /** Their requests waiting for approval or being granted (extensions included), newest first. */
-  pending: OverviewItem[];
-  /** Other people's pending requests this person may approve or deny and has not approved yet, oldest first. */
-  awaitingDecision: OverviewItem[];
-}
+import { findRole } from './policy';
+import type { Clock, OverviewItem, PeopleDirectory, PersonalOverview, PolicySource, RequestStore } from './ports';
 
 export interface OverviewDeps {
   store: RequestStore;

@@ -1,6 +1,5 @@
 import type { AccessRequest, MessageRef } from './access-request';
 import type { AuditEntry, AuditEvent, AuditNote } from './audit-event';
-import type { PersonalOverview } from './overview';
 import type { Policy, PrincipalIdentities, Role } from './policy';
 
 /** The only source of the current time (epoch milliseconds), so tests can drive it. */
@@ -237,4 +236,25 @@ export interface Notifier {
   recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void>;
   /** Publishes one person's App Home: their grants, their requests, and what waits for their decision. */
   showHome(overview: PersonalOverview): Promise<void>;
+}
+
+/** A request with its role as the policy has it now (undefined when the role was removed). */
+export interface OverviewItem {
+  request: AccessRequest;
+  role: Role | undefined;
+  /** On an active grant: the ID of its extension request still waiting for approval, if any. */
+  pendingExtension?: string;
+}
+
+/** What one person sees on their App Home. */
+export interface PersonalOverview {
+  userId: string;
+  /** When it was drawn; time left is counted from here. */
+  at: number;
+  /** Their active grants, soonest expiry first. */
+  active: OverviewItem[];
+  /** Their requests waiting for approval or being granted (extensions included), newest first. */
+  pending: OverviewItem[];
+  /** Other people's pending requests this person may approve or deny and has not approved yet, oldest first. */
+  awaitingDecision: OverviewItem[];
 }

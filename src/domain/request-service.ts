@@ -214,7 +214,9 @@ export class RequestService {
       request.expiresAt <= now
     ) {
       const why =
-        request.state === 'active' ? 'is ending now' : `is ${request.state === 'approved' ? 'being granted' : request.state}`;
+        request.state === 'active'
+          ? 'is ending now'
+          : `is ${request.state === 'approved' ? 'being granted' : request.state}`;
       throw new DomainError('invalid_state', `Access for ${request.id} ${why}, so there is nothing to extend.`, {
         requestId,
         state: request.state,
@@ -277,7 +279,11 @@ export class RequestService {
     });
     if (role.selfExtend) {
       return {
-        request: await this.autoApprove(request, 'the role lets its holders extend their own access', SYSTEM_ACTORS.selfExtend),
+        request: await this.autoApprove(
+          request,
+          'the role lets its holders extend their own access',
+          SYSTEM_ACTORS.selfExtend,
+        ),
         role,
       };
     }
@@ -494,7 +500,12 @@ export class RequestService {
    * Checks, without changing anything, that the actor may decide the request now; lets the Slack layer refuse a
    * Deny click at once instead of after the reason was typed.
    */
-  async checkMayDecide(requestId: string, actorId: string, action: 'approve' | 'deny', click: ClickContext): Promise<AccessRequest> {
+  async checkMayDecide(
+    requestId: string,
+    actorId: string,
+    action: 'approve' | 'deny',
+    click: ClickContext,
+  ): Promise<AccessRequest> {
     const { request } = await this.view(requestId);
     await this.checkDecider(request, actorId, action, click);
     return request;
@@ -634,7 +645,10 @@ export class RequestService {
         from: 'none',
         to: 'pending',
         actor: input.requesterId,
-        reason: fields.extends !== undefined ? `extend ${fields.extends} by ${formatDuration(fields.durationMs)}: ${fields.reason}` : fields.reason,
+        reason:
+          fields.extends !== undefined
+            ? `extend ${fields.extends} by ${formatDuration(fields.durationMs)}: ${fields.reason}`
+            : fields.reason,
         at: now,
       });
       if (created) return request;
@@ -691,9 +705,13 @@ export class RequestService {
   private checkReason(text: string, role: Role, usage: string | undefined): string {
     const reason = text.trim();
     if (reason === '') {
-      throw new DomainError('missing_reason', `Say why you need ${role.id}${usage ? `: \`${usage} <reason, e.g. a ticket>\`` : ''}.`, {
-        roleId: role.id,
-      });
+      throw new DomainError(
+        'missing_reason',
+        `Say why you need ${role.id}${usage ? `: \`${usage} <reason, e.g. a ticket>\`` : ''}.`,
+        {
+          roleId: role.id,
+        },
+      );
     }
     if (reason.length > MAX_REASON_LENGTH) {
       throw new DomainError(

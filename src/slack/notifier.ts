@@ -1,12 +1,11 @@
 import type { WebClient } from '@slack/web-api';
 import type { AccessRequest, MessageRef } from '../domain/access-request';
 import type { Role } from '../domain/policy';
-import type { PersonalOverview } from '../domain/overview';
-import type { Clock, NoticeKind, Notifier } from '../domain/ports';
-import { appHomeView } from './blocks/app-home';
+import type { Clock, NoticeKind, Notifier, PersonalOverview } from '../domain/ports';
 import { approvalMessage } from './blocks/approval-message';
 import { auditLine, requesterMessage, threadReply } from './blocks/lifecycle-notices';
 import { approvalReminder, expiryReminder } from './blocks/reminders';
+import { publishAppHome } from './interaction';
 
 export interface SlackNotifierOptions {
   /** The policy's audit channel, read at delivery so a reloaded policy applies. */
@@ -58,8 +57,7 @@ export class SlackNotifier implements Notifier {
     request: AccessRequest,
     role: Role | undefined,
   ): Promise<void> {
-    const text =
-      kind === 'approval-reminder' ? role && approvalReminder(request, role) : threadReply(kind, request);
+    const text = kind === 'approval-reminder' ? role && approvalReminder(request, role) : threadReply(kind, request);
     if (text)
       await this.client.chat.postMessage({
         channel: message.channel,
@@ -87,6 +85,6 @@ export class SlackNotifier implements Notifier {
   }
 
   async showHome(overview: PersonalOverview): Promise<void> {
-    await this.client.views.publish({ user_id: overview.userId, view: appHomeView(overview) });
+    await publishAppHome(this.client, overview);
   }
 }

@@ -1,16 +1,22 @@
 import type { App } from '@slack/bolt';
 import { registerApproveAction } from './actions/approve-action';
 import { registerDenyAction } from './actions/deny-action';
+import { registerGrantActions } from './actions/grant-actions';
 import { registerRetryRevocationAction } from './actions/retry-revocation-action';
 import { registerReviewBreakGlassAction } from './actions/review-break-glass-action';
 import { registerJitCommand } from './commands/jit-command';
+import { registerAppHomeOpened } from './events/app-home-opened';
 import type { SlackDeps } from './slack-deps';
+import { registerRequestModal } from './views/request-modal-flow';
 
-/** Every listener, registered in one place. */
+/** Every listener, registered in one place; the manifest test checks each against `manifest.yml`. */
 export function registerListeners(app: App, deps: SlackDeps): void {
   registerJitCommand(app, deps);
+  registerRequestModal(app, deps);
   registerApproveAction(app, deps);
   registerDenyAction(app, deps);
+  registerGrantActions(app, deps);
+  registerAppHomeOpened(app, deps);
   registerRetryRevocationAction(app, deps);
   registerReviewBreakGlassAction(app, deps);
 }

@@ -25,7 +25,6 @@ describe('/jit commands', () => {
   }
 
   it.each([
-    ['request', 'Say which role, for how long and why'],
     [
       'request nope 1h reason',
       'There is no role "nope". Roles you may request: sandbox-admin, prod-db-read, staging-deployer, quick-timeout, broken.',
@@ -36,11 +35,6 @@ describe('/jit commands', () => {
     ['request sandbox-admin 5h reason', '5h is longer than sandbox-admin allows; ask for at most 4h.'],
     ['request sandbox-admin 9d reason', '9d is longer than sandbox-admin allows'],
     ['request prod-db-read 3h reason', 'ask for at most 2h'],
-    [
-      'request sandbox-admin 2h',
-      'Say why you need sandbox-admin: `/jit request sandbox-admin 2h <reason, e.g. a ticket>`',
-    ],
-    ['request sandbox-admin', 'Say why you need sandbox-admin'],
     [`request sandbox-admin 1h ${'x'.repeat(1001)}`, 'keep it under 1000'],
     ['cancel', 'Say which request: `/jit cancel <request ID>`'],
     ['cancel abcdefgh', 'There is no request with ID "abcdefgh". `/jit list` shows your open requests'],
@@ -73,8 +67,8 @@ describe('/jit commands', () => {
     }
   });
 
-  it('help for `/jit` with no text and `/jit help`', async () => {
-    for (const text of ['', 'help', 'HELP']) {
+  it('help for `/jit help`', async () => {
+    for (const text of ['help', 'HELP']) {
       const reply = await bot.commandText('U0ALICE', text);
       expect(reply).toContain('`/jit request <role> <duration> <reason>`');
       expect(reply).toContain('`/jit revoke <id>`');

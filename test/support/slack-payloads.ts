@@ -161,3 +161,138 @@ export function blockActionsPayload(input: BlockActionsInput): Record<string, un
 export function blockActionsBody(input: BlockActionsInput): string {
   return new URLSearchParams({ payload: JSON.stringify(blockActionsPayload(input)) }).toString();
 }
+
+/** A view (modal or App Home) as Slack echoes it in interaction payloads. */
+export interface ViewRef {
+  id: string;
+  type: 'modal' | 'home';
+  callbackId?: string;
+  privateMetadata?: string;
+  hash?: string;
+  /** `state.values`: block ID → action ID → typed value or chosen option. */
+  values?: Record<string, Record<string, ViewStateInput>>;
+}
+
+/** One input's state as Slack reports it. */
+export type ViewStateInput =
+  | { type: 'plain_text_input'; value: string | null }
+  | { type: 'static_select'; selected_option: { value: string; text?: unknown } | null };
+
+function viewPayload(view: ViewRef, teamId: string): Record<string, unknown> {
+  return {
+    id: view.id,
+    team_id: teamId,
+    type: view.type,
+    callback_id: view.callbackId ?? '',
+    private_metadata: view.privateMetadata ?? '',
+    hash: view.hash ?? `${Date.now()}.hash`,
+    app_id: SLACK_DEFAULTS.apiAppId,
+    bot_id: 'B0BOT',
+    blocks: [],
+    state: { values: view.values ?? {} },
+    title: { type: 'plain_text', text: 'JIT' },
+    close: null,
+    submit: null,
+    root_view_id: view.id,
+    previous_view_id: null,
+    clear_on_close: false,
+    notify_on_close: false,
+  };
+}
+
+/** `block_actions` for a button or menu inside a view (the App Home, or a modal), as Slack sends it. */
+export function viewBlockActionsBody(input: {
+  userId: string;
+  view: ViewRef;
+  actionId: string;
+  /** A button's value, or the chosen option of a static select. */
+  value: string;
+  kind?: 'button' | 'static_select';
+  blockId?: string;
+  triggerId?: string;
+  teamId?: string;
+}): string {
+  const teamId = input.teamId ?? SLACK_DEFAULTS.teamId;
+  const action =
+    input.kind === 'static_select'
+      ? {
+          type: 'static_select',
+          selected_option: { text: { type: 'plain_text', text: input.value }, value: input.value },
+        }
+      : { type: 'button', value: input.value, text: { type: 'plain_text', text: input.actionId } };
+  const payload = {
+    type: 'block_actions',
+    user: { id: input.userId, username: input.userId.toLowerCase(), name: input.userId.toLowerCase(), team_id: teamId },
+    api_app_id: SLACK_DEFAULTS.apiAppId,
+    token: SLACK_DEFAULTS.token,
+    container: { type: 'view', view_id: input.view.id },
+    trigger_id: input.triggerId ?? nextTriggerId(),
+    team: { id: teamId, domain: SLACK_DEFAULTS.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: viewPayload(input.view, teamId),
+    actions: [
+      {
+        ...action,
+        action_id: input.actionId,
+        block_id: input.blockId ?? 'block',
+        action_ts: (Date.now() / 1000).toFixed(6),
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** `view_submission` for a modal, as Slack sends it when the person presses its submit button. */
+export function viewSubmissionBody(input: { userId: string; view: ViewRef; teamId?: string }): string {
+  const teamId = input.teamId ?? SLACK_DEFAULTS.teamId;
+  const payload = {
+    type: 'view_submission',
+    team: { id: teamId, domain: SLACK_DEFAULTS.teamDomain },
+    user: { id: input.userId, username: input.userId.toLowerCase(), name: input.userId.toLowerCase(), team_id: teamId },
+    api_app_id: SLACK_DEFAULTS.apiAppId,
+    token: SLACK_DEFAULTS.token,
+    trigger_id: nextTriggerId(),
+    view: viewPayload(input.view, teamId),
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** A global shortcut, as Slack sends it. */
+export function shortcutBody(input: {
+  userId: string;
+  callbackId: string;
+  triggerId?: string;
+  teamId?: string;
+}): string {
+  const teamId = input.teamId ?? SLACK_DEFAULTS.teamId;
+  const payload = {
+    type: 'shortcut',
+    token: SLACK_DEFAULTS.token,
+    action_ts: (Date.now() / 1000).toFixed(6),
+    team: { id: teamId, domain: SLACK_DEFAULTS.teamDomain },
+    user: { id: input.userId, username: input.userId.toLowerCase(), team_id: teamId },
+    is_enterprise_install: false,
+    enterprise: null,
+    callback_id: input.callbackId,
+    trigger_id: input.triggerId ?? nextTriggerId(),
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** An Events API callback (JSON body), e.g. `app_home_opened`. */
+export function eventCallbackBody(event: Record<string, unknown>, teamId: string = SLACK_DEFAULTS.teamId): string {
+  return JSON.stringify({
+    token: SLACK_DEFAULTS.token,
+    team_id: teamId,
+    api_app_id: SLACK_DEFAULTS.apiAppId,
+    event: { event_ts: (Date.now() / 1000).toFixed(6), ...event },
+    type: 'event_callback',
+    event_id: `Ev${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: teamId, user_id: 'U0BOT', is_bot: true, is_enterprise_install: false }],
+  });
+}

@@ -7,9 +7,17 @@ import type { AccessRequest } from '../../src/domain/access-request';
 import type { CloudProvider } from '../../src/domain/ports';
 import { createLogger } from '../../src/lib/logger';
 import { PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
-import { ACTION_IDS } from '../../src/slack/ids';
+import { ACTION_IDS, EVENT_NAMES, INPUT_IDS, VIEW_IDS } from '../../src/slack/ids';
 import { type FakeSlackApi, type RecordedCall, startFakeSlackApi } from './fake-slack-api';
-import { blockActionsBody, slashCommandBody } from './slack-payloads';
+import {
+  blockActionsBody,
+  eventCallbackBody,
+  nextTriggerId,
+  slashCommandBody,
+  type ViewRef,
+  viewBlockActionsBody,
+  viewSubmissionBody,
+} from './slack-payloads';
 import { postSigned, type SignedPostResult } from './slack-signer';
 
 export const APPROVAL_CHANNEL = 'C0APPROVALS';
@@ -66,6 +74,24 @@ export interface TestBot {
   setPolicy(policyYaml: string): void;
   /** Waits for a DM (chat.postMessage to the user ID) whose text includes `fragment`. */
   waitForDm(userId: string, fragment: string, timeoutMs?: number): Promise<RecordedCall>;
+  /** Sends `app_home_opened` for `userId` and waits for the App Home the bot publishes in answer. */
+  openHome(userId: string): Promise<RecordedCall>;
+  /** Presses a button on `userId`'s App Home, signed. */
+  pressInHome(userId: string, actionId: string, value: string): Promise<SignedPostResult>;
+  /** Presses a button (or picks from a menu) inside an open modal, signed. */
+  pressInModal(
+    userId: string,
+    opened: RecordedCall,
+    actionId: string,
+    value: string,
+    options?: { kind?: 'button' | 'static_select'; values?: ViewRef['values'] },
+  ): Promise<SignedPostResult>;
+  /** Waits for `views.open` of a modal with this `callback_id` opened on `triggerId` (any trigger when omitted). */
+  waitForModal(callbackId: string, triggerId?: string): Promise<RecordedCall>;
+  /** Submits a modal the bot opened (the recorded `views.open`/`views.update`), with these input values, signed. */
+  submitModal(userId: string, opened: RecordedCall, values: ViewRef['values']): Promise<SignedPostResult>;
+  /** Clicks Deny on the approval message and submits the reason modal; returns the submission's answer. */
+  deny(userId: string, requestId: string, reason?: string): Promise<SignedPostResult>;
   stop(): Promise<void>;
 }
 
@@ -171,6 +197,8 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
         await new Promise((resolve) => setTimeout(resolve, 20));
         message = await container.store.getApprovalMessage(requestId);
       }
+      const triggerId = nextTriggerId();
+      const seen = slack.calls().length;
       const body = blockActionsBody({
         userId,
         actionId: ACTION_IDS[action],
@@ -178,9 +206,95 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
         channelId: message?.channel ?? APPROVAL_CHANNEL,
         messageTs: message?.ts ?? '1700000000.000001',
         responseUrl: slack.responseUrl(),
+        triggerId,
       });
-      return postSigned(eventsUrl, body, signingSecret);
+      const pressed = await postSigned(eventsUrl, body, signingSecret);
+      if (action !== 'deny') return pressed;
+      // Deny opens a reason modal, or is refused with an ephemeral: submit the modal when it opens.
+      const outcome = await slack.waitFor(
+        (call) =>
+          slack.calls().indexOf(call) >= seen &&
+          ((call.method === 'views.open' && call.args.trigger_id === triggerId) ||
+            (call.method === 'chat.postEphemeral' && call.args.user === userId)),
+        { description: `deny modal or refusal for ${userId} on ${requestId}` },
+      );
+      return outcome.method === 'views.open' ? bot.submitModal(userId, outcome, {}) : pressed;
     },
+    async deny(userId, requestId, reason) {
+      const message = await container.store.getApprovalMessage(requestId);
+      const triggerId = nextTriggerId();
+      await postSigned(
+        eventsUrl,
+        blockActionsBody({
+          userId,
+          actionId: ACTION_IDS.deny,
+          value: requestId,
+          channelId: message?.channel ?? APPROVAL_CHANNEL,
+          messageTs: message?.ts ?? '1700000000.000001',
+          triggerId,
+        }),
+        signingSecret,
+      );
+      const opened = await bot.waitForModal(VIEW_IDS.deny, triggerId);
+      return bot.submitModal(
+        userId,
+        opened,
+        reason === undefined
+          ? {}
+          : { [INPUT_IDS.reason]: { [INPUT_IDS.reason]: { type: 'plain_text_input', value: reason } } },
+      );
+    },
+    async openHome(userId) {
+      const seen = slack.calls().length;
+      await postSigned(
+        eventsUrl,
+        eventCallbackBody({
+          type: EVENT_NAMES.appHomeOpened,
+          user: userId,
+          channel: `D${userId.slice(1)}`,
+          tab: 'home',
+        }),
+        signingSecret,
+        { contentType: 'application/json' },
+      );
+      return slack.waitFor(
+        (call) =>
+          slack.calls().indexOf(call) >= seen && call.method === 'views.publish' && call.args.user_id === userId,
+        { description: `App Home published for ${userId}` },
+      );
+    },
+    pressInHome: (userId, actionId, value) =>
+      postSigned(
+        eventsUrl,
+        viewBlockActionsBody({ userId, actionId, value, view: { id: `VHOME${userId}`, type: 'home' } }),
+        signingSecret,
+      ),
+    pressInModal: (userId, opened, actionId, value, options = {}) =>
+      postSigned(
+        eventsUrl,
+        viewBlockActionsBody({
+          userId,
+          actionId,
+          value,
+          ...(options.kind !== undefined && { kind: options.kind }),
+          view: { ...viewRefOf(opened), ...(options.values !== undefined && { values: options.values }) },
+        }),
+        signingSecret,
+      ),
+    waitForModal: (callbackId, triggerId) =>
+      slack.waitFor(
+        (call) =>
+          call.method === 'views.open' &&
+          (call.args.view as { callback_id?: unknown } | undefined)?.callback_id === callbackId &&
+          (triggerId === undefined || call.args.trigger_id === triggerId),
+        { description: `modal ${callbackId} opened` },
+      ),
+    submitModal: (userId, opened, values) =>
+      postSigned(
+        eventsUrl,
+        viewSubmissionBody({ userId, view: { ...viewRefOf(opened), ...(values !== undefined && { values }) } }),
+        signingSecret,
+      ),
     press: (userId, actionId, value, on) =>
       postSigned(
         eventsUrl,
@@ -251,4 +365,16 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     },
   };
   return bot;
+}
+
+/** The view the bot opened or updated, as Slack would echo it back in a later payload. */
+function viewRefOf(opened: RecordedCall): ViewRef {
+  const view = (opened.args.view ?? {}) as { callback_id?: string; private_metadata?: string; type?: string };
+  const answered = (opened.response as { view?: { id?: string } } | undefined)?.view;
+  return {
+    id: answered?.id ?? String(opened.args.view_id ?? 'V0UNKNOWN'),
+    type: view.type === 'home' ? 'home' : 'modal',
+    ...(view.callback_id !== undefined && { callbackId: view.callback_id }),
+    ...(view.private_metadata !== undefined && { privateMetadata: view.private_metadata }),
+  };
 }

@@ -43,6 +43,7 @@ export function makeRole(overrides: Partial<Role> = {}): Role {
     requesters: { users: [], usergroups: [] },
     risk: 'low',
     breakGlass: false,
+    selfExtend: false,
     ...overrides,
   };
 }

@@ -3,8 +3,8 @@ import type { AccessRequest } from '../../domain/access-request';
 import { approvalsMissing } from '../../domain/approvals';
 import { formatDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
-import { ACTION_IDS } from '../ids';
 import { actorName, escapeMrkdwn, requestIdCode, slackTime } from './format';
+import { approveButton, denyButton } from './grant-buttons';
 
 export interface SlackMessage {
   /** Plain fallback shown in notifications and by screen readers. */
@@ -25,14 +25,23 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined):
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `:key: <@${request.requesterId}> asks for *${request.roleId}* for *${formatDuration(request.durationMs)}*`,
+        text:
+          request.extends !== undefined
+            ? `:key: <@${request.requesterId}> asks to extend *${request.roleId}* by *${formatDuration(request.durationMs)}* (access from request ${requestIdCode(request.extends)})`
+            : `:key: <@${request.requesterId}> asks for *${request.roleId}* for *${formatDuration(request.durationMs)}*`,
       },
     },
     {
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Role*\n${roleLine}` },
-        { type: 'mrkdwn', text: `*Duration*\n${formatDuration(request.durationMs)} from activation` },
+        {
+          type: 'mrkdwn',
+          text:
+            request.extends !== undefined
+              ? `*Extra time*\n+${formatDuration(request.durationMs)}`
+              : `*Duration*\n${formatDuration(request.durationMs)} from activation`,
+        },
         { type: 'mrkdwn', text: `*Request*\n${requestIdCode(request.id)}` },
         { type: 'mrkdwn', text: `*Requested*\n${slackTime(request.createdAt)}` },
       ],
@@ -45,32 +54,13 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined):
   if (request.state === 'pending') {
     blocks.push(
       { type: 'context', elements: [{ type: 'mrkdwn', text: pendingLine(request, role) }] },
-      {
-        type: 'actions',
-        block_id: `decide-${request.id}`,
-        elements: [
-          {
-            type: 'button',
-            action_id: ACTION_IDS.approve,
-            text: { type: 'plain_text', text: 'Approve' },
-            style: 'primary',
-            value: request.id,
-          },
-          {
-            type: 'button',
-            action_id: ACTION_IDS.deny,
-            text: { type: 'plain_text', text: 'Deny' },
-            style: 'danger',
-            value: request.id,
-          },
-        ],
-      },
+      { type: 'actions', block_id: `decide-${request.id}`, elements: [approveButton(request), denyButton(request)] },
     );
   } else {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: stateLine(request) } });
   }
   return {
-    text: `${request.requesterId ? `<@${request.requesterId}>` : 'Someone'} asks for ${request.roleId} for ${formatDuration(request.durationMs)} (${request.id}): ${plainState(request)}`,
+    text: `${request.requesterId ? `<@${request.requesterId}>` : 'Someone'} asks ${request.extends !== undefined ? `to extend ${request.roleId} by` : `for ${request.roleId} for`} ${formatDuration(request.durationMs)} (${request.id}): ${plainState(request)}`,
     blocks,
   };
 }
@@ -107,13 +97,15 @@ export function stateLine(request: AccessRequest): string {
     case 'revoked':
       return `:no_entry_sign: Approved by ${approvedBy} · revoked by ${actorName(request.endedBy ?? 'unknown')} at ${slackTime(request.endedAt ?? 0)}; access removed`;
     case 'denied':
-      return `:x: Denied by ${decided}`;
+      return `:x: Denied by ${decided}${request.denialReason !== undefined ? `: ${escapeMrkdwn(request.denialReason)}` : ''}`;
     case 'cancelled':
       return `:heavy_minus_sign: Cancelled by the requester at ${slackTime(request.updatedAt)}`;
     case 'timed-out':
       return `:alarm_clock: Timed out at ${slackTime(request.updatedAt)}: nobody decided in time`;
     case 'failed':
-      return `:warning: Approved by ${approvedBy}, but granting failed: ${escapeMrkdwn(request.failureReason ?? 'unknown error')}. Nothing is granted.`;
+      return `:warning: Approved by ${approvedBy}, but ${request.extends !== undefined ? 'extending' : 'granting'} failed: ${escapeMrkdwn(request.failureReason ?? 'unknown error')}. ${request.extends !== undefined ? 'The access keeps its expiry.' : 'Nothing is granted.'}`;
+    case 'applied':
+      return `:white_check_mark: Approved by ${approvedBy} · extension applied; access now lasts until ${slackTime(request.expiresAt ?? 0)}`;
   }
 }
 

@@ -11,6 +11,7 @@ const c = SLASH_COMMAND;
 export function helpText(): string {
   return [
     '*Just-in-time access to cloud roles*',
+    `• \`${c}\` alone — a form to pick a role, a duration and a reason (also in the ⚡ shortcuts and the bot's Home tab, where you see your access, extend it or end it)`,
     `• \`${c} request <role> <duration> <reason>\` — ask for a role, e.g. \`${c} request sandbox-admin 2h debugging INC-42\`. Durations: 30s, 15m, 2h, 1d, 1h30m; the clock starts when access is granted.`,
     `• \`${c} roles\` — the roles you may request, with their longest duration`,
     `• \`${c} list\` — your pending and active requests, with time left`,

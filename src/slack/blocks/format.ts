@@ -38,3 +38,8 @@ export function actorName(actor: string): string {
 export function requestIdCode(id: string): string {
   return `\`${id}\``;
 }
+
+/** Cuts text to a length limit (Slack's, or a readable one), marking the cut. */
+export function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

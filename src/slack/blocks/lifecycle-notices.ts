@@ -9,7 +9,13 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
   switch (kind) {
     case 'requested':
     case 'refresh':
+    case 'approval-reminder':
+    case 'expiry-reminder':
       return undefined;
+    case 'extended':
+      return `:arrows_clockwise: Access extended; now active until ${slackTime(request.expiresAt ?? 0)}.`;
+    case 'applied':
+      return `:arrows_clockwise: Extension applied: <@${request.requesterId}>'s access to *${request.roleId}* now lasts until ${slackTime(request.expiresAt ?? 0)}.`;
     case 'approval-recorded':
       return last ? `:ballot_box_with_check: ${actorName(last.userId)} approved; more approvals needed.` : undefined;
     case 'approved':
@@ -17,7 +23,7 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
     case 'activated':
       return `:large_green_circle: Access is active until ${slackTime(request.expiresAt ?? 0)}.`;
     case 'denied':
-      return `:x: Denied by ${actorName(request.decidedBy ?? 'unknown')}.`;
+      return `:x: Denied by ${actorName(request.decidedBy ?? 'unknown')}.${denialReason(request)}`;
     case 'cancelled':
       return ':heavy_minus_sign: Cancelled by the requester.';
     case 'timed-out':
@@ -34,24 +40,34 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
 /** The direct message to the requester for one event; undefined when they need not be told. */
 export function requesterMessage(kind: NoticeKind, request: AccessRequest): string | undefined {
   const id = requestIdCode(request.id);
+  const what = request.extends !== undefined ? 'extension request' : 'request';
   switch (kind) {
     case 'requested':
     case 'refresh':
     case 'approval-recorded':
     case 'approved':
     case 'cancelled':
+    case 'applied':
+    case 'approval-reminder':
+    case 'expiry-reminder':
       return undefined;
+    case 'extended':
+      return `:arrows_clockwise: Your access to *${request.roleId}* is extended until ${slackTime(request.expiresAt ?? 0)} (request ${id}).`;
     case 'activated':
       return [
-        `:large_green_circle: Your access to *${request.roleId}* is active until ${slackTime(request.expiresAt ?? 0)} (${formatDuration(request.durationMs)}). Request ${id}; end it early with \`/jit revoke ${request.id}\`.`,
+        `:large_green_circle: Your access to *${request.roleId}* is active until ${slackTime(request.expiresAt ?? 0)} (${formatDuration(request.durationMs)}). Request ${id}; extend it or end it early (*I'm done*) in the bot's Home tab, or with \`/jit revoke ${request.id}\`.`,
         ...(request.grant?.instructions !== undefined ? [request.grant.instructions] : []),
       ].join('\n');
     case 'denied':
-      return `:x: Your request ${id} for *${request.roleId}* was denied by ${actorName(request.decidedBy ?? 'unknown')}.`;
+      return `:x: Your ${what} ${id} for *${request.roleId}* was denied by ${actorName(request.decidedBy ?? 'unknown')}.${denialReason(request)}`;
     case 'timed-out':
-      return `:alarm_clock: Your request ${id} for *${request.roleId}* timed out: no approver decided in time. Ask again with \`/jit request ${request.roleId} ${formatDuration(request.durationMs)} <reason>\`.`;
+      return request.extends !== undefined
+        ? `:alarm_clock: Your extension request ${id} for *${request.roleId}* timed out: no approver decided in time. Your access keeps its expiry.`
+        : `:alarm_clock: Your request ${id} for *${request.roleId}* timed out: no approver decided in time. Ask again with \`/jit request ${request.roleId} ${formatDuration(request.durationMs)} <reason>\`.`;
     case 'failed':
-      return `:warning: Your request ${id} for *${request.roleId}* was approved, but granting failed: ${escapeMrkdwn(request.failureReason ?? 'unknown error')}. Nothing is granted; the approvers were told.`;
+      return request.extends !== undefined
+        ? `:warning: Your extension request ${id} for *${request.roleId}* was approved, but extending failed: ${escapeMrkdwn(request.failureReason ?? 'unknown error')}. Your access keeps its expiry.`
+        : `:warning: Your request ${id} for *${request.roleId}* was approved, but granting failed: ${escapeMrkdwn(request.failureReason ?? 'unknown error')}. Nothing is granted; the approvers were told.`;
     case 'expired':
       return `:hourglass: Your access to *${request.roleId}* has expired and was removed (request ${id}).`;
     case 'revoked':
@@ -63,6 +79,11 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
 
 /** One line per event for the optional audit channel. */
 export function auditLine(kind: NoticeKind, request: AccessRequest): string | undefined {
-  if (kind === 'refresh') return undefined;
+  if (kind === 'refresh' || kind === 'approval-reminder' || kind === 'expiry-reminder') return undefined;
   return `${requestIdCode(request.id)} <@${request.requesterId}> · *${request.roleId}* · ${kind}`;
+}
+
+/** The approver's words to the requester, when they gave any. */
+function denialReason(request: AccessRequest): string {
+  return request.denialReason !== undefined ? ` Reason: ${escapeMrkdwn(request.denialReason)}` : '';
 }

@@ -5,6 +5,7 @@ import { helpText, listText, requestConfirmationText, rolesText, statusText } fr
 import { answerFailure } from '../error-reporter';
 import { SLASH_COMMAND } from '../ids';
 import type { SlackDeps } from '../slack-deps';
+import { openRequestModal } from '../views/request-modal-flow';
 import { handleAuditCommand } from './audit-command';
 import { type AuditCommand, type JitCommand, parseJitCommand } from './parse-jit-command';
 
@@ -19,6 +20,21 @@ export function registerJitCommand(app: App, deps: SlackDeps): void {
       await handleAuditCommand(parsed, { command, ack, respond, client }, deps);
       return;
     }
+    if (parsed.kind === 'form') {
+      await ack();
+      try {
+        await openRequestModal(client, command.trigger_id, command.user_id, parsed, deps);
+      } catch (error) {
+        const text = await answerFailure(
+          error,
+          deps,
+          { actorId: command.user_id, action: '/jit request form' },
+          { command: 'form', userId: command.user_id },
+        );
+        await respond({ response_type: 'ephemeral', text });
+      }
+      return;
+    }
     await answerEphemerally(answer(parsed, command, deps), (text) => text, {
       ack,
       respond,
@@ -29,7 +45,7 @@ export function registerJitCommand(app: App, deps: SlackDeps): void {
 
 /** The reply to one command; never throws (errors become a message for the person). */
 async function answer(
-  parsed: Exclude<JitCommand, AuditCommand>,
+  parsed: Exclude<JitCommand, AuditCommand | { kind: 'form' }>,
   command: SlashCommand,
   deps: SlackDeps,
 ): Promise<string> {

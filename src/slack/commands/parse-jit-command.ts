@@ -1,6 +1,6 @@
 import { looksLikeDuration } from '../../domain/duration';
 import { isRequestIdShaped } from '../../lib/request-ids';
-import { escapeMrkdwn } from '../blocks/format';
+import { escapeMrkdwn, truncate } from '../blocks/format';
 import { SLASH_COMMAND } from '../ids';
 
 /** What a person asked for with `/jit …`, or why it could not be understood. */
@@ -9,6 +9,8 @@ export type JitCommand =
   | { kind: 'roles' }
   | { kind: 'list' }
   | { kind: 'request'; roleId: string; duration?: string; reason: string }
+  /** Open the request form, prefilled with what was typed: `/jit` alone, or a `/jit request` missing pieces. */
+  | { kind: 'form'; roleId?: string; duration?: string }
   | { kind: 'cancel' | 'revoke' | 'status'; requestId: string }
   | AuditCommand
   | { kind: 'invalid'; message: string };
@@ -39,6 +41,7 @@ export function parseJitCommand(text: string): JitCommand {
   const verb = verbText.toLowerCase();
   switch (verb) {
     case '':
+      return { kind: 'form' };
     case 'help':
       return { kind: 'help' };
     case 'roles':
@@ -78,19 +81,14 @@ export function parseJitCommand(text: string): JitCommand {
     default:
       return {
         kind: 'invalid',
-        message: `"${escapeMrkdwn(truncate(verbText, 40))}" is not a ${SLASH_COMMAND} command. Use one of: ${SUBCOMMANDS.join(', ')}. \`${SLASH_COMMAND} help\` explains each.`,
+        message: `"${escapeMrkdwn(truncate(verbText, 41))}" is not a ${SLASH_COMMAND} command. Use one of: ${SUBCOMMANDS.join(', ')}. \`${SLASH_COMMAND} help\` explains each.`,
       };
   }
 }
 
 function parseRequest(rest: string): JitCommand {
   const [roleId, afterRole] = firstWord(rest);
-  if (roleId === '') {
-    return {
-      kind: 'invalid',
-      message: `Say which role, for how long and why: \`${SLASH_COMMAND} request <role> <duration> <reason>\`, e.g. \`${SLASH_COMMAND} request sandbox-admin 2h debugging INC-42\`. \`${SLASH_COMMAND} roles\` lists the roles you may request.`,
-    };
-  }
+  if (roleId === '') return { kind: 'form' };
   if (!/^[a-z0-9-]{1,64}$/i.test(roleId)) {
     return {
       kind: 'invalid',
@@ -106,10 +104,15 @@ function parseRequest(rest: string): JitCommand {
   }
   // A second word starting with a digit is meant as a duration (and must parse as one); otherwise it starts
   // the reason and the role's default duration applies.
+  const role = roleId.toLowerCase();
   if (maybeDuration !== '' && looksLikeDuration(maybeDuration)) {
-    return { kind: 'request', roleId: roleId.toLowerCase(), duration: maybeDuration, reason: afterDuration.trim() };
+    const reason = afterDuration.trim();
+    return reason === ''
+      ? { kind: 'form', roleId: role, duration: maybeDuration }
+      : { kind: 'request', roleId: role, duration: maybeDuration, reason };
   }
-  return { kind: 'request', roleId: roleId.toLowerCase(), reason: afterRole.trim() };
+  const reason = afterRole.trim();
+  return reason === '' ? { kind: 'form', roleId: role } : { kind: 'request', roleId: role, reason };
 }
 
 const AUDIT_USAGE = `\`${SLASH_COMMAND} audit [since] [request ID]\`, e.g. \`${SLASH_COMMAND} audit 7d\`, \`${SLASH_COMMAND} audit 2025-01-31 k7m2xq9d\``;
@@ -150,8 +153,4 @@ function readsAsTime(word: string): boolean {
 /** Lowercased, without the backticks of a pasted code span. */
 function cleanRequestId(word: string): string {
   return word.toLowerCase().replace(/^`|`$/g, '');
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

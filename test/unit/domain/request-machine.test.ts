@@ -11,6 +11,7 @@ const ALLOWED: ReadonlyArray<readonly [RequestState, RequestState]> = [
   ['pending', 'timed-out'],
   ['approved', 'active'],
   ['approved', 'failed'],
+  ['approved', 'applied'],
   ['active', 'active'],
   ['active', 'expired'],
   ['active', 'revoked'],
@@ -31,9 +32,9 @@ describe('TRANSITIONS', () => {
     expect(Object.keys(TRANSITIONS).sort()).toEqual([...REQUEST_STATES].sort());
   });
 
-  it('makes expired, revoked, denied, cancelled, timed-out and failed terminal, and only those', () => {
+  it('makes expired, revoked, denied, cancelled, timed-out, failed and applied terminal, and only those', () => {
     const terminal = REQUEST_STATES.filter(isTerminal);
-    expect(terminal.sort()).toEqual(['cancelled', 'denied', 'expired', 'failed', 'revoked', 'timed-out']);
+    expect(terminal.sort()).toEqual(['applied', 'cancelled', 'denied', 'expired', 'failed', 'revoked', 'timed-out']);
   });
 
   it('agrees with canTransition on every pair', () => {
@@ -95,8 +96,8 @@ describe('transition', () => {
     });
   });
 
-  it('covers all 81 pairs between the allowed and disallowed cases', () => {
-    expect(ALLOWED.length + DISALLOWED.length).toBe(81);
-    expect(DISALLOWED).toHaveLength(71);
+  it('covers all 100 pairs between the allowed and disallowed cases', () => {
+    expect(ALLOWED.length + DISALLOWED.length).toBe(100);
+    expect(DISALLOWED).toHaveLength(89);
   });
 });

@@ -1,23 +1,88 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { App } from '@slack/bolt';
 import { parse } from 'yaml';
-import { SLASH_COMMAND } from '../../../src/slack/ids';
+import { EVENT_NAMES, SHORTCUT_IDS, SLASH_COMMAND } from '../../../src/slack/ids';
+import { registerListeners } from '../../../src/slack/register-listeners';
 import { EVENTS_PATH } from '../../../src/slack/slack-app';
+import type { SlackDeps } from '../../../src/slack/slack-deps';
 
 interface Manifest {
-  features: { slash_commands: { command: string; url: string }[] };
+  features: {
+    app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean };
+    slash_commands: { command: string; url: string }[];
+    shortcuts?: { callback_id: string; type: string; name: string; description: string }[];
+  };
   oauth_config: { scopes: { bot: string[] } };
-  settings: { interactivity: { is_enabled: boolean; request_url: string } };
+  settings: {
+    event_subscriptions?: { request_url: string; bot_events: string[] };
+    interactivity: { is_enabled: boolean; request_url: string };
+  };
+}
+
+const LISTENER_KINDS = ['command', 'action', 'view', 'shortcut', 'event', 'options', 'message'] as const;
+type ListenerKind = (typeof LISTENER_KINDS)[number];
+
+/** Registers the real listeners on a stand-in App that records what each registration listens for. */
+function registeredListeners(): Record<ListenerKind, unknown[]> {
+  const registered = Object.fromEntries(LISTENER_KINDS.map((kind) => [kind, [] as unknown[]])) as Record<
+    ListenerKind,
+    unknown[]
+  >;
+  const app = new Proxy(
+    {},
+    {
+      get(_target, property) {
+        if (!(LISTENER_KINDS as readonly PropertyKey[]).includes(property)) {
+          throw new Error(`registerListeners used app.${String(property)}, which this test does not know`);
+        }
+        return (constraint: unknown) => registered[property as ListenerKind].push(constraint);
+      },
+    },
+  ) as unknown as App;
+  registerListeners(app, {} as SlackDeps);
+  return registered;
 }
 
 describe('manifest.yml', () => {
   const manifest = parse(readFileSync(join(__dirname, '../../../manifest.yml'), 'utf8')) as Manifest;
+  const listeners = registeredListeners();
 
-  it('declares the slash command and interactivity the listeners need, at the events path', () => {
-    expect(manifest.features.slash_commands.map((command) => command.command)).toEqual([SLASH_COMMAND]);
-    expect(manifest.features.slash_commands[0]?.url).toMatch(new RegExp(`${EVENTS_PATH}$`));
+  it('declares exactly the slash commands the code listens for, at the events path', () => {
+    expect(listeners.command).toEqual([SLASH_COMMAND]);
+    expect(manifest.features.slash_commands.map((command) => command.command).sort()).toEqual(
+      [...new Set(listeners.command)].sort(),
+    );
+    for (const command of manifest.features.slash_commands) expect(command.url).toMatch(new RegExp(`${EVENTS_PATH}$`));
+  });
+
+  it('declares exactly the global shortcuts the code listens for', () => {
+    expect(listeners.shortcut).toContain(SHORTCUT_IDS.requestAccess);
+    const declared = (manifest.features.shortcuts ?? []).map((shortcut) => shortcut.callback_id).sort();
+    expect(declared).toEqual([...new Set(listeners.shortcut)].sort());
+    for (const shortcut of manifest.features.shortcuts ?? []) {
+      expect(shortcut.type).toBe('global');
+      expect(shortcut.name.length).toBeLessThanOrEqual(24);
+      expect(shortcut.description.length).toBeLessThanOrEqual(40);
+    }
+  });
+
+  it('subscribes to exactly the events the code listens for, at the events path, with the Home tab on', () => {
+    expect(listeners.event).toContain(EVENT_NAMES.appHomeOpened);
+    expect([...(manifest.settings.event_subscriptions?.bot_events ?? [])].sort()).toEqual(
+      [...new Set(listeners.event)].sort(),
+    );
+    expect(manifest.settings.event_subscriptions?.request_url).toMatch(new RegExp(`${EVENTS_PATH}$`));
+    expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+  });
+
+  it('turns on interactivity, at the events path, because the code listens for buttons and modals', () => {
+    expect(listeners.action.length + listeners.view.length).toBeGreaterThan(0);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.interactivity.request_url).toMatch(new RegExp(`${EVENTS_PATH}$`));
+    // Menus with options loaded from the app and message listeners would need more settings and scopes.
+    expect(listeners.options).toEqual([]);
+    expect(listeners.message).toEqual([]);
   });
 
   it('asks for exactly the bot scopes the code uses', () => {

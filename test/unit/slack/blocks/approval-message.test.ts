@@ -34,6 +34,13 @@ const IN_STATE: Record<Exclude<RequestState, 'pending'>, AccessRequest> = {
     updatedAt: ENDED_AT,
   }),
   failed: makeRequest({ state: 'failed', ...approvedBy, failureReason: 'AccessDenied <!here> & co' }),
+  applied: makeRequest({
+    state: 'applied',
+    ...approvedBy,
+    extends: 'a1b2c3d4',
+    activatedAt: ACTIVATED_AT,
+    expiresAt: EXPIRES_AT,
+  }),
 };
 
 const EXPECTED_STATE_LINES: Record<Exclude<RequestState, 'pending'>, string> = {
@@ -46,6 +53,7 @@ const EXPECTED_STATE_LINES: Record<Exclude<RequestState, 'pending'>, string> = {
   'timed-out': `:alarm_clock: Timed out at ${slackTime(ENDED_AT)}: nobody decided in time`,
   failed:
     ':warning: Approved by <@U0LEAD>, but granting failed: AccessDenied &lt;!here&gt; &amp; co. Nothing is granted.',
+  applied: `:white_check_mark: Approved by <@U0LEAD> · extension applied; access now lasts until ${slackTime(EXPIRES_AT)}`,
 };
 
 function blocksOfType<T extends KnownBlock['type']>(blocks: KnownBlock[], type: T): Extract<KnownBlock, { type: T }>[] {
@@ -164,8 +172,31 @@ describe('approvalMessage', () => {
     });
 
     it('names the state in the plain fallback', () => {
-      expect(message.text).toBe(`<@U0REQUESTER> asks for sandbox-admin for 1h (k7m2xq9d): ${state}`);
+      const asks = request.extends !== undefined ? 'asks to extend sandbox-admin by' : 'asks for sandbox-admin for';
+      expect(message.text).toBe(`<@U0REQUESTER> ${asks} 1h (k7m2xq9d): ${state}`);
     });
+  });
+
+  describe('for an extension', () => {
+    const request = makeRequest({ extends: 'a1b2c3d4', durationMs: 30 * MINUTE });
+    const message = approvalMessage(request, makeRole());
+
+    it('says which grant it lengthens and by how much', () => {
+      expect(JSON.stringify(message.blocks)).toContain('asks to extend *sandbox-admin* by *30m*');
+      expect(JSON.stringify(message.blocks)).toContain('`a1b2c3d4`');
+      expect(JSON.stringify(message.blocks)).toContain('+30m');
+      expect(message.text).toContain('asks to extend sandbox-admin by 30m');
+    });
+  });
+
+  it('shows the approver’s reason for a denial, escaped', () => {
+    const denied = makeRequest({
+      state: 'denied',
+      decidedBy: 'U0LEAD',
+      decidedAt: DECIDED_AT,
+      denialReason: 'no <!here>',
+    });
+    expect(stateLine(denied)).toBe(`:x: Denied by <@U0LEAD> at ${slackTime(DECIDED_AT)}: no &lt;!here&gt;`);
   });
 });
 

@@ -67,7 +67,7 @@ describe('requesterMessage', () => {
   it('tells the requester when access is active until, in UTC as a fallback, and how to end it', () => {
     const message = requesterMessage('activated', request);
     expect(message).toBe(
-      `:large_green_circle: Your access to *sandbox-admin* is active until ${slackTime(EXPIRES_AT)} (1h). Request \`k7m2xq9d\`; end it early with \`/jit revoke k7m2xq9d\`.`,
+      `:large_green_circle: Your access to *sandbox-admin* is active until ${slackTime(EXPIRES_AT)} (1h). Request \`k7m2xq9d\`; extend it or end it early (*I'm done*) in the bot's Home tab, or with \`/jit revoke k7m2xq9d\`.`,
     );
     expect(message).toContain('active until');
     expect(message).toContain('UTC');
@@ -120,12 +120,16 @@ describe('requesterMessage', () => {
 });
 
 describe('auditLine', () => {
-  it.each(NOTICE_KINDS.filter((kind) => kind !== 'refresh'))('records %s with who and which role', (kind) => {
-    // The line names the event only: by the time a deferred notice is sent the request may have moved on.
-    expect(auditLine(kind, makeRequest({ state: 'active' }))).toBe(
-      `\`k7m2xq9d\` <@U0REQUESTER> · *sandbox-admin* · ${kind}`,
-    );
-  });
+  const REMINDERS_AND_REDRAWS = ['refresh', 'approval-reminder', 'expiry-reminder'];
+  it.each(NOTICE_KINDS.filter((kind) => !REMINDERS_AND_REDRAWS.includes(kind)))(
+    'records %s with who and which role',
+    (kind) => {
+      // The line names the event only: by the time a deferred notice is sent the request may have moved on.
+      expect(auditLine(kind, makeRequest({ state: 'active' }))).toBe(
+        `\`k7m2xq9d\` <@U0REQUESTER> · *sandbox-admin* · ${kind}`,
+      );
+    },
+  );
 
   it('records nothing for a refresh', () => {
     expect(auditLine('refresh', request)).toBeUndefined();

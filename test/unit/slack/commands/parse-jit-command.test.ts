@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parseJitCommand } from '../../../../src/slack/commands/parse-jit-command';
 
-const KINDS = ['help', 'roles', 'list', 'request', 'cancel', 'revoke', 'status', 'audit', 'invalid'];
+const KINDS = ['help', 'form', 'roles', 'list', 'request', 'cancel', 'revoke', 'status', 'audit', 'invalid'];
 
 /** The message of an `invalid` result; fails the test for any other kind. */
 function invalidMessage(text: string): string {
@@ -12,8 +12,20 @@ function invalidMessage(text: string): string {
 
 describe('parseJitCommand', () => {
   describe('help', () => {
-    it.each(['', '   ', '\n\t', 'help', 'HELP', '  Help  ', 'help me please'])('%j is help', (text) => {
+    it.each(['help', 'HELP', '  Help  ', 'help me please'])('%j is help', (text) => {
       expect(parseJitCommand(text)).toEqual({ kind: 'help' });
+    });
+  });
+
+  describe('the request form', () => {
+    it.each(['', '   ', '\n\t', 'request', 'request   '])('%j opens the empty form', (text) => {
+      expect(parseJitCommand(text)).toEqual({ kind: 'form' });
+    });
+
+    it('a request without a reason opens the form prefilled with the role and duration', () => {
+      expect(parseJitCommand('request db')).toEqual({ kind: 'form', roleId: 'db' });
+      expect(parseJitCommand('request DB 2h')).toEqual({ kind: 'form', roleId: 'db', duration: '2h' });
+      expect(parseJitCommand('request db 2h   ')).toEqual({ kind: 'form', roleId: 'db', duration: '2h' });
     });
   });
 
@@ -91,20 +103,8 @@ describe('parseJitCommand', () => {
       });
     });
 
-    it('accepts a role alone, or a role and duration without a reason (the domain decides)', () => {
-      expect(parseJitCommand('request db')).toEqual({ kind: 'request', roleId: 'db', reason: '' });
-      expect(parseJitCommand('request db 2h')).toEqual({ kind: 'request', roleId: 'db', duration: '2h', reason: '' });
-    });
-
     it('keeps mrkdwn control characters of the reason as typed (escaping happens when rendering)', () => {
       expect(parseJitCommand('request db 1h <!channel> & <@U1>')).toMatchObject({ reason: '<!channel> & <@U1>' });
-    });
-
-    it('without a role says how to write a request', () => {
-      const message = invalidMessage('request');
-      expect(message).toContain('`/jit request <role> <duration> <reason>`');
-      expect(message).toContain('`/jit roles`');
-      expect(invalidMessage('request   ')).toBe(message);
     });
   });
 

@@ -1,0 +1,150 @@
+import type { App, BlockAction, StaticSelectAction } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { DomainErrorCode } from '../../domain/errors';
+import { isDomainError } from '../../domain/errors';
+import { withinAckDeadline } from '../ack-deadline';
+import { requestConfirmationText } from '../blocks/command-replies';
+import { requestModal, requestSentView } from '../blocks/request-modal';
+import { answerFailure } from '../error-reporter';
+import { ACTION_IDS, INPUT_IDS, SHORTCUT_IDS, VIEW_IDS } from '../ids';
+import { inlineError, viewInput } from '../interaction';
+import type { SlackDeps } from '../slack-deps';
+
+/** What is already known when the form opens, e.g. from a `/jit request` that lacked a piece. */
+export interface RequestPrefill {
+  roleId?: string;
+  duration?: string;
+  reason?: string;
+}
+
+/** Opens the request modal with the roles this person may request, prefilled with what they already said. */
+export async function openRequestModal(
+  client: WebClient,
+  triggerId: string,
+  userId: string,
+  prefill: RequestPrefill,
+  deps: SlackDeps,
+): Promise<void> {
+  const form = await deps.requests.requestForm(userId);
+  const known = prefill.roleId !== undefined && form.roles.some((role) => role.id === prefill.roleId);
+  const note =
+    prefill.roleId !== undefined && !known
+      ? `You cannot request "${prefill.roleId}" (no such role, or not for you); pick one of yours below.`
+      : known && prefill.reason === undefined
+        ? 'Say why you need it to finish the request.'
+        : undefined;
+  await client.views.open({
+    trigger_id: triggerId,
+    view: requestModal({
+      roles: form.roles,
+      minDurationMs: form.minDurationMs,
+      ...(known && { selectedRoleId: prefill.roleId }),
+      ...(prefill.duration !== undefined && { duration: prefill.duration }),
+      ...(prefill.reason !== undefined && { reason: prefill.reason }),
+      ...(note !== undefined && { note }),
+    }),
+  });
+}
+
+/** The form field a refusal is about, so the error shows next to it. */
+const FIELD_OF: Partial<Record<DomainErrorCode, string>> = {
+  unknown_role: INPUT_IDS.role,
+  role_not_requestable: INPUT_IDS.role,
+  invalid_duration: INPUT_IDS.duration,
+  duration_too_long: INPUT_IDS.duration,
+  duration_too_short: INPUT_IDS.duration,
+  missing_reason: INPUT_IDS.reason,
+  reason_too_long: INPUT_IDS.reason,
+  missing_ticket: INPUT_IDS.reason,
+};
+
+/** The request modal: opened from the global shortcut and the App Home, redrawn when a role is picked, submitted. */
+export function registerRequestModal(app: App, deps: SlackDeps): void {
+  app.shortcut(SHORTCUT_IDS.requestAccess, async ({ ack, shortcut, client }) => {
+    await ack();
+    await openRequestModal(client, shortcut.trigger_id, shortcut.user.id, {}, deps).catch((error: unknown) => {
+      deps.logger.error({ err: error, userId: shortcut.user.id }, 'could not open the request modal');
+    });
+  });
+
+  app.action<BlockAction>(ACTION_IDS.openRequestModal, async ({ ack, body, client }) => {
+    await ack();
+    await openRequestModal(client, body.trigger_id, body.user.id, {}, deps).catch((error: unknown) => {
+      deps.logger.error({ err: error, userId: body.user.id }, 'could not open the request modal');
+    });
+  });
+
+  // Picking a role redraws the form so the duration menu offers that role's durations and default.
+  app.action<BlockAction<StaticSelectAction>>(ACTION_IDS.pickRole, async ({ ack, body, action, client }) => {
+    await ack();
+    const view = body.view;
+    if (!view) return;
+    try {
+      const form = await deps.requests.requestForm(body.user.id);
+      const reason = viewInput(view.state.values, INPUT_IDS.reason, INPUT_IDS.reason);
+      await client.views.update({
+        view_id: view.id,
+        hash: view.hash,
+        view: requestModal({
+          roles: form.roles,
+          minDurationMs: form.minDurationMs,
+          selectedRoleId: action.selected_option.value,
+          ...(reason !== undefined && { reason }),
+        }),
+      });
+    } catch (error) {
+      // A hash conflict means the person changed the form again meanwhile; that later update wins.
+      deps.logger.info({ err: error, userId: body.user.id }, 'request modal not redrawn for the picked role');
+    }
+  });
+
+  app.view(VIEW_IDS.request, async ({ ack, body, view, client }) => {
+    const userId = body.user.id;
+    const values = view.state.values;
+    const roleId = viewInput(values, INPUT_IDS.role, ACTION_IDS.pickRole);
+    if (roleId === undefined) {
+      await ack({ response_action: 'errors', errors: { [INPUT_IDS.role]: 'Choose a role.' } });
+      return;
+    }
+    const duration = viewInput(values, INPUT_IDS.duration, INPUT_IDS.duration);
+    const work = deps.requests
+      .requestAccess({
+        requesterId: userId,
+        teamId: body.team?.id ?? body.user.team_id ?? '',
+        ...(body.enterprise?.id !== undefined && { enterpriseId: body.enterprise.id }),
+        roleId,
+        ...(duration !== undefined && { duration }),
+        reason: viewInput(values, INPUT_IDS.reason, INPUT_IDS.reason) ?? '',
+      })
+      .then(
+        (filed) => ({ filed }),
+        (error: unknown) => ({ error }),
+      );
+    const ready = await withinAckDeadline(work);
+    if (ready === undefined) {
+      // Too slow to answer in the form: close it and say the outcome in a DM.
+      await ack();
+      const late = await work;
+      const text =
+        'filed' in late
+          ? requestConfirmationText(late.filed.request, late.filed.role)
+          : await answerFailure(late.error, deps, { actorId: userId, action: 'request form' }, { userId });
+      await client.chat.postMessage({ channel: userId, text }).catch((error: unknown) => {
+        deps.logger.warn({ err: error, userId }, 'could not send the outcome of a slow request form');
+      });
+      return;
+    }
+    if ('filed' in ready) {
+      await ack({ response_action: 'update', view: requestSentView(ready.filed.request, ready.filed.role) });
+      return;
+    }
+    const text = await answerFailure(
+      ready.error,
+      deps,
+      { actorId: userId, action: 'request form' },
+      { userId, roleId },
+    );
+    const field = (isDomainError(ready.error) && FIELD_OF[ready.error.code]) || INPUT_IDS.role;
+    await ack({ response_action: 'errors', errors: { [field]: inlineError(text) } });
+  });
+}
