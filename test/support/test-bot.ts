@@ -159,6 +159,25 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     return id;
   };
 
+  /** Presses a button on the stored approval message of the request, once it exists (people click only then). */
+  const pressOnApprovalMessage = async (userId: string, actionId: string, requestId: string, triggerId: string) => {
+    let message = await container.store.getApprovalMessage(requestId);
+    for (let tries = 0; message === undefined && tries < 100; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      message = await container.store.getApprovalMessage(requestId);
+    }
+    const body = blockActionsBody({
+      userId,
+      actionId,
+      value: requestId,
+      channelId: message?.channel ?? APPROVAL_CHANNEL,
+      messageTs: message?.ts ?? '1700000000.000001',
+      responseUrl: slack.responseUrl(),
+      triggerId,
+    });
+    return postSigned(eventsUrl, body, signingSecret);
+  };
+
   const bot: TestBot = {
     container,
     slack,
@@ -190,25 +209,9 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     },
     approvalMessage,
     async click(userId, action, requestId) {
-      // The bot stores where its approval message is right after Slack answers the post; a person can only
-      // click once it exists, so the test waits for it too.
-      let message = await container.store.getApprovalMessage(requestId);
-      for (let tries = 0; message === undefined && tries < 100; tries += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        message = await container.store.getApprovalMessage(requestId);
-      }
       const triggerId = nextTriggerId();
       const seen = slack.calls().length;
-      const body = blockActionsBody({
-        userId,
-        actionId: ACTION_IDS[action],
-        value: requestId,
-        channelId: message?.channel ?? APPROVAL_CHANNEL,
-        messageTs: message?.ts ?? '1700000000.000001',
-        responseUrl: slack.responseUrl(),
-        triggerId,
-      });
-      const pressed = await postSigned(eventsUrl, body, signingSecret);
+      const pressed = await pressOnApprovalMessage(userId, ACTION_IDS[action], requestId, triggerId);
       if (action !== 'deny') return pressed;
       // Deny opens a reason modal, or is refused with an ephemeral: submit the modal when it opens.
       const outcome = await slack.waitFor(
@@ -221,20 +224,8 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       return outcome.method === 'views.open' ? bot.submitModal(userId, outcome, {}) : pressed;
     },
     async deny(userId, requestId, reason) {
-      const message = await container.store.getApprovalMessage(requestId);
       const triggerId = nextTriggerId();
-      await postSigned(
-        eventsUrl,
-        blockActionsBody({
-          userId,
-          actionId: ACTION_IDS.deny,
-          value: requestId,
-          channelId: message?.channel ?? APPROVAL_CHANNEL,
-          messageTs: message?.ts ?? '1700000000.000001',
-          triggerId,
-        }),
-        signingSecret,
-      );
+      await pressOnApprovalMessage(userId, ACTION_IDS.deny, requestId, triggerId);
       const opened = await bot.waitForModal(VIEW_IDS.deny, triggerId);
       return bot.submitModal(
         userId,
