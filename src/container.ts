@@ -11,6 +11,7 @@ import { Reconciler } from './domain/reconciler';
 import { RequestService } from './domain/request-service';
 import { RevocationMonitor } from './domain/revocation-monitor';
 import { opsRoutes } from './http/ops-routes';
+import { QueuedAlerter } from './jobs/queued-alerter';
 import { BullMqJobScheduler, closeQueues, createQueues, type Queues } from './jobs/scheduler';
 import { type RunningWorkers, startWorkers } from './jobs/workers';
 import { systemClock } from './lib/clock';
@@ -87,6 +88,8 @@ export function buildContainer(options: ContainerOptions): Container {
     ...options.slackClientOptions,
   };
   const webClient = new WebClient(env.SLACK_BOT_TOKEN, slackClientOptions);
+  // Jobs must not sleep inside a call Slack rate-limits: the notify queue pauses and retries instead.
+  const jobsWebClient = new WebClient(env.SLACK_BOT_TOKEN, { ...slackClientOptions, rejectRateLimitedCalls: true });
 
   const store = new RedisRequestStore(redis, keys, logger.child({ component: 'store' }));
   const auditLog = new RedisAuditLog(redis, keys, logger.child({ component: 'audit' }));
@@ -112,8 +115,9 @@ export function buildContainer(options: ContainerOptions): Container {
   const dryrun = providers.find('dryrun') as DryrunProvider;
   const directory = new SlackPeopleDirectory(webClient, clock);
 
-  const alerter = new SlackAlerter(
-    webClient,
+  const alerter = new QueuedAlerter(queues.notify, logger.child({ component: 'alerts' }));
+  const alertPoster = new SlackAlerter(
+    jobsWebClient,
     { adminChannel: () => config.policy.settings.adminChannel },
     clock,
     logger.child({ component: 'alerts' }),
@@ -145,7 +149,7 @@ export function buildContainer(options: ContainerOptions): Container {
   const notices = new NoticeService({
     store,
     policy,
-    notifier: new SlackNotifier(webClient, { auditChannel: () => config.policy.settings.auditChannel, clock }),
+    notifier: new SlackNotifier(jobsWebClient, { auditChannel: () => config.policy.settings.auditChannel, clock }),
     overview,
     clock,
   });
@@ -201,6 +205,7 @@ export function buildContainer(options: ContainerOptions): Container {
           prefix: keys.queuePrefix(),
           lifecycle,
           notices,
+          alertPoster,
           monitor,
           reconciler,
           metrics,

@@ -44,9 +44,11 @@ export interface AuditLog {
   trim(olderThanMs: number): Promise<number>;
 }
 
+export const ALERT_KINDS = ['revocation-failing', 'access-remains', 'drift', 'break-glass'] as const;
+
 /** Something a person must look at now. */
 export interface Alert {
-  kind: 'revocation-failing' | 'access-remains' | 'drift' | 'break-glass';
+  kind: (typeof ALERT_KINDS)[number];
   requestId?: string;
   /** What happened and what to do, in a sentence or two. */
   message: string;

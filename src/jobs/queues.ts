@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NOTICE_KINDS, type NoticeKind } from '../domain/ports';
+import { ALERT_KINDS, NOTICE_KINDS, type NoticeKind } from '../domain/ports';
 
 /** Each kind of deferred work has its own queue, so a backlog of notices never delays a revocation. */
 export const QUEUE_NAMES = {
@@ -24,6 +24,26 @@ export const noticeJobSchema = z
   .object({ requestId, kind: z.enum(NOTICE_KINDS), version: z.number().int().positive() })
   .strict();
 export type NoticeJob = z.infer<typeof noticeJobSchema>;
+
+/** An alert for the admin channel, queued so that a slow or rate-limited Slack never holds up the job raising it. */
+export const alertJobSchema = z
+  .object({
+    alert: z
+      .object({
+        kind: z.enum(ALERT_KINDS),
+        requestId: requestId.optional(),
+        message: z.string(),
+        error: z.string().optional(),
+        retryRevocation: z.boolean().optional(),
+        review: z.boolean().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+export type AlertJob = z.infer<typeof alertJobSchema>;
+
+/** The notify queue's job name for alerts; notices are named by their kind. */
+export const ALERT_JOB_NAME = 'alert';
 
 /** Deterministic job IDs (BullMQ forbids `:` in them): adding the same work twice is a no-op. */
 export const jobIds = {

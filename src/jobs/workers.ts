@@ -2,6 +2,7 @@ import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GrantLifecycle } from '../domain/grant-lifecycle';
 import type { NoticeService } from '../domain/notice-service';
+import type { Alerter } from '../domain/ports';
 import type { Reconciler } from '../domain/reconciler';
 import type { RevocationMonitor } from '../domain/revocation-monitor';
 import type { Logger } from '../lib/logger';
@@ -20,6 +21,8 @@ export interface WorkerDeps {
   prefix: string;
   lifecycle: GrantLifecycle;
   notices: NoticeService;
+  /** Posts alerts to the admin channel for the notify queue (the domain raises them through a queued alerter). */
+  alertPoster: Alerter;
   monitor: RevocationMonitor;
   reconciler: Reconciler;
   metrics: JobMetrics;
@@ -34,6 +37,7 @@ export interface WorkerDeps {
 /** What the job layer reports to the metrics. */
 export interface JobMetrics extends RevocationMetrics {
   countJobFailure(queue: string): void;
+  countSlackRateLimit(): void;
 }
 
 /** Jobs of one kind run this many at a time per process; revocations get the most room. */
@@ -54,11 +58,23 @@ export interface RunningWorkers {
 
 export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const logger = deps.logger.child({ component: 'jobs' });
+  let notifyWorker: Worker | undefined;
+  let notifyPausedUntil = 0;
   const processors: Record<QueueKey, (job: Job, token?: string) => Promise<void>> = {
     grant: grantProcessor(deps.lifecycle, logger),
     revoke: revokeProcessor(deps.lifecycle, deps.monitor, deps.metrics, logger),
     approvalTimeout: approvalTimeoutProcessor(deps.lifecycle, logger),
-    notify: notifyProcessor(deps.notices, logger),
+    notify: notifyProcessor({
+      notices: deps.notices,
+      alertPoster: deps.alertPoster,
+      // Slack's limits hold for the whole workspace, so the whole notify queue waits, here and in other processes.
+      pauseQueue: async (ms) => {
+        notifyPausedUntil = Math.max(notifyPausedUntil, Date.now() + ms);
+        await notifyWorker?.rateLimit(ms);
+      },
+      countRateLimit: () => deps.metrics.countSlackRateLimit(),
+      logger,
+    }),
     verify: verifyProcessor(deps.lifecycle, logger),
     reconcile: reconcileProcessor(deps.reconciler, logger),
   };
@@ -83,12 +99,16 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
         logger.error({ err: error, queue: QUEUE_NAMES[key], jobId: job.id }, 'job failed for good');
       }
     });
+    if (key === 'notify') notifyWorker = worker;
     return worker;
   });
   return {
     workers,
     async close() {
-      await Promise.all(workers.map((worker) => worker.close()));
+      // While Slack's Retry-After runs, BullMQ would hold shutdown until it ends; the notices it holds back are
+      // back in their queue, not lost, so the notify worker then stops without waiting.
+      const rateLimited = Date.now() < notifyPausedUntil;
+      await Promise.all(workers.map((worker) => worker.close(rateLimited && worker === notifyWorker)));
     },
   };
 }

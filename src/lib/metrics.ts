@@ -43,6 +43,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly revocationLateness: Histogram;
   private readonly jobFailures: Counter<'queue'>;
+  private readonly slackRateLimited: Counter;
   private readonly ackLatency: Histogram<'kind'>;
 
   constructor(sources: MetricsSources) {
@@ -131,6 +132,11 @@ export class Metrics {
       labelNames: ['queue'],
       registers,
     });
+    this.slackRateLimited = new Counter({
+      name: 'jit_slack_rate_limited_total',
+      help: 'Times Slack answered a job’s call with 429 and the notice and alert queue paused for its Retry-After.',
+      registers,
+    });
     this.ackLatency = new Histogram({
       name: 'jit_slack_ack_seconds',
       help: 'Time from receiving a Slack request to acknowledging it, by kind of request.',
@@ -156,6 +162,11 @@ export class Metrics {
    */
   countJobFailure(queue: string): void {
     this.jobFailures.inc({ queue });
+  }
+
+  /** Counts one 429 from Slack that paused the notify queue. */
+  countSlackRateLimit(): void {
+    this.slackRateLimited.inc();
   }
 
   /**

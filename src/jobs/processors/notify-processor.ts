@@ -1,9 +1,10 @@
-import type { Job } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import { z } from 'zod';
 import type { NoticeService } from '../../domain/notice-service';
-import { NOTICE_STEPS, type NoticeStep } from '../../domain/ports';
+import { type Alerter, NOTICE_STEPS, type NoticeStep } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { noticeJobSchema } from '../queues';
+import { ALERT_JOB_NAME, alertJobSchema, noticeJobSchema } from '../queues';
+import { rateLimitDelayMs } from '../rate-limit';
 import { parsePayload } from './parse-payload';
 
 /** Tries that wait for the approval message to be posted by its own notice before posting it anew (~4 s). */
@@ -12,29 +13,63 @@ const ATTEMPTS_WAITING_FOR_APPROVAL_MESSAGE = 4;
 /** The job's progress records which parts of the notice were delivered, so a retry skips them. */
 const progressSchema = z.object({ noticeStepsDone: z.array(z.enum(NOTICE_STEPS)) });
 
-/** Tells people about one lifecycle event; parts that fail are retried a few times. */
-export function notifyProcessor(notices: NoticeService, logger: Logger) {
+export interface NotifyDeps {
+  notices: NoticeService;
+  /** Posts an alert to the admin channel now, throwing when Slack did not take it. */
+  alertPoster: Alerter;
+  /** Pauses the whole notify queue for this long (Slack's Retry-After). */
+  pauseQueue: (ms: number) => Promise<void>;
+  /** Counts a 429 from Slack. */
+  countRateLimit: () => void;
+  logger: Logger;
+}
+
+/**
+ * Tells people about one lifecycle event, or posts one alert. Parts that fail are retried a few times; a 429 from
+ * Slack pauses this queue for its Retry-After and puts the job back without using up an attempt. Revocations run
+ * on their own queue, so nothing here ever holds one up.
+ */
+export function notifyProcessor(deps: NotifyDeps) {
+  const { logger } = deps;
   return async (job: Job): Promise<void> => {
-    const { requestId, kind } = parsePayload(noticeJobSchema, job);
-    const previous = progressSchema.safeParse(job.progress);
-    const done = new Set<NoticeStep>(previous.success ? previous.data.noticeStepsDone : []);
     try {
-      const delivered = await notices.deliver(requestId, kind, {
-        mayWaitForApprovalMessage: job.attemptsMade < ATTEMPTS_WAITING_FOR_APPROVAL_MESSAGE,
-        done,
-        markDone: async (step) => {
-          done.add(step);
-          await job.updateProgress({ noticeStepsDone: [...done] });
-        },
-      });
-      logger.debug({ requestId, kind, delivered }, 'notice delivered');
+      if (job.name === ALERT_JOB_NAME) {
+        const { alert } = parsePayload(alertJobSchema, job);
+        await deps.alertPoster.alert(alert);
+        return;
+      }
+      await deliverNotice(job, deps);
     } catch (error) {
+      const pauseMs = rateLimitDelayMs(error);
+      if (pauseMs !== undefined) {
+        logger.warn({ jobId: job.id, job: job.name, retryAfterMs: pauseMs }, 'Slack is rate limiting; notices wait');
+        deps.countRateLimit();
+        await deps.pauseQueue(pauseMs);
+        throw Worker.RateLimitError();
+      }
       const level = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) ? 'error' : 'warn';
-      logger[level](
-        { err: error, requestId, kind, attempt: job.attemptsMade + 1, done: [...done] },
-        'notice not fully delivered',
-      );
+      logger[level]({ err: error, jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 }, 'notify job failed');
       throw error;
     }
   };
+}
+
+async function deliverNotice(job: Job, deps: NotifyDeps): Promise<void> {
+  const { requestId, kind } = parsePayload(noticeJobSchema, job);
+  const previous = progressSchema.safeParse(job.progress);
+  const done = new Set<NoticeStep>(previous.success ? previous.data.noticeStepsDone : []);
+  try {
+    const delivered = await deps.notices.deliver(requestId, kind, {
+      mayWaitForApprovalMessage: job.attemptsMade < ATTEMPTS_WAITING_FOR_APPROVAL_MESSAGE,
+      done,
+      markDone: async (step) => {
+        done.add(step);
+        await job.updateProgress({ noticeStepsDone: [...done] });
+      },
+    });
+    deps.logger.debug({ requestId, kind, delivered }, 'notice delivered');
+  } catch (error) {
+    deps.logger.debug({ requestId, kind, done: [...done] }, 'notice not fully delivered');
+    throw error;
+  }
 }
