@@ -236,6 +236,19 @@ describe('the Slack experience', () => {
       expect(granted.approvals.map((approval) => approval.userId)).toEqual(['U0LEAD']);
     });
 
+    it('someone who is not an approver pressing Approve in their App Home is refused, and it changes nothing', async () => {
+      const id = await bot.request('U0ALICE', 'sandbox-admin 1h debugging');
+      await bot.approvalMessage(id);
+      await bot.pressInHome('U0MALLORY', ACTION_IDS.approve, id);
+      await bot.slack.waitFor(
+        (call) => call.method === 'views.open' && JSON.stringify(call.args.view).includes('not an approver'),
+        { description: 'refusal shown to Mallory in a modal' },
+      );
+      expect((await bot.container.store.get(id))?.approvals).toEqual([]);
+      const refusals = await bot.container.auditLog.notes({ requestId: id, kind: 'refusal' });
+      expect(refusals.map((note) => note.actor)).toEqual(['U0MALLORY']);
+    });
+
     it('I’m done ends the grant now, and the requester’s home is redrawn after each change', async () => {
       const active = await bot.requestApproved('U0ALICE', 'sandbox-admin 1h debugging', 'U0LEAD');
       await bot.slack.waitFor(

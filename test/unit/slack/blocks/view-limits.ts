@@ -24,7 +24,9 @@ export function viewLimitProblems(view: View): string[] {
   }
   const walk = (value: unknown, path: string) => {
     if (Array.isArray(value)) {
-      value.forEach((item, index) => walk(item, `${path}[${index}]`));
+      value.forEach((item, index) => {
+        walk(item, `${path}[${index}]`);
+      });
       return;
     }
     if (typeof value !== 'object' || value === null) return;
