@@ -59,7 +59,10 @@ export function listText(requests: readonly AccessRequest[], now: number): strin
   if (requests.length === 0)
     return `You have no pending or active requests. \`${c} roles\` shows what you may request.`;
   const lines = requests.map((request) => {
-    const head = `• ${requestIdCode(request.id)} *${request.roleId}*`;
+    const head =
+      request.extends !== undefined
+        ? `• ${requestIdCode(request.id)} extension of ${requestIdCode(request.extends)} (*${request.roleId}*)`
+        : `• ${requestIdCode(request.id)} *${request.roleId}*`;
     switch (request.state) {
       case 'active':
         return `${head} — active, ${formatDuration((request.expiresAt ?? now) - now)} left (until ${slackTime(request.expiresAt ?? now, now)})${request.revocationRequestedBy !== undefined ? ', being revoked' : ''}`;
@@ -74,7 +77,7 @@ export function listText(requests: readonly AccessRequest[], now: number): strin
 
 export function statusText({ request, role }: RequestView, now: number): string {
   const lines = [
-    `*Request ${requestIdCode(request.id)}*: <@${request.requesterId}> asked for *${request.roleId}*${role ? ` (${escapeMrkdwn(role.description)})` : ''} for ${formatDuration(request.durationMs)} at ${slackTime(request.createdAt, now)}`,
+    `*Request ${requestIdCode(request.id)}*: <@${request.requesterId}> asked ${request.extends !== undefined ? `to extend ${requestIdCode(request.extends)}, ` : 'for '}*${request.roleId}*${role ? ` (${escapeMrkdwn(role.description)})` : ''} ${request.extends !== undefined ? 'by' : 'for'} ${formatDuration(request.durationMs)} at ${slackTime(request.createdAt, now)}`,
     `*Reason*: ${escapeMrkdwn(request.reason)}`,
     `*State*: ${request.state} — ${stateLine(request)}`,
   ];

@@ -54,6 +54,13 @@ describe('listText', () => {
     expect(listText([], now)).toBe('You have no pending or active requests. `/jit roles` shows what you may request.');
   });
 
+  it('names an extension by the grant it lengthens', () => {
+    const extension = makeRequest({ id: 'ext00001', extends: 'k7m2xq9d', durationMs: 30 * MINUTE });
+    expect(listText([extension], now)).toContain(
+      '• `ext00001` extension of `k7m2xq9d` (*sandbox-admin*) — pending approval for 30m',
+    );
+  });
+
   it('shows what each open request waits for or how long it has left', () => {
     const text = listText(
       [
