@@ -33,6 +33,17 @@ describe('Slack rate limits', () => {
       description: 'the activation DM, delivered',
       timeoutMs: 15_000,
     });
+    await bot.slack.waitFor(
+      (call) => call.args.channel === 'C0APPROVALS' && call.args.thread_ts === undefined && succeeded(call),
+      { description: 'the approval message, delivered', timeoutMs: 15_000 },
+    );
+    // Every notice due now has run (the expiry reminder stays delayed), so nothing more can be posted twice.
+    const notify = bot.container.queues.notify;
+    for (let tries = 0; tries < 500; tries += 1) {
+      const counts = await notify.getJobCounts('waiting', 'active', 'prioritized');
+      if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const posts = bot.slack.calls('chat.postMessage');
     expect(posts.filter((call) => call.status === 429)).toHaveLength(2);
     const delivered = posts.filter(succeeded);
