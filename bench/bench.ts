@@ -1,0 +1,316 @@
+import { Agent, request } from 'node:http';
+import { Redis } from 'ioredis';
+import type { AccessRequest } from '../src/domain/access-request';
+import { commitChange } from '../src/domain/request-commit';
+import { transition } from '../src/domain/request-machine';
+import { BullMqJobScheduler } from '../src/jobs/scheduler';
+import { systemClock } from '../src/lib/clock';
+import { createLogger } from '../src/lib/logger';
+import { forEachLimited } from '../src/providers/for-each-limited';
+import { ACTION_IDS } from '../src/slack/ids';
+import { startFakeSlackApi } from '../test/support/fake-slack-api';
+import { blockActionsBody, slashCommandBody } from '../test/support/slack-payloads';
+import { signSlackRequest } from '../test/support/slack-signer';
+import { BENCH_APPROVER, type BenchBot, startBenchBot } from './bench-bot';
+import { fakeCloudKeys } from './latency-provider';
+import { type Summary, summarize, waitUntil } from './stats';
+
+export interface BenchOptions {
+  redisUrl: string;
+  /** Slash commands per second in the ack phase, and for how long. */
+  commandsPerSecond: number;
+  commandSeconds: number;
+  /** Approve clicks measured (on requests filed in the ack phase). */
+  clicks: number;
+  /** Sizes of the "all expire in the same second" runs. */
+  expiring: number[];
+  /** Lifecycles run end to end for the throughput figure. */
+  lifecycles: number;
+  cloudLatencyMs: number;
+  cloudCallsPerSecond: number;
+  /** Extra processes running only job workers on the same Redis (the driver's bot runs workers too). */
+  extraWorkerProcesses?: (prefix: string, slackApiUrl: string) => Promise<{ stop(): Promise<void> }>;
+  progress?: (line: string) => void;
+}
+
+export interface ExpiryRun {
+  grants: number;
+  lateness: Summary;
+  redisBytesPerActiveGrant: number;
+  /** Every grant revoked exactly once, none left in the fake cloud, every request `expired`. */
+  revokedExactlyOnce: boolean;
+  grantsLeft: number;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  options: Omit<BenchOptions, 'redisUrl' | 'progress' | 'extraWorkerProcesses'> & { workerProcesses: number };
+  ackLatency: Summary;
+  clickToGrantCall: Summary;
+  expiry: ExpiryRun[];
+  lifecycles: { count: number; seconds: number; perSecond: number; allRevoked: boolean };
+  botRssMiB: number;
+}
+
+/** Drives the real bot through request → approve → grant → expiry → revoke and measures each step. */
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const say = options.progress ?? (() => {});
+  const prefix = `{jitbench-${Date.now().toString(36)}}`;
+  const slack = await startFakeSlackApi();
+  const bot = await startBenchBot({
+    redisUrl: options.redisUrl,
+    prefix,
+    slackApiUrl: slack.url,
+    cloud: { latencyMs: options.cloudLatencyMs, callsPerSecond: options.cloudCallsPerSecond },
+  });
+  const extra = options.extraWorkerProcesses ? await options.extraWorkerProcesses(prefix, slack.url) : undefined;
+  const redis = new Redis(options.redisUrl, { connectionName: 'bench-driver' });
+  const http = new Agent({ keepAlive: true, maxSockets: 64 });
+  let peakRss = process.memoryUsage().rss;
+  const sampleRss = () => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  };
+  try {
+    say(`ack latency: ${options.commandsPerSecond} commands/s for ${options.commandSeconds} s`);
+    const { latencies, requestIds } = await commandPhase(bot, options, http);
+    sampleRss();
+    say(`approve → grant call: ${options.clicks} clicks`);
+    const clickToGrant = await clickPhase(bot, redis, prefix, requestIds.slice(0, options.clicks), http);
+    const expiry: ExpiryRun[] = [];
+    for (const grants of options.expiring) {
+      say(`revocation lateness: ${grants} grants expiring in the same second`);
+      expiry.push(await expiryPhase(bot, redis, prefix, grants, say));
+      sampleRss();
+    }
+    say(`throughput: ${options.lifecycles} lifecycles`);
+    const lifecycles = await lifecyclePhase(bot, redis, prefix, options.lifecycles);
+    sampleRss();
+    return {
+      startedAt: new Date().toISOString(),
+      options: {
+        commandsPerSecond: options.commandsPerSecond,
+        commandSeconds: options.commandSeconds,
+        clicks: options.clicks,
+        expiring: options.expiring,
+        lifecycles: options.lifecycles,
+        cloudLatencyMs: options.cloudLatencyMs,
+        cloudCallsPerSecond: options.cloudCallsPerSecond,
+        workerProcesses: 1 + (options.extraWorkerProcesses ? 1 : 0),
+      },
+      ackLatency: summarize(latencies),
+      clickToGrantCall: summarize(clickToGrant),
+      expiry,
+      lifecycles,
+      botRssMiB: Math.round(peakRss / 1024 / 1024),
+    };
+  } finally {
+    await extra?.stop();
+    await bot.stop();
+    await slack.stop();
+    http.destroy();
+    await redis.quit();
+  }
+}
+
+/** Posts a body to the bot signed like Slack; resolves with the milliseconds until the answer. */
+function postSigned(bot: BenchBot, body: string, http: Agent): Promise<{ ms: number; text: string }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      bot.eventsUrl,
+      {
+        method: 'POST',
+        agent: http,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          ...signSlackRequest(bot.signingSecret, body),
+        },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => {
+          const ms = performance.now() - started;
+          if (response.statusCode !== 200)
+            reject(new Error(`bench: the bot answered HTTP ${response.statusCode}: ${text}`));
+          else resolve({ ms, text });
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+const userId = (index: number) => `U${index.toString(36).toUpperCase().padStart(8, '0')}`;
+
+/** Steady load: `/jit request` at a fixed rate (open loop, each on its own schedule), one person each. */
+async function commandPhase(bot: BenchBot, options: BenchOptions, http: Agent) {
+  const total = Math.round(options.commandsPerSecond * options.commandSeconds);
+  const latencies: number[] = [];
+  const requestIds: string[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: total }, async (_, index) => {
+      const at = started + (index * 1000) / options.commandsPerSecond;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+      const body = slashCommandBody({ user_id: userId(index), text: 'request bench-gated 1h bench load' });
+      const { ms, text } = await postSigned(bot, body, http);
+      latencies.push(ms);
+      const id = /Request `([a-z0-9]+)`/.exec(text)?.[1];
+      if (!id) throw new Error(`bench: a request was refused: ${text}`);
+      requestIds.push(id);
+    }),
+  );
+  return { latencies, requestIds };
+}
+
+/** Approves requests by clicking their approval messages; measures until the cloud's grant call is issued. */
+async function clickPhase(bot: BenchBot, redis: Redis, prefix: string, requestIds: string[], http: Agent) {
+  const { store } = bot.container;
+  await waitUntil(
+    async () => (await Promise.all(requestIds.map((id) => store.getApprovalMessage(id)))).every(Boolean),
+    60_000,
+    'the approval messages',
+  );
+  const sentAt = new Map<string, number>();
+  await forEachLimited(requestIds, 8, async (id) => {
+    const message = await store.getApprovalMessage(id);
+    if (!message) throw new Error(`bench: no approval message for ${id}`);
+    const body = blockActionsBody({
+      userId: BENCH_APPROVER,
+      actionId: ACTION_IDS.approve,
+      value: id,
+      channelId: message.channel,
+      messageTs: message.ts,
+    });
+    sentAt.set(id, Date.now());
+    await postSigned(bot, body, http);
+  });
+  const { grantCalls } = fakeCloudKeys(prefix);
+  await waitUntil(
+    async () => (await redis.hmget(grantCalls, ...requestIds)).every((value) => value !== null),
+    60_000,
+    'the grant calls',
+  );
+  const calls = await redis.hmget(grantCalls, ...requestIds);
+  return requestIds.map((id, index) => Number(calls[index]) - (sentAt.get(id) ?? 0));
+}
+
+/** Files auto-approved requests through the domain, as many at a time as the bot takes. */
+async function fileAutoApproved(bot: BenchBot, count: number, duration: string, firstUser: number): Promise<string[]> {
+  const ids: string[] = [];
+  await forEachLimited(
+    Array.from({ length: count }, (_, index) => index),
+    64,
+    async (index) => {
+      const { request } = await bot.container.requests.requestAccess({
+        requesterId: userId(firstUser + index),
+        teamId: 'T0TEAM',
+        roleId: 'bench-auto',
+        duration,
+        reason: 'bench',
+      });
+      ids.push(request.id);
+    },
+  );
+  return ids;
+}
+
+async function countActive(bot: BenchBot, redis: Redis, ids: readonly string[]): Promise<number> {
+  const scores = await redis.zmscore(bot.container.keys.stateIndex('active'), ...ids);
+  return scores.filter((score) => score !== null).length;
+}
+
+let nextUser = 1_000_000;
+
+/** N active grants, moved to expire at the same instant; measures how late each revoke call is issued. */
+async function expiryPhase(
+  bot: BenchBot,
+  redis: Redis,
+  prefix: string,
+  grants: number,
+  say: (line: string) => void,
+): Promise<ExpiryRun> {
+  const memoryBefore = await usedMemory(redis);
+  const ids = await fileAutoApproved(bot, grants, '1h', nextUser);
+  nextUser += grants;
+  await waitUntil(async () => (await countActive(bot, redis, ids)) === grants, 300_000, `${grants} active grants`);
+  const redisBytesPerActiveGrant = Math.round(((await usedMemory(redis)) - memoryBefore) / grants);
+  // One expiry for all, far enough ahead that every revoke job is moved before it.
+  const expiresAt = Math.ceil((Date.now() + 3_000 + grants * 0.5) / 1000) * 1000;
+  say(`  ${grants} active; moving their expiry to ${new Date(expiresAt).toISOString()}`);
+  const scheduler = new BullMqJobScheduler(bot.container.queues, systemClock, createLogger({ level: 'warn' }));
+  await forEachLimited(ids, 64, async (id) => {
+    await commitChange(bot.container.store, id, (current: AccessRequest) =>
+      current.state === 'active'
+        ? transition(current, {
+            to: 'active',
+            actor: 'system:bench',
+            reason: 'bench: common expiry',
+            at: Date.now(),
+            patch: { expiresAt },
+          })
+        : undefined,
+    );
+    await scheduler.scheduleRevocation(id, expiresAt);
+  });
+  if (Date.now() >= expiresAt) throw new Error('bench: moving the expiries took longer than the margin');
+  const keys = fakeCloudKeys(prefix);
+  await waitUntil(
+    async () => (await redis.hmget(keys.revokeCalls, ...ids)).every((value) => value !== null),
+    600_000,
+    `${grants} revocations`,
+  );
+  const calls = await redis.hmget(keys.revokeCalls, ...ids);
+  const lateness = calls.map((value) => Number(value) - expiresAt);
+  await waitUntil(
+    async () => (await redis.zmscore(bot.container.keys.stateIndex('expired'), ...ids)).every((s) => s !== null),
+    120_000,
+    `${grants} requests to be expired`,
+  );
+  const counts = await redis.hmget(keys.revokeCounts, ...ids);
+  const held = await redis.smismember(keys.held, ...ids);
+  return {
+    grants,
+    lateness: summarize(lateness),
+    redisBytesPerActiveGrant,
+    revokedExactlyOnce: counts.every((count) => count === '1'),
+    grantsLeft: held.filter((member) => member === 1).length,
+  };
+}
+
+/** Complete lifecycles run concurrently: request, auto-approval, grant, 1 s of access, revocation. */
+async function lifecyclePhase(bot: BenchBot, redis: Redis, prefix: string, count: number) {
+  const started = Date.now();
+  const ids = await fileAutoApproved(bot, count, '1s', nextUser);
+  nextUser += count;
+  const keys = fakeCloudKeys(prefix);
+  await waitUntil(
+    async () => (await redis.hmget(keys.revokeCalls, ...ids)).every((value) => value !== null),
+    600_000,
+    `${count} lifecycles`,
+  );
+  const seconds = (Date.now() - started) / 1000;
+  await waitUntil(
+    async () => (await redis.zmscore(bot.container.keys.stateIndex('expired'), ...ids)).every((s) => s !== null),
+    120_000,
+    `${count} lifecycles to be expired`,
+  );
+  const held = await redis.smismember(keys.held, ...ids);
+  return {
+    count,
+    seconds: Math.round(seconds * 100) / 100,
+    perSecond: Math.round((count / seconds) * 10) / 10,
+    allRevoked: held.every((member) => member === 0),
+  };
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
