@@ -107,7 +107,7 @@ function table(results: BenchResults, workers: number): string {
     `Throughput, ${results.lifecycles.count} lifecycles`,
     `${results.lifecycles.perSecond}/s (${results.lifecycles.seconds} s)${results.lifecycles.allRevoked ? '' : ' — NOT ALL REVOKED'}`,
   );
-  out += row('Bot RSS (peak, driver included)', `${results.botRssMiB} MiB`);
+  out += row('RSS of the bench process (bot, fake Slack, driver)', `${results.processRssMiB} MiB`);
   return out;
 }
 

@@ -151,6 +151,7 @@ export function buildContainer(options: ContainerOptions): Container {
     policy,
     notifier: new SlackNotifier(jobsWebClient, { auditChannel: () => config.policy.settings.auditChannel, clock }),
     overview,
+    scheduler,
     clock,
   });
 
@@ -211,6 +212,7 @@ export function buildContainer(options: ContainerOptions): Container {
           metrics,
           logger,
           lockDurationMs: env.JIT_JOB_LOCK_MS,
+          concurrency: { grant: env.JIT_GRANT_CONCURRENCY, revoke: env.JIT_REVOKE_CONCURRENCY },
         });
         const everyMs = config.policy.settings.reconcileEveryMs;
         await scheduler.scheduleReconciler(everyMs);

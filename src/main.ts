@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.env.LOG_LEVEL });
   for (const warning of config.policy.warnings)
     logger.warn({ policyFile: config.env.JIT_POLICY_FILE }, `policy: ${warning}`);
-  const container = buildContainer({ config, logger });
+  // Replicas that only answer Slack set JIT_RUN_WORKERS=false; the jobs run in the others.
+  const container = buildContainer({ config, logger, runWorkers: config.env.JIT_RUN_WORKERS });
   let port: number | undefined;
   try {
     ({ port } = await container.start(config.env.PORT));

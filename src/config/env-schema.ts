@@ -4,6 +4,16 @@ import { ConfigError, formatIssues } from './config-error';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Jobs of one kind a process runs at once; they mostly wait on a cloud's API, so many fit in one process. */
+function jobConcurrency(defaultValue: number) {
+  return z.coerce
+    .number({ error: 'must be a number of jobs' })
+    .int({ error: 'must be a whole number of jobs' })
+    .min(1, { error: 'must be at least 1' })
+    .max(1_000, { error: 'must be at most 1000' })
+    .default(defaultValue);
+}
+
 const envSchema = z.object({
   SLACK_BOT_TOKEN: z
     .string({
@@ -62,6 +72,12 @@ const envSchema = z.object({
     .min(1_000, { error: 'must be at least 1000 ms' })
     .max(600_000, { error: 'must be at most 600000 ms' })
     .default(30_000),
+  JIT_RUN_WORKERS: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .transform((value) => value === 'true'),
+  JIT_GRANT_CONCURRENCY: jobConcurrency(50),
+  JIT_REVOKE_CONCURRENCY: jobConcurrency(200),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 

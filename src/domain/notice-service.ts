@@ -1,13 +1,23 @@
 import type { AccessRequest } from './access-request';
 import type { OverviewService } from './overview';
 import { findRole, type Role } from './policy';
-import type { Clock, NoticeKind, NoticeStep, Notifier, PolicySource, ReminderKind, RequestStore } from './ports';
+import type {
+  Clock,
+  JobScheduler,
+  NoticeKind,
+  NoticeStep,
+  Notifier,
+  PolicySource,
+  ReminderKind,
+  RequestStore,
+} from './ports';
 
 export interface NoticeServiceDeps {
   store: RequestStore;
   policy: PolicySource;
   notifier: Notifier;
   overview: OverviewService;
+  scheduler: JobScheduler;
   clock: Clock;
 }
 
@@ -92,7 +102,7 @@ export class NoticeService {
     await step('audit-channel', () => notifier.recordInAuditChannel(kind, request));
     await step('app-home', async () => {
       const people = await this.deps.overview.peopleShowing(request, APPROVER_FACING.has(kind));
-      for (const userId of people) await notifier.showHome(await this.deps.overview.forPerson(userId));
+      for (const userId of people) await this.deps.scheduler.scheduleHomeRefresh(userId);
     });
 
     if (waitForMessage)
@@ -101,6 +111,11 @@ export class NoticeService {
     if (failures.length > 1)
       throw new AggregateError(failures, `${failures.length} parts of the ${kind} notice failed`);
     return true;
+  }
+
+  /** Redraws one person's App Home from the requests as they are now. */
+  async refreshHome(userId: string): Promise<void> {
+    await this.deps.notifier.showHome(await this.deps.overview.forPerson(userId));
   }
 
   /** A reminder is sent only while it still applies: the request still pending, or the grant still ending then. */

@@ -36,11 +36,18 @@ export class OverviewService {
     const pending = own.filter((request) => request.state !== 'active').map(item);
     const awaitingDecision: OverviewItem[] = [];
     const now = this.deps.clock.now();
-    for (const request of await this.deps.store.listByState('pending')) {
-      if (request.requesterId === userId || request.approvalDeadline <= now) continue;
-      if (request.approvals.some((approval) => approval.userId === userId)) continue;
-      const role = findRole(policy, request.roleId);
-      if (role && (await isApprover(role, userId, this.deps.directory))) awaitingDecision.push({ request, role });
+    // Most people approve nothing: only for approvers are the pending requests read at all.
+    const approverOf = new Set<string>();
+    for (const role of policy.roles) {
+      if (await isApprover(role, userId, this.deps.directory)) approverOf.add(role.id);
+    }
+    if (approverOf.size > 0) {
+      for (const request of await this.deps.store.listByState('pending')) {
+        if (!approverOf.has(request.roleId) || request.requesterId === userId || request.approvalDeadline <= now)
+          continue;
+        if (request.approvals.some((approval) => approval.userId === userId)) continue;
+        awaitingDecision.push({ request, role: findRole(policy, request.roleId) });
+      }
     }
     awaitingDecision.sort((a, b) => a.request.createdAt - b.request.createdAt);
     return { userId, at: now, active, pending, awaitingDecision };

@@ -102,6 +102,11 @@ export interface JobScheduler {
   cancelApprovalTimeout(requestId: string): Promise<void>;
   /** `version` is the request version the notice is about, so the same event is never told twice. */
   scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void>;
+  /**
+   * Redraws the person's App Home shortly; every refresh asked for within the same short window is done once,
+   * reading the state at the end of the window, so a burst of changes costs one redraw.
+   */
+  scheduleHomeRefresh(userId: string): Promise<void>;
   /** A reminder notice at `at`; one per request, kind and time, so a moved expiry gets its own. */
   scheduleReminder(requestId: string, kind: ReminderKind, at: number, version: number): Promise<void>;
   /** Reads the cloud back at `at`, once a revocation has had time to propagate. */

@@ -45,6 +45,16 @@ export type AlertJob = z.infer<typeof alertJobSchema>;
 /** The notify queue's job name for alerts; notices are named by their kind. */
 export const ALERT_JOB_NAME = 'alert';
 
+/** A redraw of one person's App Home. */
+export const homeJobSchema = z
+  .object({ userId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user ID' }) })
+  .strict();
+export type HomeJob = z.infer<typeof homeJobSchema>;
+export const HOME_JOB_NAME = 'home';
+
+/** App Home redraws asked for within one window of this length are done once, at its end. */
+export const HOME_REFRESH_WINDOW_MS = 500;
+
 /** Deterministic job IDs (BullMQ forbids `:` in them): adding the same work twice is a no-op. */
 export const jobIds = {
   grant: (id: string) => `grant-${id}`,
@@ -53,6 +63,7 @@ export const jobIds = {
   notice: (id: string, kind: NoticeKind, version: number) => `notice-${id}-${kind}-v${version}`,
   revocationCheck: (id: string) => `verify-${id}`,
   reminder: (id: string, kind: NoticeKind, at: number) => `reminder-${id}-${kind}-${at}`,
+  homeRefresh: (userId: string, window: number) => `home-${userId}-${window}`,
 };
 
 /** The job scheduler (BullMQ repeatable) that runs the reconciler. */

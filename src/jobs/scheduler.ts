@@ -2,7 +2,17 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock, JobScheduler, NoticeKind, ReminderKind } from '../domain/ports';
 import type { Logger } from '../lib/logger';
-import { jobIds, type NoticeJob, QUEUE_NAMES, type QueueKey, RECONCILE_SCHEDULER_ID, type RequestJob } from './queues';
+import {
+  HOME_JOB_NAME,
+  HOME_REFRESH_WINDOW_MS,
+  type HomeJob,
+  jobIds,
+  type NoticeJob,
+  QUEUE_NAMES,
+  type QueueKey,
+  RECONCILE_SCHEDULER_ID,
+  type RequestJob,
+} from './queues';
 import { JOB_OPTIONS } from './retry-policy';
 
 export type Queues = Readonly<Record<QueueKey, Queue>>;
@@ -100,6 +110,14 @@ export class BullMqJobScheduler implements JobScheduler {
   async scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void> {
     await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
       jobId: jobIds.notice(requestId, kind, version),
+    });
+  }
+
+  async scheduleHomeRefresh(userId: string): Promise<void> {
+    const window = Math.floor(this.clock.now() / HOME_REFRESH_WINDOW_MS);
+    await this.queues.notify.add(HOME_JOB_NAME, { userId } satisfies HomeJob, {
+      jobId: jobIds.homeRefresh(userId, window),
+      delay: this.delayUntil((window + 1) * HOME_REFRESH_WINDOW_MS),
     });
   }
 

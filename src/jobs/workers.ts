@@ -32,6 +32,8 @@ export interface WorkerDeps {
    * taken up by another worker once this has passed, so shorter means faster recovery.
    */
   lockDurationMs?: number;
+  /** Grant and revoke jobs run at once in this process (the other kinds have fixed limits). */
+  concurrency?: { grant: number; revoke: number };
 }
 
 /** What the job layer reports to the metrics. */
@@ -42,8 +44,8 @@ export interface JobMetrics extends RevocationMetrics {
 
 /** Jobs of one kind run this many at a time per process; revocations get the most room. */
 const CONCURRENCY: Readonly<Record<QueueKey, number>> = {
-  grant: 10,
-  revoke: 50,
+  grant: 50,
+  revoke: 200,
   approvalTimeout: 10,
   notify: 10,
   verify: 10,
@@ -82,7 +84,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     const worker = new Worker(QUEUE_NAMES[key], processors[key], {
       connection: deps.connection,
       prefix: deps.prefix,
-      concurrency: CONCURRENCY[key],
+      concurrency: (key === 'grant' || key === 'revoke' ? deps.concurrency?.[key] : undefined) ?? CONCURRENCY[key],
       ...(deps.lockDurationMs !== undefined && {
         lockDuration: deps.lockDurationMs,
         stalledInterval: deps.lockDurationMs,

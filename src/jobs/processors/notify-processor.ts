@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { NoticeService } from '../../domain/notice-service';
 import { type Alerter, NOTICE_STEPS, type NoticeStep } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { ALERT_JOB_NAME, alertJobSchema, noticeJobSchema } from '../queues';
+import { ALERT_JOB_NAME, alertJobSchema, HOME_JOB_NAME, homeJobSchema, noticeJobSchema } from '../queues';
 import { rateLimitDelayMs } from '../rate-limit';
 import { parsePayload } from './parse-payload';
 
@@ -25,7 +25,7 @@ export interface NotifyDeps {
 }
 
 /**
- * Tells people about one lifecycle event, or posts one alert. Parts that fail are retried a few times; a 429 from
+ * Tells people about one lifecycle event, redraws one App Home, or posts one alert. Parts that fail are retried a few times; a 429 from
  * Slack pauses this queue for its Retry-After and puts the job back without using up an attempt. Revocations run
  * on their own queue, so nothing here ever holds one up.
  */
@@ -36,6 +36,10 @@ export function notifyProcessor(deps: NotifyDeps) {
       if (job.name === ALERT_JOB_NAME) {
         const { alert } = parsePayload(alertJobSchema, job);
         await deps.alertPoster.alert(alert);
+        return;
+      }
+      if (job.name === HOME_JOB_NAME) {
+        await deps.notices.refreshHome(parsePayload(homeJobSchema, job).userId);
         return;
       }
       await deliverNotice(job, deps);

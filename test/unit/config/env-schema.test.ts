@@ -31,6 +31,9 @@ describe('parseEnv', () => {
       JIT_POLICY_FILE: './policy.yml',
       JIT_REDIS_PREFIX: 'jit',
       JIT_JOB_LOCK_MS: 30_000,
+      JIT_RUN_WORKERS: true,
+      JIT_GRANT_CONCURRENCY: 50,
+      JIT_REVOKE_CONCURRENCY: 200,
       LOG_LEVEL: 'info',
     });
   });
@@ -47,6 +50,9 @@ describe('parseEnv', () => {
         JIT_REDIS_PREFIX: '{jit-prod}',
         LOG_LEVEL: 'debug',
         JIT_JOB_LOCK_MS: '5000',
+        JIT_RUN_WORKERS: 'false',
+        JIT_GRANT_CONCURRENCY: '8',
+        JIT_REVOKE_CONCURRENCY: '64',
         HOME: '/root',
       }),
     ).toEqual({
@@ -59,7 +65,18 @@ describe('parseEnv', () => {
       JIT_REDIS_PREFIX: '{jit-prod}',
       LOG_LEVEL: 'debug',
       JIT_JOB_LOCK_MS: 5_000,
+      JIT_RUN_WORKERS: false,
+      JIT_GRANT_CONCURRENCY: 8,
+      JIT_REVOKE_CONCURRENCY: 64,
     });
+  });
+
+  it('refuses job limits and worker switches it cannot use, naming the variable', () => {
+    const parse = (extra: Record<string, string>) => () =>
+      parseEnv({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, ...extra });
+    expect(parse({ JIT_REVOKE_CONCURRENCY: '0' })).toThrow(/JIT_REVOKE_CONCURRENCY.*at least 1/);
+    expect(parse({ JIT_GRANT_CONCURRENCY: 'lots' })).toThrow(/JIT_GRANT_CONCURRENCY.*number of jobs/);
+    expect(parse({ JIT_RUN_WORKERS: 'yes' })).toThrow(/JIT_RUN_WORKERS.*true or false/);
   });
 
   it('adds the trailing slash SLACK_API_URL needs', () => {
@@ -115,6 +132,9 @@ describe('parseEnv', () => {
       JIT_POLICY_FILE: './policy.yml',
       JIT_REDIS_PREFIX: 'jit',
       JIT_JOB_LOCK_MS: 30_000,
+      JIT_RUN_WORKERS: true,
+      JIT_GRANT_CONCURRENCY: 50,
+      JIT_REVOKE_CONCURRENCY: 200,
       LOG_LEVEL: 'info',
     });
     expect(refusal({ SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '' }).problems).toEqual([
