@@ -39,14 +39,13 @@ export interface BenchBotOptions {
   slackApiUrl: string;
   signingSecret?: string;
   cloud: FakeCloudOptions;
-  /** Run the job workers in this process (the driver's own bot does; extra worker processes only do that). */
-  runWorkers?: boolean;
 }
 
 export interface BenchBot {
   container: Container;
   eventsUrl: string;
   signingSecret: string;
+  rssBytes(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -69,13 +68,15 @@ export async function startBenchBot(options: BenchBotOptions): Promise<BenchBot>
     logger: createLogger({ level: 'warn' }),
     slackClientOptions: { retryConfig: { retries: 0 } },
     providers: [new LatencyCloudProvider(cloudRedis, options.prefix, options.cloud)],
-    runWorkers: options.runWorkers ?? true,
   });
   const { port } = await container.start(0);
   return {
     container,
     eventsUrl: `http://127.0.0.1:${port}/slack/events`,
     signingSecret,
+    async rssBytes() {
+      return process.memoryUsage().rss;
+    },
     async stop() {
       await container.stop();
       await cloudRedis.quit();

@@ -1,17 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../src/domain/access-request';
 import { commitChange } from '../src/domain/request-commit';
 import { transition } from '../src/domain/request-machine';
-import { BullMqJobScheduler } from '../src/jobs/scheduler';
+import { BullMqJobScheduler, closeQueues, createQueues, type Queues } from '../src/jobs/scheduler';
 import { systemClock } from '../src/lib/clock';
 import { createLogger } from '../src/lib/logger';
 import { forEachLimited } from '../src/providers/for-each-limited';
 import { ACTION_IDS } from '../src/slack/ids';
+import { RedisAuditLog } from '../src/store/audit-log';
+import { RedisKeys } from '../src/store/keys';
+import { RedisRequestStore } from '../src/store/request-store';
 import { startFakeSlackApi } from '../test/support/fake-slack-api';
 import { blockActionsBody, slashCommandBody } from '../test/support/slack-payloads';
 import { signSlackRequest } from '../test/support/slack-signer';
-import { BENCH_APPROVER, type BenchBot, startBenchBot } from './bench-bot';
+import { BENCH_APPROVER, startBenchBot } from './bench-bot';
+import type { BotHandle, BotProcessOptions } from './bot-processes';
 import { fakeCloudKeys } from './latency-provider';
 import { type Summary, summarize, waitUntil } from './stats';
 
@@ -28,8 +33,13 @@ export interface BenchOptions {
   lifecycles: number;
   cloudLatencyMs: number;
   cloudCallsPerSecond: number;
-  /** Extra processes running only job workers on the same Redis (the driver's bot runs workers too). */
-  extraWorkerProcesses?: (prefix: string, slackApiUrl: string) => Promise<{ stop(): Promise<void> }>;
+  /**
+   * Starts the bot: in processes of its own (`npm run bench`), or in this process (the smoke test, which runs
+   * the TypeScript sources). The default is in this process.
+   */
+  startBot?: (options: BotProcessOptions) => Promise<BotHandle>;
+  /** Processes the bot runs in, for the results (1 when it runs in this process). */
+  botProcesses?: number;
   progress?: (line: string) => void;
 }
 
@@ -44,13 +54,15 @@ export interface ExpiryRun {
 
 export interface BenchResults {
   startedAt: string;
-  options: Omit<BenchOptions, 'redisUrl' | 'progress' | 'extraWorkerProcesses'> & { workerProcesses: number };
+  options: Omit<BenchOptions, 'redisUrl' | 'progress' | 'startBot' | 'botProcesses'> & { botProcesses: number };
   ackLatency: Summary;
   clickToGrantCall: Summary;
+  /** The first part of it: from the click to the approval being committed (the rest is the grant job). */
+  clickToApproved: Summary;
   expiry: ExpiryRun[];
   lifecycles: { count: number; seconds: number; perSecond: number; allRevoked: boolean };
-  /** Peak RSS of the bench process, which holds the bot, the fake Slack and the driver. */
-  processRssMiB: number;
+  /** Peak RSS of the bot's process (of the largest, with several; with the bot in the driver, of both). */
+  botRssMiB: number;
 }
 
 /** Drives the real bot through request → approve → grant → expiry → revoke and measures each step. */
@@ -58,37 +70,40 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const say = options.progress ?? (() => {});
   const prefix = `{jitbench-${Date.now().toString(36)}}`;
   const slack = await startFakeSlackApi();
-  const bot = await startBenchBot({
+  const startBot = options.startBot ?? startBenchBot;
+  const bot = await startBot({
     redisUrl: options.redisUrl,
     prefix,
     slackApiUrl: slack.url,
+    signingSecret: randomBytes(16).toString('hex'),
     cloud: { latencyMs: options.cloudLatencyMs, callsPerSecond: options.cloudCallsPerSecond },
   });
-  const extra = options.extraWorkerProcesses ? await options.extraWorkerProcesses(prefix, slack.url) : undefined;
   const redis = new Redis(options.redisUrl, { connectionName: 'bench-driver' });
+  const view = openBenchView(redis, prefix);
   const http = new Agent({ keepAlive: true, maxSockets: 64 });
-  let peakRss = process.memoryUsage().rss;
-  const sampleRss = () => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  let peakRss = 0;
+  const sampleRss = async () => {
+    peakRss = Math.max(peakRss, await bot.rssBytes());
     // The fake Slack keeps every call it answered; what a phase left there is not needed after it.
     slack.clear();
   };
+  const run: Phase = { bot, view, redis, prefix, http };
   try {
     say(`ack latency: ${options.commandsPerSecond} commands/s for ${options.commandSeconds} s`);
-    const { latencies, requestIds } = await commandPhase(bot, options, http);
-    sampleRss();
+    const { latencies, requestIds } = await commandPhase(run, options);
+    await sampleRss();
     say(`approve → grant call: ${options.clicks} clicks`);
-    const clickToGrant = await clickPhase(bot, redis, prefix, requestIds.slice(0, options.clicks), http);
-    sampleRss();
+    const clickToGrant = await clickPhase(run, requestIds.slice(0, options.clicks));
+    await sampleRss();
     const expiry: ExpiryRun[] = [];
     for (const grants of options.expiring) {
       say(`revocation lateness: ${grants} grants expiring in the same second`);
-      expiry.push(await expiryPhase(bot, redis, prefix, grants, say));
-      sampleRss();
+      expiry.push(await expiryPhase(run, grants, say));
+      await sampleRss();
     }
     say(`throughput: ${options.lifecycles} lifecycles`);
-    const lifecycles = await lifecyclePhase(bot, redis, prefix, options.lifecycles);
-    sampleRss();
+    const lifecycles = await lifecyclePhase(run, options.lifecycles);
+    await sampleRss();
     return {
       startedAt: new Date().toISOString(),
       options: {
@@ -99,25 +114,26 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         lifecycles: options.lifecycles,
         cloudLatencyMs: options.cloudLatencyMs,
         cloudCallsPerSecond: options.cloudCallsPerSecond,
-        workerProcesses: 1 + (options.extraWorkerProcesses ? 1 : 0),
+        botProcesses: options.botProcesses ?? 1,
       },
       ackLatency: summarize(latencies),
-      clickToGrantCall: summarize(clickToGrant),
+      clickToGrantCall: summarize(clickToGrant.toGrantCall),
+      clickToApproved: summarize(clickToGrant.toApproved),
       expiry,
       lifecycles,
-      processRssMiB: Math.round(peakRss / 1024 / 1024),
+      botRssMiB: Math.round(peakRss / 1024 / 1024),
     };
   } finally {
-    await extra?.stop();
     await bot.stop();
     await slack.stop();
     http.destroy();
+    await view.close();
     await redis.quit();
   }
 }
 
 /** Posts a body to the bot signed like Slack; resolves with the milliseconds until the answer. */
-function postSigned(bot: BenchBot, body: string, http: Agent): Promise<{ ms: number; text: string }> {
+function postSigned(bot: BotHandle, body: string, http: Agent): Promise<{ ms: number; text: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -153,7 +169,7 @@ function postSigned(bot: BenchBot, body: string, http: Agent): Promise<{ ms: num
 const userId = (index: number) => `U${index.toString(36).toUpperCase().padStart(8, '0')}`;
 
 /** Steady load: `/jit request` at a fixed rate (open loop, each on its own schedule), one person each. */
-async function commandPhase(bot: BenchBot, options: BenchOptions, http: Agent) {
+async function commandPhase({ bot, http }: Phase, options: BenchOptions) {
   const total = Math.round(options.commandsPerSecond * options.commandSeconds);
   const latencies: number[] = [];
   const requestIds: string[] = [];
@@ -174,8 +190,8 @@ async function commandPhase(bot: BenchBot, options: BenchOptions, http: Agent) {
 }
 
 /** Approves requests by clicking their approval messages; measures until the cloud's grant call is issued. */
-async function clickPhase(bot: BenchBot, redis: Redis, prefix: string, requestIds: string[], http: Agent) {
-  const { store } = bot.container;
+async function clickPhase({ bot, view, redis, prefix, http }: Phase, requestIds: string[]) {
+  const { store } = view;
   await waitUntil(
     async () => (await Promise.all(requestIds.map((id) => store.getApprovalMessage(id)))).every(Boolean),
     60_000,
@@ -202,55 +218,68 @@ async function clickPhase(bot: BenchBot, redis: Redis, prefix: string, requestId
     'the grant calls',
   );
   const calls = await redis.hmget(grantCalls, ...requestIds);
-  return requestIds.map((id, index) => Number(calls[index]) - (sentAt.get(id) ?? 0));
+  const approvedAt = new Map<string, number>();
+  const clicked = new Set(requestIds);
+  for await (const entry of view.auditLog.entries(Math.min(...sentAt.values()))) {
+    if (entry.type === 'transition' && entry.to === 'approved' && clicked.has(entry.requestId)) {
+      approvedAt.set(entry.requestId, entry.at);
+    }
+  }
+  return {
+    toGrantCall: requestIds.map((id, index) => Number(calls[index]) - (sentAt.get(id) ?? 0)),
+    toApproved: requestIds.map((id) => (approvedAt.get(id) ?? Number.NaN) - (sentAt.get(id) ?? 0)),
+  };
 }
 
-/** Files auto-approved requests through the domain, as many at a time as the bot takes. */
-async function fileAutoApproved(bot: BenchBot, count: number, duration: string, firstUser: number): Promise<string[]> {
+/** Files auto-approved requests with `/jit request`, as many at a time as a busy workspace would. */
+async function fileAutoApproved({ bot, http }: Phase, count: number, duration: string, firstUser: number) {
   const ids: string[] = [];
   await forEachLimited(
     Array.from({ length: count }, (_, index) => index),
-    64,
+    32,
     async (index) => {
-      const { request } = await bot.container.requests.requestAccess({
-        requesterId: userId(firstUser + index),
-        teamId: 'T0TEAM',
-        roleId: 'bench-auto',
-        duration,
-        reason: 'bench',
+      const body = slashCommandBody({
+        user_id: userId(firstUser + index),
+        text: `request bench-auto ${duration} bench`,
       });
-      ids.push(request.id);
+      const { text } = await postSigned(bot, body, http);
+      const id = /Request `([a-z0-9]+)`/.exec(text)?.[1];
+      if (!id) throw new Error(`bench: a request was refused: ${text}`);
+      ids.push(id);
     },
   );
   return ids;
 }
 
-async function countActive(bot: BenchBot, redis: Redis, ids: readonly string[]): Promise<number> {
-  const scores = await redis.zmscore(bot.container.keys.stateIndex('active'), ...ids);
+async function countActive({ view, redis }: Phase, ids: readonly string[]): Promise<number> {
+  const scores = await redis.zmscore(view.keys.stateIndex('active'), ...ids);
   return scores.filter((score) => score !== null).length;
 }
 
 let nextUser = 1_000_000;
 
 /** N active grants, moved to expire at the same instant; measures how late each revoke call is issued. */
-async function expiryPhase(
-  bot: BenchBot,
-  redis: Redis,
-  prefix: string,
-  grants: number,
-  say: (line: string) => void,
-): Promise<ExpiryRun> {
+async function expiryPhase(run: Phase, grants: number, say: (line: string) => void): Promise<ExpiryRun> {
+  const { view, redis, prefix } = run;
   const memoryBefore = await usedMemory(redis);
-  const ids = await fileAutoApproved(bot, grants, '1h', nextUser);
+  const ids = await fileAutoApproved(run, grants, '1h', nextUser);
   nextUser += grants;
-  await waitUntil(async () => (await countActive(bot, redis, ids)) === grants, 300_000, `${grants} active grants`);
+  await waitUntil(async () => (await countActive(run, ids)) === grants, 600_000, `${grants} active grants`);
   const redisBytesPerActiveGrant = Math.round(((await usedMemory(redis)) - memoryBefore) / grants);
+  // The activation notices of the setup are delivered first, so the expiry is measured on its own.
+  await waitUntil(
+    async () => {
+      const counts = await view.queues.notify.getJobCounts('waiting', 'active', 'prioritized');
+      return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0;
+    },
+    600_000,
+    'the setup notices',
+  );
   // One expiry for all, far enough ahead that every revoke job is moved before it.
   const expiresAt = Math.ceil((Date.now() + 3_000 + grants * 0.5) / 1000) * 1000;
   say(`  ${grants} active; moving their expiry to ${new Date(expiresAt).toISOString()}`);
-  const scheduler = new BullMqJobScheduler(bot.container.queues, systemClock, createLogger({ level: 'warn' }));
   await forEachLimited(ids, 64, async (id) => {
-    await commitChange(bot.container.store, id, (current: AccessRequest) =>
+    await commitChange(view.store, id, (current: AccessRequest) =>
       current.state === 'active'
         ? transition(current, {
             to: 'active',
@@ -261,7 +290,7 @@ async function expiryPhase(
           })
         : undefined,
     );
-    await scheduler.scheduleRevocation(id, expiresAt);
+    await view.scheduler.scheduleRevocation(id, expiresAt);
   });
   if (Date.now() >= expiresAt) throw new Error('bench: moving the expiries took longer than the margin');
   const keys = fakeCloudKeys(prefix);
@@ -273,7 +302,7 @@ async function expiryPhase(
   const calls = await redis.hmget(keys.revokeCalls, ...ids);
   const lateness = calls.map((value) => Number(value) - expiresAt);
   await waitUntil(
-    async () => (await redis.zmscore(bot.container.keys.stateIndex('expired'), ...ids)).every((s) => s !== null),
+    async () => (await redis.zmscore(view.keys.stateIndex('expired'), ...ids)).every((s) => s !== null),
     120_000,
     `${grants} requests to be expired`,
   );
@@ -289,9 +318,10 @@ async function expiryPhase(
 }
 
 /** Complete lifecycles run concurrently: request, auto-approval, grant, 1 s of access, revocation. */
-async function lifecyclePhase(bot: BenchBot, redis: Redis, prefix: string, count: number) {
+async function lifecyclePhase(run: Phase, count: number) {
+  const { view, redis, prefix } = run;
   const started = Date.now();
-  const ids = await fileAutoApproved(bot, count, '1s', nextUser);
+  const ids = await fileAutoApproved(run, count, '1s', nextUser);
   nextUser += count;
   const keys = fakeCloudKeys(prefix);
   await waitUntil(
@@ -301,7 +331,7 @@ async function lifecyclePhase(bot: BenchBot, redis: Redis, prefix: string, count
   );
   const seconds = (Date.now() - started) / 1000;
   await waitUntil(
-    async () => (await redis.zmscore(bot.container.keys.stateIndex('expired'), ...ids)).every((s) => s !== null),
+    async () => (await redis.zmscore(view.keys.stateIndex('expired'), ...ids)).every((s) => s !== null),
     120_000,
     `${count} lifecycles to be expired`,
   );
@@ -311,6 +341,43 @@ async function lifecyclePhase(bot: BenchBot, redis: Redis, prefix: string, count
     seconds: Math.round(seconds * 100) / 100,
     perSecond: Math.round((count / seconds) * 10) / 10,
     allRevoked: held.every((member) => member === 0),
+  };
+}
+
+/** What one run shares between its phases. */
+interface Phase {
+  bot: BotHandle;
+  view: BenchView;
+  redis: Redis;
+  prefix: string;
+  http: Agent;
+}
+
+/** The driver's own view of the bot's Redis: the store, audit trail and queues, to set up and check each phase. */
+interface BenchView {
+  keys: RedisKeys;
+  store: RedisRequestStore;
+  auditLog: RedisAuditLog;
+  queues: Queues;
+  scheduler: BullMqJobScheduler;
+  close(): Promise<void>;
+}
+
+function openBenchView(redis: Redis, prefix: string): BenchView {
+  const logger = createLogger({ level: 'warn' });
+  const keys = new RedisKeys(prefix);
+  const queueConnection = new Redis(redis.options);
+  const queues = createQueues(queueConnection, keys.queuePrefix(), logger);
+  return {
+    keys,
+    store: new RedisRequestStore(redis, keys, logger),
+    auditLog: new RedisAuditLog(redis, keys, logger),
+    queues,
+    scheduler: new BullMqJobScheduler(queues, systemClock, logger),
+    async close() {
+      await closeQueues(queues);
+      await queueConnection.quit();
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '../test/support/redis-server';
 import { type BenchResults, runBench } from './bench';
-import { startWorkerProcesses } from './worker-processes';
+import { startBotProcesses } from './bot-processes';
 
 const HELP = `npm run bench -- [options]
 
@@ -15,7 +15,7 @@ const HELP = `npm run bench -- [options]
   --lifecycles N    lifecycles run end to end for the throughput figure (default 2000)
   --latency MS      fake cloud latency per call (default 50)
   --cloud-rate N    fake cloud calls per second per process, 0 for no limit (default 0)
-  --workers N       processes running job workers on the same Redis, the bench's own bot included (default 1)
+  --workers N       bot processes on the same Redis, each running the job workers (default 1)
   --out FILE        where to write the results (default bench/results.json)
 `;
 
@@ -60,16 +60,9 @@ async function main(): Promise<void> {
       lifecycles: number('lifecycles', values.lifecycles),
       cloudLatencyMs: number('latency', values.latency),
       cloudCallsPerSecond: number('cloud-rate', values['cloud-rate']),
-      ...(workers > 1 && {
-        extraWorkerProcesses: (prefix: string, slackApiUrl: string) =>
-          startWorkerProcesses(workers - 1, {
-            redisUrl: redis.url,
-            prefix,
-            slackApiUrl,
-            latencyMs: number('latency', values.latency),
-            callsPerSecond: number('cloud-rate', values['cloud-rate']),
-          }),
-      }),
+      // The bot runs in processes of its own, as in production; the driver and the fake Slack stay here.
+      startBot: (botOptions) => startBotProcesses(workers, botOptions),
+      botProcesses: workers,
       progress: log,
     });
     const machine = {
@@ -78,7 +71,7 @@ async function main(): Promise<void> {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     };
-    const withMachine = { ...results, options: { ...results.options, workerProcesses: workers }, machine };
+    const withMachine = { ...results, machine };
     mkdirSync(join(values.out, '..'), { recursive: true });
     writeFileSync(values.out, `${JSON.stringify(withMachine, null, 2)}\n`);
     process.stdout.write(table(results, workers));
@@ -92,9 +85,10 @@ function table(results: BenchResults, workers: number): string {
   const row = (name: string, value: string) => `${name.padEnd(52)} ${value}\n`;
   const ms = (s: { p50: number; p99: number; max: number; count: number }) =>
     `p50 ${s.p50} ms · p99 ${s.p99} ms · max ${s.max} ms (n=${s.count})`;
-  let out = `\njit-access-bot benchmark (${workers} worker process${workers > 1 ? 'es' : ''}, cloud latency ${results.options.cloudLatencyMs} ms)\n\n`;
+  let out = `\njit-access-bot benchmark (${workers} bot process${workers > 1 ? 'es' : ''}, cloud latency ${results.options.cloudLatencyMs} ms)\n\n`;
   out += row(`Slack ack, ${results.options.commandsPerSecond} commands/s`, ms(results.ackLatency));
   out += row('Approve click → cloud grant call', ms(results.clickToGrantCall));
+  out += row('  of which click → approval committed', ms(results.clickToApproved));
   for (const run of results.expiry) {
     out += row(`Revocation lateness, ${run.grants} expiring at once`, ms(run.lateness));
     out += row(`  Redis memory per active grant`, `${run.redisBytesPerActiveGrant} bytes`);
@@ -107,7 +101,7 @@ function table(results: BenchResults, workers: number): string {
     `Throughput, ${results.lifecycles.count} lifecycles`,
     `${results.lifecycles.perSecond}/s (${results.lifecycles.seconds} s)${results.lifecycles.allRevoked ? '' : ' — NOT ALL REVOKED'}`,
   );
-  out += row('RSS of the bench process (bot, fake Slack, driver)', `${results.processRssMiB} MiB`);
+  out += row(`Bot RSS (peak${workers > 1 ? ', largest process' : ''})`, `${results.botRssMiB} MiB`);
   return out;
 }
 

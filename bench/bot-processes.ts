@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { BenchBotOptions } from './bench-bot';
+
+export type BotProcessOptions = BenchBotOptions & { signingSecret: string };
+
+/** A bot the driver talks to over HTTP, wherever it runs. */
+export interface BotHandle {
+  eventsUrl: string;
+  signingSecret: string;
+  /** Resident memory of the bot's process(es), in bytes. */
+  rssBytes(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `count` bot processes on the same Redis (compiled bench only): the first answers Slack, all run job
+ * workers, as replicas of one deployment would.
+ */
+export async function startBotProcesses(count: number, options: BotProcessOptions): Promise<BotHandle> {
+  const children: { child: ChildProcess; eventsUrl: string }[] = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const child = spawn(process.execPath, [join(__dirname, 'bot-process.js')], {
+        env: { ...process.env, BENCH_BOT_OPTIONS: JSON.stringify(options) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const eventsUrl = await new Promise<string>((resolve, reject) => {
+        let buffered = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          const ready = /\{"ready":true,"eventsUrl":"([^"]+)"\}/.exec(buffered);
+          if (ready?.[1]) resolve(ready[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`bench bot process exited with ${code}`)));
+      });
+      return { child, eventsUrl };
+    }),
+  );
+  const first = children[0];
+  if (!first) throw new Error('bench: no bot process');
+  return {
+    eventsUrl: first.eventsUrl,
+    signingSecret: options.signingSecret,
+    async rssBytes() {
+      const sizes = await Promise.all(
+        children.map(async ({ eventsUrl }) => {
+          const metrics = await (await fetch(eventsUrl.replace('/slack/events', '/metrics'))).text();
+          return Number(/^process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1] ?? 0);
+        }),
+      );
+      return Math.max(...sizes);
+    },
+    async stop() {
+      await Promise.all(
+        children.map(
+          ({ child }) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              child.on('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
