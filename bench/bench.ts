@@ -25,7 +25,7 @@ export interface BenchOptions {
   /** Slash commands per second in the ack phase, and for how long. */
   commandsPerSecond: number;
   commandSeconds: number;
-  /** Approve clicks measured (on requests filed in the ack phase). */
+  /** Approve clicks measured (on requests filed in the ack phase), sent at `commandsPerSecond`. */
   clicks: number;
   /** Sizes of the "all expire in the same second" runs. */
   expiring: number[];
@@ -92,8 +92,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     say(`ack latency: ${options.commandsPerSecond} commands/s for ${options.commandSeconds} s`);
     const { latencies, requestIds } = await commandPhase(run, options);
     await sampleRss();
-    say(`approve → grant call: ${options.clicks} clicks`);
-    const clickToGrant = await clickPhase(run, requestIds.slice(0, options.clicks));
+    say(`approve → grant call: ${options.clicks} clicks at ${options.commandsPerSecond}/s`);
+    const clickToGrant = await clickPhase(run, requestIds.slice(0, options.clicks), options.commandsPerSecond);
     await sampleRss();
     const expiry: ExpiryRun[] = [];
     for (const grants of options.expiring) {
@@ -190,7 +190,7 @@ async function commandPhase({ bot, http }: Phase, options: BenchOptions) {
 }
 
 /** Approves requests by clicking their approval messages; measures until the cloud's grant call is issued. */
-async function clickPhase({ bot, view, redis, prefix, http }: Phase, requestIds: string[]) {
+async function clickPhase({ bot, view, redis, prefix, http }: Phase, requestIds: string[], clicksPerSecond: number) {
   const { store } = view;
   await waitUntil(
     async () => (await Promise.all(requestIds.map((id) => store.getApprovalMessage(id)))).every(Boolean),
@@ -198,19 +198,25 @@ async function clickPhase({ bot, view, redis, prefix, http }: Phase, requestIds:
     'the approval messages',
   );
   const sentAt = new Map<string, number>();
-  await forEachLimited(requestIds, 8, async (id) => {
-    const message = await store.getApprovalMessage(id);
-    if (!message) throw new Error(`bench: no approval message for ${id}`);
-    const body = blockActionsBody({
-      userId: BENCH_APPROVER,
-      actionId: ACTION_IDS.approve,
-      value: id,
-      channelId: message.channel,
-      messageTs: message.ts,
-    });
-    sentAt.set(id, Date.now());
-    await postSigned(bot, body, http);
-  });
+  // Clicks come at the same steady rate as the commands, each on its own schedule (open loop).
+  const started = performance.now();
+  await Promise.all(
+    requestIds.map(async (id, index) => {
+      const at = started + (index * 1000) / clicksPerSecond;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+      const message = await store.getApprovalMessage(id);
+      if (!message) throw new Error(`bench: no approval message for ${id}`);
+      const body = blockActionsBody({
+        userId: BENCH_APPROVER,
+        actionId: ACTION_IDS.approve,
+        value: id,
+        channelId: message.channel,
+        messageTs: message.ts,
+      });
+      sentAt.set(id, Date.now());
+      await postSigned(bot, body, http);
+    }),
+  );
   const { grantCalls } = fakeCloudKeys(prefix);
   await waitUntil(
     async () => (await redis.hmget(grantCalls, ...requestIds)).every((value) => value !== null),

@@ -20,7 +20,9 @@ export interface BotHandle {
 export async function startBotProcesses(count: number, options: BotProcessOptions): Promise<BotHandle> {
   const children: { child: ChildProcess; eventsUrl: string }[] = await Promise.all(
     Array.from({ length: count }, async () => {
-      const child = spawn(process.execPath, [join(__dirname, 'bot-process.js')], {
+      // BENCH_BOT_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=prof", profiles the bot processes.
+      const nodeArgs = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+      const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'bot-process.js')], {
         env: { ...process.env, BENCH_BOT_OPTIONS: JSON.stringify(options) },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
