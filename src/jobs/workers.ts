@@ -52,6 +52,13 @@ const CONCURRENCY: Readonly<Record<QueueKey, number>> = {
   reconcile: 1,
 };
 
+/**
+ * BullMQ honours a manual rate limit (Slack's Retry-After, set through `rateLimit`) in every process, and for its
+ * whole length, only on a worker that has a limiter; this one is far above anything Slack allows, so it never
+ * binds by itself.
+ */
+const NOTIFY_LIMITER = { max: 1_000_000, duration: 1_000 };
+
 export interface RunningWorkers {
   workers: readonly Worker[];
   /** Stops taking jobs and waits for the running ones to finish. */
@@ -85,6 +92,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: (key === 'grant' || key === 'revoke' ? deps.concurrency?.[key] : undefined) ?? CONCURRENCY[key],
+      ...(key === 'notify' && { limiter: NOTIFY_LIMITER }),
       ...(deps.lockDurationMs !== undefined && {
         lockDuration: deps.lockDurationMs,
         stalledInterval: deps.lockDurationMs,

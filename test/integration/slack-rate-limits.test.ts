@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
 import type { RecordedCall } from '../support/fake-slack-api';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
@@ -16,16 +18,45 @@ const rateLimited = (retryAfterSeconds: number) => ({
   headers: { 'Retry-After': String(retryAfterSeconds) },
 });
 
+/** Every job of the queue, whatever its state. */
+const allJobs = (bot: TestBot): Promise<Job[]> =>
+  bot.container.queues.notify.getJobs(['completed', 'failed', 'delayed', 'waiting', 'active', 'prioritized']);
+
+/** Waits until no notify job is waiting or running (delayed ones, e.g. reminders, stay delayed). */
+async function notifyQueueSettled(bot: TestBot): Promise<void> {
+  for (let tries = 0; tries < 500; tries += 1) {
+    const counts = await bot.container.queues.notify.getJobCounts('waiting', 'active', 'prioritized');
+    if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the notify queue never settled');
+}
+
+/** Polls until `check` holds. */
+async function eventually(check: () => Promise<boolean>, description: string): Promise<void> {
+  for (let tries = 0; tries < 500; tries += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting until ${description}`);
+}
+
+/** Jobs put back by a 429, once per time they were put back. */
+const putBack = (bot: TestBot) =>
+  bot.logs.filter((line) => line.msg === 'Slack is rate limiting; notices wait').map((line) => String(line.jobId));
+
 describe('Slack rate limits', () => {
   let bot: TestBot;
-  beforeEach(async () => {
-    bot = await startTestBot({ policyYaml: POLICY, usergroups: USERGROUPS });
-  });
+  const start = async (policyYaml = POLICY, env?: Record<string, string>) => {
+    bot = await startTestBot({ policyYaml, usergroups: USERGROUPS, ...(env !== undefined && { env }) });
+    return bot;
+  };
   afterEach(async () => {
-    await bot.stop();
+    await bot?.stop();
   });
 
   it('a 429 pauses notices for its Retry-After; each part is then delivered once, no attempt used up', async () => {
+    await start();
     bot.slack.failNext('chat.postMessage', rateLimited(1), 2);
     const id = await bot.request('U0ALICE', 'staging-deployer 1h deploy');
     await bot.waitForState(id, 'active');
@@ -38,12 +69,7 @@ describe('Slack rate limits', () => {
       { description: 'the approval message, delivered', timeoutMs: 15_000 },
     );
     // Every notice due now has run (the expiry reminder stays delayed), so nothing more can be posted twice.
-    const notify = bot.container.queues.notify;
-    for (let tries = 0; tries < 500; tries += 1) {
-      const counts = await notify.getJobCounts('waiting', 'active', 'prioritized');
-      if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await notifyQueueSettled(bot);
     const posts = bot.slack.calls('chat.postMessage');
     expect(posts.filter((call) => call.status === 429)).toHaveLength(2);
     const delivered = posts.filter(succeeded);
@@ -51,14 +77,50 @@ describe('Slack rate limits', () => {
     expect(
       delivered.filter((call) => call.args.channel === 'C0APPROVALS' && call.args.thread_ts === undefined),
     ).toHaveLength(1);
-    expect(bot.logs.filter((line) => line.msg === 'Slack is rate limiting; notices wait').length).toBeGreaterThan(0);
-    // Put back without using an attempt: nothing failed for good.
+    // Put back without using an attempt: every start of a job counted as one, except those a 429 put back.
+    const back = putBack(bot);
+    expect(back.length).toBeGreaterThan(0);
+    for (const job of await allJobs(bot)) {
+      if (!back.includes(String(job.id))) continue;
+      const timesPutBack = back.filter((jobId) => jobId === job.id).length;
+      expect({ job: job.name, attemptsMade: job.attemptsMade }).toEqual({
+        job: job.name,
+        attemptsMade: job.attemptsStarted - timesPutBack,
+      });
+    }
     expect(bot.logs.filter((line) => line.msg === 'job failed for good')).toEqual([]);
     const metrics = (await bot.container.metrics.exposition()).body;
     expect(metrics).toMatch(/^jit_slack_rate_limited_total [1-9]/m);
   });
 
+  it('a notice put back by a 429 does not redo the parts it had already delivered', async () => {
+    await start();
+    const id = await bot.request('U0ALICE', 'sandbox-admin 1h fix the deploy');
+    await bot.approvalMessage(id);
+    await notifyQueueSettled(bot);
+    bot.slack.clear();
+    // Each notice from here on first updates the approval message, then posts; the first post meets a 429.
+    bot.slack.failNext('chat.postMessage', rateLimited(1), 1);
+    await bot.click('U0LEAD', 'approve', id);
+    await bot.waitForState(id, 'active');
+    await bot.slack.waitForCount(
+      (call) => call.method === 'chat.postMessage' && call.args.thread_ts !== undefined && succeeded(call),
+      2,
+      { description: 'the approved and activated thread replies', timeoutMs: 15_000 },
+    );
+    await notifyQueueSettled(bot);
+
+    expect(putBack(bot)).toHaveLength(1);
+    const notices = (await allJobs(bot)).filter((job) => job.name === 'approved' || job.name === 'activated');
+    expect(notices).toHaveLength(2);
+    // One update of the approval message per notice: the one put back kept the update it had made.
+    expect(bot.slack.calls('chat.update').filter(succeeded)).toHaveLength(notices.length);
+    const replies = bot.slack.calls('chat.postMessage').filter((call) => call.args.thread_ts !== undefined);
+    expect(replies.filter(succeeded)).toHaveLength(notices.length);
+  });
+
   it('while Slack keeps refusing notices, grants still expire and are revoked on time', async () => {
+    await start();
     // Every post is refused for now.
     bot.slack.failNext('chat.postMessage', rateLimited(60), 10_000);
     const id = await bot.request('U0ALICE', 'staging-deployer 2s deploy');
@@ -73,6 +135,7 @@ describe('Slack rate limits', () => {
   });
 
   it('alerts are queued like notices: a rate-limited admin channel does not lose them', async () => {
+    await start();
     bot.slack.failNext('chat.postMessage', rateLimited(1), 1);
     const id = await bot.request('U0ALICE', 'emergency 1h prod is down');
     const posted = await bot.slack.waitFor(
@@ -86,5 +149,63 @@ describe('Slack rate limits', () => {
     }
     const posting = bot.logs.find((line) => line.msg === 'alert posted');
     expect(posting).toBeDefined();
+  });
+
+  it('an alert raised by a job waits out a 429 in the notify queue; the job it came from is not held up', async () => {
+    await start(POLICY.replace('settings:\n', 'settings:\n  reconcileEvery: 1s\n'));
+    bot.slack.failNext('chat.postMessage', rateLimited(1), 2);
+    // A dry-run grant the store does not know, past its expiry: the next sweep alerts (drift) and revokes it.
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await bot.container.redis.hset(
+      bot.container.keys.dryrunGrants(),
+      'jit-orphan1',
+      JSON.stringify({
+        requestId: 'orphan1',
+        roleId: 'staging-deployer',
+        principal: 'U0ALICE',
+        expiresAt: past,
+        grantedAt: past,
+      }),
+    );
+
+    const posted = await bot.slack.waitFor(
+      (call) => call.method === 'chat.postMessage' && call.args.channel === ADMIN_CHANNEL && succeeded(call),
+      { description: 'drift alert in the admin channel', timeoutMs: 15_000 },
+    );
+    expect(String(posted.args.text)).toContain('orphan1');
+    // The sweep that raised it went on to revoke the grant.
+    await eventually(async () => (await bot.container.dryrun.grants()).length === 0, 'the orphan grant was revoked');
+    expect((await bot.container.auditLog.notes({ requestId: 'orphan1', kind: 'reconciled' })).length).toBe(1);
+
+    await notifyQueueSettled(bot);
+    const adminPosts = bot.slack.calls('chat.postMessage').filter((call) => call.args.channel === ADMIN_CHANNEL);
+    expect(adminPosts.filter((call) => call.status === 429)).toHaveLength(2);
+    expect(adminPosts.filter(succeeded)).toHaveLength(1);
+    // One alert job, put back twice by the 429s without using an attempt, then posted once.
+    const alertJobs = (await allJobs(bot)).filter((job) => job.name === 'alert');
+    expect(alertJobs.map((job) => ({ attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade }))).toEqual([
+      { attemptsStarted: 3, attemptsMade: 1 },
+    ]);
+    expect(putBack(bot)).toEqual([String(alertJobs[0]?.id), String(alertJobs[0]?.id)]);
+  });
+
+  it('another bot process sharing the queue waits out the same Retry-After', async () => {
+    const prefix = `jit-test-${randomUUID().slice(0, 8)}`;
+    await start(POLICY, { JIT_REDIS_PREFIX: prefix });
+    bot.slack.failNext('chat.postMessage', rateLimited(30), 10_000);
+    const id = await bot.request('U0ALICE', 'staging-deployer 1h deploy');
+    await bot.waitForState(id, 'active');
+    await bot.slack.waitFor((call) => call.status === 429, { description: 'a 429', timeoutMs: 15_000 });
+
+    // The second process's Slack would take every post, but the queue is paused for all its workers.
+    const other = await startTestBot({ policyYaml: POLICY, usergroups: USERGROUPS, env: { JIT_REDIS_PREFIX: prefix } });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(other.slack.calls('chat.postMessage')).toEqual([]);
+      expect(await bot.container.queues.notify.getWaitingCount()).toBeGreaterThan(0);
+      expect(await bot.container.queues.notify.getRateLimitTtl()).toBeGreaterThan(0);
+    } finally {
+      await other.stop();
+    }
   });
 });

@@ -18,6 +18,8 @@ describe('rateLimitDelayMs', () => {
       'parts failed',
     );
     expect(rateLimitDelayMs(failures)).toBe(7_000);
+    expect(rateLimitDelayMs(new AggregateError([new Error('a'), failures]))).toBe(7_000);
+    expect(rateLimitDelayMs({ errors: [rateLimited(1)] })).toBe(1_000);
   });
 
   it('waits at least a second and at most five minutes', () => {
