@@ -58,6 +58,12 @@ const settingsSchema = z
     highRiskMaxDuration: durationText.prefault('1h'),
     maxOpenRequestsPerPerson: z.number().int().min(1, { error: 'must be at least 1' }).default(5),
     reminderBefore: durationText.prefault('10m'),
+    identity: z
+      .enum(['email', 'principals'], {
+        error:
+          'must be email (a confirmed Slack profile email names a person in a cloud unless principals maps them) or principals (only the principals map does)',
+      })
+      .default('email'),
     allowedTeams: z
       .array(
         z.string().regex(/^[TE][A-Z0-9]{2,}$/, { error: 'must be a Slack workspace ID (T…) or organisation ID (E…)' }),
@@ -345,6 +351,7 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
       allowedTeams: settings.allowedTeams,
       maxOpenRequestsPerPerson: settings.maxOpenRequestsPerPerson,
       reminderBeforeMs: settings.reminderBefore,
+      identity: settings.identity,
     },
     roles: parsed.roles.map((role): Role => {
       const effective = effectiveRole(role, settings, iamPower);

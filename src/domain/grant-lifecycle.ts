@@ -1,5 +1,6 @@
 import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
 import { mayRequest } from './approvals';
+import { emailForGrant } from './cloud-identity';
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
 import { findRole, type Role } from './policy';
@@ -122,7 +123,7 @@ export class GrantLifecycle {
     if (!findRole(this.deps.policy.current(), change.after.roleId)) return {};
     try {
       const provider = this.providerFor(change.after);
-      const grant = await this.grantRecordFromPolicy(change.after, provider);
+      const grant = await this.grantRecordFromPolicy(change.after, provider, 'cleanup');
       await provider.revoke(grantSpec(change.after, grant, at));
       return {};
     } catch (cleanupError) {
@@ -139,7 +140,7 @@ export class GrantLifecycle {
     const expiresAt = request.expiresAt ?? now;
     if (request.revocationRequestedBy === undefined && now < expiresAt) return { kind: 'not-due', dueAt: expiresAt };
 
-    const grant = request.grant ?? (await this.grantRecordFromPolicy(request, this.providerFor(request)));
+    const grant = request.grant ?? (await this.grantRecordFromPolicy(request, this.providerFor(request), 'cleanup'));
     await this.deps.providers.get(grant.provider).revoke(grantSpec(request, grant, expiresAt));
     // Before the request is closed, so a failure here retries the whole step rather than being forgotten.
     const reasserted = await this.reassertOverlapping(request);
@@ -422,14 +423,27 @@ export class GrantLifecycle {
 
   /**
    * What to grant and to whom, from the policy in force: the role's target, the person's mapped identities,
-   * and their email when the provider names people by email.
+   * and their email when the provider names people by email. For a cleanup, an email the policy does not trust
+   * is left out rather than refused: the provider then removes only what it can name without it.
    */
-  private async grantRecordFromPolicy(request: AccessRequest, provider: CloudProvider): Promise<GrantRecord> {
+  private async grantRecordFromPolicy(
+    request: AccessRequest,
+    provider: CloudProvider,
+    use: 'grant' | 'cleanup' = 'grant',
+  ): Promise<GrantRecord> {
     const role = this.roleInForce(request);
-    const identities = this.deps.policy.current().principals[request.requesterId] ?? {};
-    const email = provider.identifiesPeopleByEmail
-      ? (identities.email ?? (await this.deps.directory.userEmail(request.requesterId)))
-      : undefined;
+    const policy = this.deps.policy.current();
+    const identities = policy.principals[request.requesterId] ?? {};
+    const email = await emailForGrant(
+      request.requesterId,
+      identities,
+      provider,
+      policy.settings,
+      this.deps.directory,
+    ).catch((error: unknown) => {
+      if (use === 'cleanup' && error instanceof CloudProviderError) return undefined;
+      throw error;
+    });
     return { provider: role.provider, target: role.target, identities, ...(email !== undefined && { email }) };
   }
 }

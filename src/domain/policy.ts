@@ -73,6 +73,11 @@ export interface PolicySettings {
    * request times out its approvers are reminded in the thread.
    */
   reminderBeforeMs: number;
+  /**
+   * How a person is named in a cloud when `principals` does not map them: `email` lets their Slack profile email
+   * do it once Slack has confirmed it; `principals` trusts only the map.
+   */
+  identity: 'email' | 'principals';
 }
 
 /** Cloud identities of one Slack user, by provider name (e.g. `{ aws: 'alice' }`). */

@@ -118,8 +118,9 @@ export interface GrantPrincipal {
   slackUserId: string;
   identities: PrincipalIdentities;
   /**
-   * The person's email: `principals.<user>.email` from the policy, else their Slack profile email. Present
-   * whenever the provider identifies people by email; a provider that needs it and finds none refuses.
+   * The person's email: `principals.<user>.email` from the policy, else their Slack profile email when Slack
+   * confirmed it and the policy lets profile emails name people (`settings.identity: email`). A provider that
+   * needs it and finds none refuses.
    */
   email?: string;
 }
@@ -207,10 +208,17 @@ export interface IrrevocableGrants {
 /** Slack's directory as far as decisions need it. */
 export interface PeopleDirectory {
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
-  /** The email on the person's Slack profile, if Slack has one for them. */
-  userEmail(userId: string): Promise<string | undefined>;
+  /** The email on the person's Slack profile, if Slack has one for them, and whether Slack confirmed it. */
+  userEmail(userId: string): Promise<ProfileEmail | undefined>;
   /** Whether the account may take part in decisions: undefined when Slack does not know the user. */
   userStanding(userId: string): Promise<UserStanding | undefined>;
+}
+
+/** An email from a Slack profile. Only a confirmed one may name the person in a cloud. */
+export interface ProfileEmail {
+  address: string;
+  /** Slack's `is_email_confirmed`: the person proved they own the address; false when Slack does not say so. */
+  confirmed: boolean;
 }
 
 /** What Slack says about an account, as far as trusting its decisions goes. */

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { Clock, PeopleDirectory, UserStanding } from '../domain/ports';
+import type { Clock, PeopleDirectory, ProfileEmail, UserStanding } from '../domain/ports';
 
 /** How long a user group's membership is trusted before asking Slack again. */
 export const USERGROUP_CACHE_MS = 60_000;
@@ -44,8 +44,10 @@ export class SlackPeopleDirectory implements PeopleDirectory {
     return standing;
   }
 
-  async userEmail(userId: string): Promise<string | undefined> {
-    const result = await this.client.users.info({ user: userId });
-    return result.user?.profile?.email ?? undefined;
+  async userEmail(userId: string): Promise<ProfileEmail | undefined> {
+    const { user } = await this.client.users.info({ user: userId });
+    const address = user?.profile?.email;
+    // Slack sets is_email_confirmed once the person has proved they own the address; absent is not proof.
+    return address ? { address, confirmed: user?.is_email_confirmed === true } : undefined;
   }
 }

@@ -293,6 +293,9 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       is_bot: false,
       is_restricted: false,
       is_ultra_restricted: false,
+      // A member who signed up through an invitation has confirmed their address (users.info's user object,
+      // `is_email_confirmed`); override it to model an address Slack has not verified.
+      is_email_confirmed: true,
       profile: { email: `${id.toLowerCase()}@example.com`, display_name: id.toLowerCase() },
     };
     return { ...base, ...override, id, profile: { ...base.profile, ...override?.profile } };

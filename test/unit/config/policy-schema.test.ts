@@ -18,6 +18,7 @@ const OPERATIONS_DEFAULTS = {
   auditRetentionMs: 90 * 24 * 3_600_000,
   allowedTeams: [],
   maxOpenRequestsPerPerson: 5,
+  identity: 'email',
 };
 const H = 60 * M;
 
@@ -176,6 +177,13 @@ describe('parsePolicy', () => {
         propagationMs: { dryrun: 0, aws: 60_000, gcp: 10 * 60_000, azure: 10 * 60_000 },
         auditRetentionMs: 365 * 24 * 3_600_000,
       });
+    });
+
+    it('takes settings.identity and refuses any value but email or principals', () => {
+      expect(parse(yaml('settings:', '  identity: principals', 'roles:', role())).settings.identity).toBe('principals');
+      expect(problemsOf(yaml('settings:', '  identity: slack', 'roles:', role()))).toEqual([
+        expect.stringMatching(/^settings\.identity: must be email .* or principals/),
+      ]);
     });
 
     it('refuses propagation for an unknown provider and an alertAfter of 0', () => {
