@@ -70,11 +70,48 @@ const RPC_STATUS: Readonly<Record<number, string>> = {
   503: 'UNAVAILABLE',
 };
 
+/** "Quotas and limits" of IAM (cloud.google.com/iam/quotas): principals in all bindings of one allow policy. */
 const MAX_PRINCIPALS = 1500;
+/**
+ * "Role bindings in an allow policy that include the same role and the same principal, but different condition
+ * expressions": 20 (cloud.google.com/iam/quotas).
+ */
+const MAX_CONDITIONAL_PER_ROLE_AND_PRINCIPAL = 20;
+/**
+ * "Don't add more than 100 conditional role bindings to a single allow policy" (IAM Conditions overview,
+ * cloud.google.com/iam/docs/conditions-overview). Google does not document how setIamPolicy answers past it;
+ * the fake refuses, possibly stricter than Google, so nothing the bot does can rely on getting past it.
+ */
+const MAX_CONDITIONAL_PER_POLICY = 100;
 const BASIC_ROLES = new Set(['roles/owner', 'roles/editor', 'roles/viewer']);
-const MEMBER = /^(user|group|serviceAccount|domain):[^\s:]+$|^principal(Set)?:\/\/\S+$/;
+/**
+ * Member forms of the Binding reference (cloud.google.com/resource-manager/reference/rest/Shared.Types/Binding),
+ * `deleted:` ones included: Google returns a removed account as `deleted:user:<email>?uid=<id>` and accepts the
+ * policy back with it, so a read-modify-write must be able to carry it.
+ */
+const MEMBER =
+  /^(user|group|serviceAccount|domain):[^\s:]+$|^principal(Set)?:\/\/\S+$|^deleted:(user|group|serviceAccount):[^\s:?]+\?uid=\d+$/;
+/** Member kinds whose identifier is an address Google matches to an account without case. */
+const ACCOUNT_MEMBER = /^(user|group|serviceAccount|domain):([^\s:/[\]]+)$/;
 const PATH = /^\/v3\/((?:projects|folders|organizations)\/[^/:]+):(getIamPolicy|setIamPolicy)$/;
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/**
+ * Accounts every fake knows unless told otherwise: names whose canonical case is not all lowercase, so that a
+ * grant to the lowercase address a Slack profile gives is stored and read back in the account's own case.
+ */
+export const DEFAULT_GCP_ACCOUNTS: readonly string[] = [
+  'user:Jane.Doe@example.com',
+  'group:Platform-Oncall@example.com',
+];
+
+export interface FakeGcpCrmOptions {
+  /**
+   * The directory of accounts the fake knows, each as the member in its canonical case (`user:Jane.Doe@…`);
+   * {@link DEFAULT_GCP_ACCOUNTS} when absent.
+   */
+  accounts?: readonly string[];
+}
 
 interface InjectedFailure {
   status: number;
@@ -88,9 +125,10 @@ interface InjectedFailure {
  * `POST /v3/<resource>:setIamPolicy` with `{ policy }`, for projects, folders and organizations. It is as strict
  * as Google where the bot could go wrong and stricter where Google is lenient: a write needs the current etag
  * (a stale or missing one is 409 ABORTED), a policy with conditions needs version 3 both to read and to write,
- * and the 1,500-principal limit is enforced. Every call needs a bearer token the fake's own `/token` endpoint
- * issued, through the workload-identity-federation exchange that Application Default Credentials perform for
- * the credentials file in {@link FakeGcpCrm.credentialsFile}.
+ * members of accounts in its directory are stored and returned in the account's own case, and the limits on
+ * principals and conditional bindings are enforced. Every call needs a bearer token the fake's own `/token`
+ * endpoint issued, through the workload-identity-federation exchange that Application Default Credentials
+ * perform for the credentials file in {@link FakeGcpCrm.credentialsFile}.
  */
 export class FakeGcpCrm {
   /** Every answered request, oldest first. */
@@ -103,6 +141,8 @@ export class FakeGcpCrm {
   private readonly unknownMembers = new Set<string>();
   private readonly issuedTokens = new Set<string>();
   private readonly sockets = new Set<Socket>();
+  /** Canonical members of the directory's accounts, by {@link accountKey}. */
+  private readonly accounts: ReadonlyMap<string, string>;
   private etagCounter = 0;
 
   private constructor(
@@ -111,10 +151,13 @@ export class FakeGcpCrm {
     /** The subject token the credentials file points at; the token endpoint accepts only this one. */
     private readonly subjectToken: string,
     readonly port: number,
-  ) {}
+    accounts: readonly string[],
+  ) {
+    this.accounts = new Map(accounts.map((member) => [accountKey(member), member]));
+  }
 
   /** Starts the fake on 127.0.0.1 and writes an external-account credentials file pointing at it. */
-  static async start(): Promise<FakeGcpCrm> {
+  static async start(options: FakeGcpCrmOptions = {}): Promise<FakeGcpCrm> {
     const server = http.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -122,7 +165,13 @@ export class FakeGcpCrm {
     });
     const { port } = server.address() as AddressInfo;
     const dir = mkdtempSync(join(tmpdir(), 'fake-gcp-crm-'));
-    const fake = new FakeGcpCrm(server, dir, `subject-${randomBytes(12).toString('hex')}`, port);
+    const fake = new FakeGcpCrm(
+      server,
+      dir,
+      `subject-${randomBytes(12).toString('hex')}`,
+      port,
+      options.accounts ?? DEFAULT_GCP_ACCOUNTS,
+    );
     server.on('connection', (socket) => {
       fake.sockets.add(socket);
       socket.on('close', () => fake.sockets.delete(socket));
@@ -152,7 +201,7 @@ export class FakeGcpCrm {
     const policy: FakePolicy = {
       version: bindings.some((binding) => binding.condition) ? 3 : 1,
       etag: this.nextEtag(),
-      bindings: normalizeBindings(bindings),
+      bindings: this.normalizeBindings(bindings),
     };
     this.policies.set(resource, policy);
     return clone(policy);
@@ -213,9 +262,9 @@ export class FakeGcpCrm {
     this.denied.add(permission);
   }
 
-  /** Makes writes naming this member fail as Google does for a principal that does not exist. */
+  /** Makes writes naming this member (in any case) fail as Google does for a principal that does not exist. */
   markMemberUnknown(member: string): void {
-    this.unknownMembers.add(member);
+    this.unknownMembers.add(accountKey(member));
   }
 
   /** Forgets policies, injected failures and calls; issued tokens stay valid. */
@@ -342,7 +391,7 @@ export class FakeGcpCrm {
     if (change) {
       this.afterRead.delete(call.resource);
       change(policy);
-      policy.bindings = normalizeBindings(policy.bindings);
+      policy.bindings = this.normalizeBindings(policy.bindings);
       policy.etag = this.nextEtag();
     }
   }
@@ -366,7 +415,12 @@ export class FakeGcpCrm {
       );
       return;
     }
-    const bindings = normalizeBindings(sent.bindings ?? []);
+    const duplicate = duplicateSpelling(sent.bindings ?? []);
+    if (duplicate) {
+      this.answer(res, call, 400, googleError(400, duplicate));
+      return;
+    }
+    const bindings = this.normalizeBindings(sent.bindings ?? []);
     const conditional =
       bindings.some((binding) => binding.condition) || current.bindings.some((binding) => binding.condition);
     const problem =
@@ -381,6 +435,31 @@ export class FakeGcpCrm {
     const updated: FakePolicy = { version: sent.version ?? 1, etag: this.nextEtag(), bindings };
     this.policies.set(call.resource, updated);
     this.answer(res, call, 200, updated);
+  }
+
+  /**
+   * Stores bindings as Google returns them: empty condition fields dropped, and each member of an account the
+   * directory knows in the account's own case, whatever case it was sent in. Google answers a binding sent as
+   * `user:jane.doe@example.com` with `user:Jane.Doe@example.com`, and keeps doing so when the member is removed
+   * and added again in lowercase (GoogleCloudPlatform/security-response-automation PR 191;
+   * terraform-provider-google issues 5107 and 3880).
+   *
+   * A member of an account the directory does not know is stored as sent. Google refuses a user that does not
+   * exist with 400 INVALID_ARGUMENT "User … does not exist" ({@link markMemberUnknown} models that per member);
+   * refusing every unknown address by default would make every test list its people in the directory first,
+   * for no behaviour of the bot's that depends on it.
+   */
+  private normalizeBindings(bindings: FakeBinding[]): FakeBinding[] {
+    return bindings.map((binding) => {
+      const condition = binding.condition
+        ? Object.fromEntries(Object.entries(binding.condition).filter(([, value]) => value !== '' && value != null))
+        : undefined;
+      return {
+        role: binding.role,
+        members: binding.members.map((member) => this.accounts.get(accountKey(member)) ?? member),
+        ...(condition && Object.keys(condition).length > 0 && { condition }),
+      };
+    });
   }
 
   private exchangeToken(form: URLSearchParams, res: http.ServerResponse): void {
@@ -406,8 +485,38 @@ export class FakeGcpCrm {
   }
 }
 
+/**
+ * The case-free identity of a member as Google matches it to an account: the address of a `user:`, `group:`,
+ * `serviceAccount:` or `domain:` member lowercased, anything else (`principal://…`, `deleted:…`) exactly.
+ */
+function accountKey(member: string): string {
+  const match = ACCOUNT_MEMBER.exec(member);
+  return match ? `${match[1]}:${(match[2] as string).toLowerCase()}` : member;
+}
+
+/**
+ * A binding that names one account twice in different spellings. As reported in terraform-provider-google issue
+ * 4276, Google answered such a write with 400 INVALID_ARGUMENT "Request contains an invalid argument.": the
+ * payload failed while it held the lowercase address next to the account's own spelling, and passed with the
+ * exact one. Google documents no such rule; the fake follows the report.
+ */
+function duplicateSpelling(bindings: FakeBinding[]): string | undefined {
+  for (const binding of bindings) {
+    const seen = new Map<string, string>();
+    for (const member of binding.members ?? []) {
+      const key = accountKey(member);
+      const other = seen.get(key);
+      if (other !== undefined && other !== member) return 'Request contains an invalid argument.';
+      seen.set(key, member);
+    }
+  }
+  return undefined;
+}
+
 function bindingProblem(bindings: FakeBinding[], unknownMembers: ReadonlySet<string>): string | undefined {
   let principals = 0;
+  let conditional = 0;
+  const conditionalByRoleAndPrincipal = new Map<string, number>();
   for (const binding of bindings) {
     if (!binding.role) return 'Every binding needs a role.';
     if (binding.members.length === 0) return `The binding for ${binding.role} has no members.`;
@@ -418,28 +527,31 @@ function bindingProblem(bindings: FakeBinding[], unknownMembers: ReadonlySet<str
       return `The condition of ${binding.role} has no expression.`;
     for (const member of binding.members) {
       if (!MEMBER.test(member)) return `Invalid member ${member}.`;
-      if (unknownMembers.has(member)) return `User ${member.replace(/^\w+:/, '')} does not exist.`;
+      if (unknownMembers.has(accountKey(member))) return `User ${member.replace(/^\w+:/, '')} does not exist.`;
       principals += 1;
     }
+    if (!binding.condition) continue;
+    conditional += 1;
+    for (const principal of new Set(binding.members.map(accountKey))) {
+      const key = `${binding.role} ${principal}`;
+      const count = (conditionalByRoleAndPrincipal.get(key) ?? 0) + 1;
+      conditionalByRoleAndPrincipal.set(key, count);
+      // Google does not publish the wording of this refusal; the fake's names the limit (see the constant).
+      if (count > MAX_CONDITIONAL_PER_ROLE_AND_PRINCIPAL) {
+        return `The policy has more than ${MAX_CONDITIONAL_PER_ROLE_AND_PRINCIPAL} conditional role bindings of ${binding.role} for ${principal}: an allow policy can include at most ${MAX_CONDITIONAL_PER_ROLE_AND_PRINCIPAL} role bindings with the same role and the same principal but different condition expressions.`;
+      }
+    }
+  }
+  if (conditional > MAX_CONDITIONAL_PER_POLICY) {
+    // As above, the wording is the fake's own.
+    return `The policy has ${conditional} conditional role bindings: an allow policy can include at most ${MAX_CONDITIONAL_PER_POLICY}.`;
   }
   if (principals > MAX_PRINCIPALS) {
-    return `The number of members in the policy (${principals}) is larger than the maximum allowed size ${MAX_PRINCIPALS}.`;
+    // Google's own wording, thousands separators included (kubeflow/pipelines issue 1146,
+    // terraform-provider-google issue 25093).
+    return `The number of members in the policy (${principals.toLocaleString('en-US')}) is larger than the maximum allowed size ${MAX_PRINCIPALS.toLocaleString('en-US')}.`;
   }
   return undefined;
-}
-
-/** Stores bindings as Google returns them: empty condition fields dropped, nothing else touched. */
-function normalizeBindings(bindings: FakeBinding[]): FakeBinding[] {
-  return bindings.map((binding) => {
-    const condition = binding.condition
-      ? Object.fromEntries(Object.entries(binding.condition).filter(([, value]) => value !== '' && value != null))
-      : undefined;
-    return {
-      role: binding.role,
-      members: [...binding.members],
-      ...(condition && Object.keys(condition).length > 0 && { condition }),
-    };
-  });
 }
 
 function googleError(code: number, message: string): unknown {

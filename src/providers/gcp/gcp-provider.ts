@@ -13,6 +13,7 @@ import { forEachLimited } from '../for-each-limited';
 import { DEFAULT_CALL_RETRY, isTransientHttpStatus, providerError, retryTransient } from '../retry';
 import { type GcpResourceKind, type GcpTarget, gcpTargetSchema, resourceKind } from './gcp-target';
 import {
+  countConditionalBindings,
   countPrincipals,
   findJitBinding,
   type JitBindingKey,
@@ -20,6 +21,8 @@ import {
   jitCondition,
   jitConditionTitle,
   jitMemberGrants,
+  MAX_CONDITIONAL_BINDINGS_PER_POLICY,
+  MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL,
   MAX_GROUPS_PER_POLICY,
   MAX_PRINCIPALS_PER_POLICY,
   withJitBinding,
@@ -116,7 +119,7 @@ export class GcpProvider implements CloudProvider {
     const condition = jitCondition(spec.requestId, spec.expiresAt);
     const written = await this.editPolicy(spec.requestId, target.resource, 'grant', (policy) => {
       const edit = withJitBinding(policy, { role: target.role, member }, condition);
-      if (edit.changed) this.assertWithinLimits(edit.policy, target.resource, member);
+      if (edit.changed) this.assertWithinLimits(edit.policy, target.resource, target.role, member);
       return edit;
     });
     this.logger.info(
@@ -341,8 +344,11 @@ export class GcpProvider implements CloudProvider {
     }
   }
 
-  /** Refuses a write Google would refuse anyway, so the requester hears the limit rather than a raw 400. */
-  private assertWithinLimits(policy: Policy, resource: string, member: string): void {
+  /**
+   * Refuses a write Google would refuse anyway, so the requester hears which limit was hit and what to do rather
+   * than a raw 400. `policy` is the policy as it would be written.
+   */
+  private assertWithinLimits(policy: Policy, resource: string, role: string, member: string): void {
     const { principals, groups } = countPrincipals(policy);
     if (principals > MAX_PRINCIPALS_PER_POLICY) {
       throw providerError(
@@ -355,6 +361,21 @@ export class GcpProvider implements CloudProvider {
       throw providerError(
         this.name,
         `The allow policy of ${resource} already holds Google's limit of ${MAX_GROUPS_PER_POLICY} groups, so ${member} cannot be added; remove unused group bindings there.`,
+        false,
+      );
+    }
+    const conditional = countConditionalBindings(policy, { role, member });
+    if (conditional.forRoleAndMember > MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL) {
+      throw providerError(
+        this.name,
+        `${member} already holds ${MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL} conditional bindings of ${role} on ${resource}, Google's limit for one role and one principal in an allow policy, so no further time-limited grant of it can be added: wait for one of them to end (or have it revoked early) and ask again. Operators: grants past their expiry count until the bot or the reconciler removes them, and so do conditional bindings of this role made by hand.`,
+        false,
+      );
+    }
+    if (conditional.inPolicy > MAX_CONDITIONAL_BINDINGS_PER_POLICY) {
+      throw providerError(
+        this.name,
+        `The allow policy of ${resource} already holds ${MAX_CONDITIONAL_BINDINGS_PER_POLICY} conditional role bindings, the most Google allows in one allow policy, so no time-limited grant can be added there: wait for some grants on ${resource} to end and ask again. Operators: remove conditional bindings there that are no longer needed; grants past their expiry count until the bot or the reconciler removes them.`,
         false,
       );
     }
@@ -631,7 +652,7 @@ function classifyFailure(
   ) {
     return providerError(
       provider,
-      `Google Cloud refused the change to the allow policy of ${resource}: ${detail}. Check the role name in the policy file and the requester's gcp identity under principals.`,
+      `Google Cloud refused the change to the allow policy of ${resource}: ${detail.replace(/\.$/, '')}. Check the role name in the policy file and the requester's gcp identity under principals.`,
       false,
       error,
     );

@@ -2,6 +2,7 @@
  * Pure edits of a Google Cloud allow policy: add, replace or remove the bot's one conditional binding and leave
  * every other binding exactly as read. Kept apart from the client so the rules can be tested without a server.
  */
+import { sameMember } from './iam-member';
 
 /** An IAM condition as Cloud Resource Manager returns it (proto3 JSON: absent and empty are the same). */
 export interface IamCondition {
@@ -38,9 +39,23 @@ export interface JitBindingKey {
   title: string;
 }
 
-/** Google's limits on one allow policy; every occurrence of a principal in any binding counts. */
+/**
+ * Google's limits on one allow policy ("Quotas and limits" of IAM, cloud.google.com/iam/quotas): every
+ * occurrence of a principal in any binding counts toward the 1,500.
+ */
 export const MAX_PRINCIPALS_PER_POLICY = 1500;
 export const MAX_GROUPS_PER_POLICY = 250;
+/**
+ * "Role bindings in an allow policy that include the same role and the same principal, but different condition
+ * expressions": 20 (cloud.google.com/iam/quotas). Each grant of the bot is one such binding, so this is how many
+ * grants of one role one person can hold at once on one resource.
+ */
+export const MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL = 20;
+/**
+ * "Don't add more than 100 conditional role bindings to a single allow policy" (IAM Conditions overview,
+ * cloud.google.com/iam/docs/conditions-overview).
+ */
+export const MAX_CONDITIONAL_BINDINGS_PER_POLICY = 100;
 
 /** The condition title that names the bot's binding for a request, so a sweep can find it without the store. */
 export function jitConditionTitle(requestId: string): string {
@@ -67,6 +82,11 @@ function isJitBinding(binding: IamBinding, key: Pick<JitBindingKey, 'role' | 'ti
   return binding.role === key.role && binding.condition?.title === key.title;
 }
 
+/** Whether the binding holds `member`, in whatever case Google keeps it. */
+function holdsMember(binding: IamBinding, member: string): boolean {
+  return (binding.members ?? []).some((held) => sameMember(held, member));
+}
+
 /**
  * Puts `member` in the bot's binding for `role` titled `condition.title`, with `condition` (a re-grant replaces
  * the expiry on the same binding). Members someone else added to that binding stay. Every other binding, even
@@ -85,7 +105,8 @@ export function withJitBinding<P extends IamPolicy>(
   }
   const existing = bindings[index] as IamBinding;
   const members = existing.members ?? [];
-  const hasMember = members.includes(key.member);
+  // Google may hold the member in the account's own case: it is already there, and must not be added twice.
+  const hasMember = holdsMember(existing, key.member);
   if (hasMember && sameCondition(existing.condition, condition)) return { policy, changed: false };
   const replaced: IamBinding = {
     ...existing,
@@ -96,7 +117,8 @@ export function withJitBinding<P extends IamPolicy>(
 }
 
 /**
- * Takes `member` out of the bot's binding for the request, dropping the binding when nobody is left in it.
+ * Takes `member` (in whatever case Google holds it) out of the bot's binding for the request, dropping the
+ * binding when nobody is left in it.
  * Unchanged when the binding or the member is not there (already revoked, or never granted).
  */
 export function withoutJitMember<P extends IamPolicy>(policy: P, key: JitBindingKey): PolicyEdit<P> {
@@ -104,12 +126,12 @@ export function withoutJitMember<P extends IamPolicy>(policy: P, key: JitBinding
   let changed = false;
   const kept: IamBinding[] = [];
   for (const binding of bindings) {
-    if (!isJitBinding(binding, key) || !(binding.members ?? []).includes(key.member)) {
+    if (!isJitBinding(binding, key) || !holdsMember(binding, key.member)) {
       kept.push(binding);
       continue;
     }
     changed = true;
-    const members = (binding.members ?? []).filter((member) => member !== key.member);
+    const members = (binding.members ?? []).filter((member) => !sameMember(member, key.member));
     if (members.length > 0) kept.push({ ...binding, members });
   }
   return changed ? { policy: { ...policy, bindings: kept }, changed } : { policy, changed };
@@ -117,9 +139,26 @@ export function withoutJitMember<P extends IamPolicy>(policy: P, key: JitBinding
 
 /** The bot's binding for the request holding `member`, if the policy has it. */
 export function findJitBinding(policy: IamPolicy, key: JitBindingKey): IamBinding | undefined {
-  return (policy.bindings ?? []).find(
-    (binding) => isJitBinding(binding, key) && (binding.members ?? []).includes(key.member),
-  );
+  return (policy.bindings ?? []).find((binding) => isJitBinding(binding, key) && holdsMember(binding, key.member));
+}
+
+/**
+ * Conditional bindings in the policy: all of them, and those of `role` that hold `member` (in any case), as
+ * Google counts them against {@link MAX_CONDITIONAL_BINDINGS_PER_POLICY} and
+ * {@link MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL}. Expired ones count until they are removed.
+ */
+export function countConditionalBindings(
+  policy: IamPolicy,
+  key: Pick<JitBindingKey, 'role' | 'member'>,
+): { inPolicy: number; forRoleAndMember: number } {
+  let inPolicy = 0;
+  let forRoleAndMember = 0;
+  for (const binding of policy.bindings ?? []) {
+    if (!binding.condition?.expression) continue;
+    inPolicy += 1;
+    if (binding.role === key.role && holdsMember(binding, key.member)) forRoleAndMember += 1;
+  }
+  return { inPolicy, forRoleAndMember };
 }
 
 /** Principal occurrences in the policy, counted the way Google counts them against its limits. */

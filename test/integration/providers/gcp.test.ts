@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { ProjectsClient } from '@google-cloud/resource-manager';
 import { CloudProviderError } from '../../../src/domain/errors';
 import type { FoundGrant, GrantSpec, RoleTargetRef } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
@@ -69,6 +70,23 @@ const LOOK_ALIKES: FakeBinding[] = ['jit-', 'jit-ABC', 'JIT-k7m2xq9d', 'jit-k7m2
     condition: { title, expression: `request.time < timestamp("${EXPIRY}")` },
   }),
 );
+
+/** An account Google keeps in its own case: the fake's default directory holds it so, as Google would. */
+const JANE = 'user:Jane.Doe@example.com';
+
+/** A grant to Jane, whose Slack profile gives her address in lowercase. */
+function janeSpec(overrides: Partial<GrantSpec> = {}): GrantSpec {
+  return spec({
+    requestId: 'j4n3d0e1',
+    principal: { slackUserId: 'U0JANE', identities: {}, email: 'jane.doe@example.com' },
+    ...overrides,
+  });
+}
+
+/** `count` conditional bindings of `role` for `member`, each a grant of the bot's for another request. */
+function grantsOf(member: string, count: number, role = ROLE): FakeBinding[] {
+  return Array.from({ length: count }, (_, i) => ourBinding(`old${i}`, EXPIRY, member, role));
+}
 
 /** Found grants in a stable order (by request ID): the sweep reads resources in parallel. */
 function sorted(found: FoundGrant[]): FoundGrant[] {
@@ -311,6 +329,68 @@ describe('GcpProvider against a local Cloud Resource Manager', () => {
     });
   });
 
+  describe('an account Google keeps in its own case', () => {
+    it('grants, verifies, re-grants, finds and revokes a person whose Slack email differs in case', async () => {
+      fake.seed(PROJECT, THEIRS);
+
+      const { memo } = await provider.grant(janeSpec());
+
+      // Google stored the grant under the account's own spelling, not the address the bot sent.
+      expect(fake.policy(PROJECT).bindings).toEqual([...THEIRS, ourBinding('j4n3d0e1', EXPIRY, JANE)]);
+      expect(memo?.member).toBe('user:jane.doe@example.com');
+      await expect(provider.verify({ ...janeSpec(), ...(memo && { memo }) })).resolves.toBe(true);
+
+      // Granting again finds her already there; a new expiry replaces the old one on the same member.
+      await provider.grant(janeSpec());
+      expect(fake.writes(PROJECT)).toBe(1);
+      const later = janeSpec({ expiresAt: Date.parse(LATER) });
+      await provider.grant(later);
+      expect(fake.policy(PROJECT).bindings).toEqual([...THEIRS, ourBinding('j4n3d0e1', LATER, JANE)]);
+      await expect(provider.verify({ ...later, ...(memo && { memo }) })).resolves.toBe(true);
+
+      const found = await provider.findGrants(ROLES.slice(0, 1));
+      expect(found.map((grant) => [grant.requestId, grant.expiresAt, grant.spec.memo?.member])).toEqual([
+        ['j4n3d0e1', Date.parse(LATER), JANE],
+      ]);
+
+      // The memo recorded at grant time names her in lowercase; revoke still takes her out.
+      await provider.revoke({ ...later, ...(memo && { memo }) });
+
+      expect(fake.policy(PROJECT).bindings).toEqual(THEIRS);
+      await expect(provider.verify({ ...later, ...(memo && { memo }) })).resolves.toBe(false);
+      await expect(provider.findGrants(ROLES.slice(0, 1))).resolves.toEqual([]);
+    });
+
+    it('revokes what the sweep found in the account’s own case, and only that request', async () => {
+      await provider.grant(janeSpec());
+      await provider.grant(janeSpec({ requestId: 'p3q4r5s6', expiresAt: Date.parse(LATER) }));
+      const [first] = await provider.findGrants(ROLES.slice(0, 1));
+      if (first === undefined) throw new Error('expected a found grant');
+
+      await provider.revoke(first.spec);
+
+      expect(fake.policy(PROJECT).bindings).toEqual([ourBinding('p3q4r5s6', LATER, JANE)]);
+      await expect(provider.verify(janeSpec({ requestId: 'p3q4r5s6', expiresAt: Date.parse(LATER) }))).resolves.toBe(
+        true,
+      );
+    });
+
+    it('takes a deleted principal of the same address for someone else', async () => {
+      const deleted = 'deleted:user:Jane.Doe@example.com?uid=123456789012345678901';
+      const theirs = ourBinding('j4n3d0e1', EXPIRY, deleted);
+      fake.seed(PROJECT, [theirs]);
+
+      await expect(provider.verify(janeSpec())).resolves.toBe(false);
+      await provider.revoke(janeSpec());
+      expect(fake.writes(PROJECT)).toBe(0);
+
+      await provider.grant(janeSpec());
+      expect(fake.policy(PROJECT).bindings).toEqual([{ ...theirs, members: [deleted, JANE] }]);
+      await provider.revoke(janeSpec());
+      expect(fake.policy(PROJECT).bindings).toEqual([theirs]);
+    });
+  });
+
   describe('concurrency and transient failures', () => {
     it('re-reads and retries when someone else wrote between the read and the write, keeping both changes', async () => {
       fake.seed(PROJECT, THEIRS);
@@ -416,12 +496,105 @@ describe('GcpProvider against a local Cloud Resource Manager', () => {
       expect(fake.callsOf('setIamPolicy')).toHaveLength(0);
     });
 
+    it('grants up to 20 conditional bindings of one role to one person, then refuses, naming the limit', async () => {
+      // Google counts the account, whatever case each binding spells it in.
+      fake.seed(PROJECT, [...THEIRS, ...grantsOf(JANE, 19), ...grantsOf('user:alice@example.com', 20)]);
+      await provider.grant(janeSpec());
+      const writes = fake.writes(PROJECT);
+
+      const error = await failureOf(provider.grant(janeSpec({ requestId: 'p3q4r5s6' })));
+
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(
+        `user:jane.doe@example.com already holds 20 conditional bindings of ${ROLE} on ${PROJECT}`,
+      );
+      expect(error.message).toContain('wait for one of them to end');
+      expect(fake.writes(PROJECT)).toBe(writes);
+      expect(fake.callsOf('setIamPolicy')).toHaveLength(1);
+      // Another role for her is another count.
+      await provider.grant(janeSpec({ requestId: 'p3q4r5s6', target: { resource: PROJECT, role: PUBSUB } }));
+      expect(fake.writes(PROJECT)).toBe(writes + 1);
+    });
+
+    it('grants up to 100 conditional bindings in one allow policy, then refuses, naming the limit', async () => {
+      // THEIRS holds one conditional binding: with these, 99.
+      const crowd = Array.from({ length: 98 }, (_, i) => ourBinding(`old${i}`, EXPIRY, `user:person${i}@example.com`));
+      fake.seed(PROJECT, [...THEIRS, ...crowd]);
+      await provider.grant(spec());
+      const writes = fake.writes(PROJECT);
+
+      const error = await failureOf(provider.grant(janeSpec()));
+
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(`The allow policy of ${PROJECT} already holds 100 conditional role bindings`);
+      expect(error.message).toContain('wait for some grants');
+      expect(fake.writes(PROJECT)).toBe(writes);
+    });
+
     it('refuses a malformed target without calling Google', async () => {
       const error = await failureOf(provider.grant(spec({ target: { resource: PROJECT, role: 'roles/owner' } })));
 
       expect(error.retryable).toBe(false);
       expect(error.message).toContain('basic role');
       expect(fake.calls).toHaveLength(0);
+    });
+  });
+
+  describe('the fake Resource Manager, spoken to directly', () => {
+    let client: ProjectsClient;
+    beforeAll(() => {
+      client = new ProjectsClient({ fallback: true, apiEndpoint: '127.0.0.1', port: fake.port, protocol: 'http' });
+    });
+    afterAll(async () => {
+      await client.close();
+    });
+
+    async function write(bindings: FakeBinding[]): Promise<unknown> {
+      const [read] = await client.getIamPolicy({ resource: PROJECT, options: { requestedPolicyVersion: 3 } });
+      return client.setIamPolicy({ resource: PROJECT, policy: { version: 3, etag: read.etag ?? '', bindings } });
+    }
+
+    it.each<[string, FakeBinding[], RegExp]>([
+      [
+        'a 21st conditional binding of one role for one principal',
+        [...grantsOf(JANE, 20), ourBinding('extra', LATER, 'user:jane.doe@example.com')],
+        /at most 20 role bindings with the same role and the same principal/,
+      ],
+      [
+        'a 101st conditional binding in the policy',
+        Array.from({ length: 101 }, (_, i) => ourBinding(`r${i}`, EXPIRY, `user:person${i}@example.com`)),
+        /101 conditional role bindings: an allow policy can include at most 100/,
+      ],
+      [
+        'a 1,501st principal',
+        [{ role: PUBSUB, members: Array.from({ length: 1501 }, (_, i) => `user:person${i}@example.com`) }],
+        /The number of members in the policy \(1,501\) is larger than the maximum allowed size 1,500\./,
+      ],
+      [
+        'one account in two spellings in one binding',
+        [{ role: PUBSUB, members: [JANE, 'user:jane.doe@example.com'] }],
+        /Request contains an invalid argument\./,
+      ],
+    ])('refuses %s with 400 INVALID_ARGUMENT, writing nothing', async (_what, bindings, message) => {
+      const error = (await write(bindings).then(
+        () => undefined,
+        (reason: unknown) => reason,
+      )) as { message?: string } | undefined;
+
+      expect(error?.message).toMatch(message);
+      expect(fake.callsOf('setIamPolicy').map((call) => call.status)).toEqual([400]);
+      expect(fake.policy(PROJECT).bindings).toEqual([]);
+    });
+
+    it('stores and returns a known account in its own case, and an unknown one as sent', async () => {
+      await write([{ role: PUBSUB, members: ['user:JANE.DOE@EXAMPLE.COM', 'group:platform-oncall@example.com'] }]);
+      await write([...fake.policy(PROJECT).bindings, { role: ROLE, members: ['user:Someone.Unknown@example.com'] }]);
+
+      const [read] = await client.getIamPolicy({ resource: PROJECT, options: { requestedPolicyVersion: 3 } });
+      expect(read.bindings?.map((binding) => binding.members)).toEqual([
+        [JANE, 'group:Platform-Oncall@example.com'],
+        ['user:Someone.Unknown@example.com'],
+      ]);
     });
   });
 

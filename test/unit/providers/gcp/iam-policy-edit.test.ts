@@ -1,4 +1,5 @@
 import {
+  countConditionalBindings,
   countPrincipals,
   expiryOfExpression,
   findJitBinding,
@@ -16,6 +17,10 @@ const ROLE = 'roles/compute.admin';
 const ALICE = 'user:alice@example.com';
 const EXPIRES = Date.parse('2031-05-01T12:00:00.000Z');
 const LATER = Date.parse('2031-05-02T08:15:00.000Z');
+
+/** An account Google returns in its own case, and the address the bot knows it by. */
+const JANE = 'user:Jane.Doe@example.com';
+const JANE_AS_SENT = 'user:jane.doe@example.com';
 
 const theirs: IamBinding[] = [
   { role: ROLE, members: ['user:bob@example.com'] },
@@ -108,6 +113,29 @@ describe('withJitBinding', () => {
     expect(next.bindings).toEqual([other, { role: ROLE, members: [ALICE], condition: jitCondition('r1', EXPIRES) }]);
   });
 
+  it('finds the member already there in the case Google keeps, writing nothing or only the new expiry', () => {
+    const policy = { bindings: [{ role: ROLE, members: [JANE], condition: jitCondition('r1', EXPIRES) }] };
+
+    const same = withJitBinding(policy, { role: ROLE, member: JANE_AS_SENT }, jitCondition('r1', EXPIRES));
+    const later = withJitBinding(policy, { role: ROLE, member: JANE_AS_SENT }, jitCondition('r1', LATER));
+
+    expect(same.changed).toBe(false);
+    expect(same.policy).toBe(policy);
+    expect(later.changed).toBe(true);
+    expect(later.policy.bindings).toEqual([{ role: ROLE, members: [JANE], condition: jitCondition('r1', LATER) }]);
+  });
+
+  it('adds the person next to a deleted account of the same address', () => {
+    const deleted = 'deleted:user:Jane.Doe@example.com?uid=123456789012345678901';
+    const policy = { bindings: [{ role: ROLE, members: [deleted], condition: jitCondition('r1', EXPIRES) }] };
+
+    const { policy: next } = withJitBinding(policy, { role: ROLE, member: JANE_AS_SENT }, jitCondition('r1', EXPIRES));
+
+    expect(next.bindings).toEqual([
+      { role: ROLE, members: [deleted, JANE_AS_SENT], condition: jitCondition('r1', EXPIRES) },
+    ]);
+  });
+
   it('starts the bindings of a policy that has none', () => {
     const { policy: next } = withJitBinding<IamPolicy>({}, { role: ROLE, member: ALICE }, jitCondition('r1', EXPIRES));
 
@@ -140,8 +168,21 @@ describe('withoutJitMember', () => {
     expect(next.bindings).toEqual([{ ...ours, members: ['user:eve@example.com'] }]);
   });
 
+  it('removes the member Google returned in the account’s own case', () => {
+    const shared = { ...ours, members: ['user:eve@example.com', JANE] };
+
+    const { policy: next, changed } = withoutJitMember({ bindings: [shared] }, { ...key, member: JANE_AS_SENT });
+
+    expect(changed).toBe(true);
+    expect(next.bindings).toEqual([{ ...ours, members: ['user:eve@example.com'] }]);
+  });
+
   it.each<[string, IamBinding[]]>([
     ['no bindings at all', []],
+    [
+      'its binding with a deleted account of the same address',
+      [{ ...ours, members: ['deleted:user:alice@example.com?uid=123456789012345678901'] }],
+    ],
     ['only bindings of others, some for the same role and member', theirs],
     ['its title on another role', [{ ...ours, role: 'roles/pubsub.viewer' }]],
     ['its binding without the member', [{ ...ours, members: ['user:eve@example.com'] }]],
@@ -165,6 +206,33 @@ describe('findJitBinding', () => {
     expect(findJitBinding({ bindings: theirs }, key)).toBeUndefined();
     expect(findJitBinding({ bindings: [ours] }, { ...key, member: 'user:bob@example.com' })).toBeUndefined();
     expect(findJitBinding({}, key)).toBeUndefined();
+  });
+
+  it('finds its binding holding the member in another case', () => {
+    const ours: IamBinding = { role: ROLE, members: [JANE], condition: jitCondition('r1', EXPIRES) };
+
+    expect(findJitBinding({ bindings: [ours] }, { role: ROLE, member: JANE_AS_SENT, title: 'jit-r1' })).toBe(ours);
+  });
+});
+
+describe('countConditionalBindings', () => {
+  it('counts every conditional binding, and those of the role holding the person in any case', () => {
+    const policy = {
+      bindings: [
+        ...theirs,
+        { role: ROLE, members: [JANE], condition: jitCondition('r1', EXPIRES) },
+        { role: ROLE, members: ['user:eve@example.com', JANE_AS_SENT], condition: jitCondition('r2', EXPIRES) },
+        { role: ROLE, members: [JANE] },
+        { role: 'roles/pubsub.viewer', members: [JANE], condition: jitCondition('r3', EXPIRES) },
+        { role: ROLE, members: ['deleted:user:Jane.Doe@example.com?uid=1'], condition: jitCondition('r4', EXPIRES) },
+      ],
+    };
+
+    expect(countConditionalBindings(policy, { role: ROLE, member: JANE_AS_SENT })).toEqual({
+      inPolicy: 5,
+      forRoleAndMember: 2,
+    });
+    expect(countConditionalBindings({}, { role: ROLE, member: JANE })).toEqual({ inPolicy: 0, forRoleAndMember: 0 });
   });
 });
 
