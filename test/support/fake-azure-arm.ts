@@ -14,7 +14,8 @@ import { freePort } from './free-port';
  * A local stand-in for the parts of Azure the bot talks to, over HTTPS (the Azure SDK refuses bearer tokens over
  * plain HTTP):
  * - Entra ID's OAuth2 token endpoint and OpenID metadata, so a real `ClientSecretCredential` signs in;
- * - ARM role assignments and PIM role assignment schedule requests/schedules, with Azure's error codes;
+ * - ARM role assignments and PIM role assignment schedule requests/schedules, with Azure's error codes, and PIM's
+ *   asynchrony: a schedule request is answered at once and applied a little later (see `provisioningDelayMs`);
  * - Microsoft Graph's `GET /v1.0/users?$filter=...` under `/graph`.
  *
  * Its certificate is self-signed and made per run; clients trust it through `tlsOptions: { ca }` on their own
@@ -30,6 +31,8 @@ export const READER_ROLE = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
 export const CONTRIBUTOR_ROLE = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 
 const AUTHORIZATION = '/providers/microsoft.authorization/';
+/** A few hundred ms: long enough that a client which does not wait for PIM reads stale state, short for tests. */
+const DEFAULT_PROVISIONING_DELAY_MS = 300;
 
 export interface StoredRoleAssignment {
   id: string;
@@ -65,9 +68,32 @@ export interface StoredScheduleRequest {
   requestType: string;
   status: string;
   justification?: string;
+  startDateTime?: string;
   endDateTime?: string;
   targetRoleAssignmentScheduleId?: string;
+  createdOn: string;
 }
+
+/**
+ * A schedule request PIM has answered but not applied yet: it moves through `stages` over the delay, then `apply`
+ * gives its final status (and changes the schedules).
+ */
+interface PendingRequest {
+  request: StoredScheduleRequest;
+  stages: readonly string[];
+  acceptedAtMs: number;
+  readyAtMs: number;
+  apply: (now: number) => string;
+}
+
+/**
+ * The statuses a request shows while PIM works on it, from the `RequestStatus` enum of
+ * RoleAssignmentScheduleRequest.json (api-version 2020-10-01). Azure does not document their order; these follow
+ * the enum's own lifecycle wording (accepted, then provisioning, then the schedule made) and end in `Provisioned`,
+ * or for a removal `Revoked`.
+ */
+const PROVISIONING_STAGES = ['Accepted', 'PendingProvisioning', 'PendingScheduleCreation'] as const;
+const REVOKING_STAGES = ['Accepted', 'PendingRevocation'] as const;
 
 export interface InjectedFailure {
   status: number;
@@ -92,8 +118,24 @@ export class FakeAzure {
   readonly requests: SeenRequest[] = [];
   /** Actions (`Microsoft.Authorization/roleAssignments/write`...) the bot's identity is denied; `graph` for Graph. */
   readonly denied = new Set<string>();
-  /** Minimum time before PIM accepts `AdminRemove`; Azure's is 5 minutes. */
+  /**
+   * PIM's minimum: an assignment can't be shorter than 5 minutes, nor removed within 5 minutes of being assigned
+   * (Microsoft Learn, "Assign Azure resource roles in Privileged Identity Management").
+   */
   minimumActiveMs = 5 * 60_000;
+  /**
+   * How long PIM takes to apply a schedule request after answering its PUT: the answer says `Accepted` and the
+   * schedule appears (or changes, or goes) only later. terraform-provider-azurerm polls for the schedule after
+   * creating a request ("Wait for the request to be processed and a schedule to be created, so that subsequent
+   * reads will succeed", pim_active_role_assignment_resource.go). 0 applies requests before answering.
+   */
+  provisioningDelayMs = DEFAULT_PROVISIONING_DELAY_MS;
+  /**
+   * Added to the end of every schedule PIM makes or changes. 0 by default (the requested end is kept); the spec's
+   * examples show PIM moving it by seconds (PutRoleAssignmentScheduleRequest.json asks for PT8H from 21:35:27.91,
+   * GetRoleAssignmentSchedulesByScope.json ends it at 05:35:17.91), which a test sets here to model.
+   */
+  scheduleEndAdjustmentMs = 0;
   /** Role assignments the subscription still has room for; Azure's limit is 4,000. */
   roleAssignmentRoom = Number.POSITIVE_INFINITY;
   /** Items per page of a listing; more are behind a `nextLink`, as Azure pages long listings. */
@@ -106,6 +148,8 @@ export class FakeAzure {
   private readonly roleDefinitions = new Set([READER_ROLE, CONTRIBUTOR_ROLE]);
   private readonly tokens = new Map<string, string>();
   private failures: InjectedFailure[] = [];
+  private pending: PendingRequest[] = [];
+  private nextOutcomes: string[] = [];
   private offsetMs = 0;
 
   /** The fake's clock: the wall clock plus what `advance` added. Pass it to the provider too. */
@@ -162,12 +206,25 @@ export class FakeAzure {
     this.failures = [];
     this.offsetMs = 0;
     this.minimumActiveMs = 5 * 60_000;
+    this.provisioningDelayMs = DEFAULT_PROVISIONING_DELAY_MS;
+    this.scheduleEndAdjustmentMs = 0;
+    this.pending = [];
+    this.nextOutcomes = [];
     this.roleAssignmentRoom = Number.POSITIVE_INFINITY;
     this.pageSize = 100;
   }
 
   advance(ms: number): void {
     this.offsetMs += ms;
+    this.settle();
+  }
+
+  /**
+   * The next schedule request PIM accepts ends in this status (one of the spec's `RequestStatus` values, e.g.
+   * `Failed`, `PendingApproval`) instead of being applied; a pending status keeps it pending for good.
+   */
+  endNextRequestAs(status: string): void {
+    this.nextOutcomes.push(status);
   }
 
   addUser(user: { id: string; mail?: string; userPrincipalName?: string }): void {
@@ -240,8 +297,10 @@ export class FakeAzure {
       requestType: assignment.requestType ?? 'AdminAssign',
       status: 'Provisioned',
       justification: assignment.justification,
+      startDateTime: schedule.startDateTime,
       endDateTime: assignment.endDateTime,
-      targetRoleAssignmentScheduleId: schedule.id,
+      targetRoleAssignmentScheduleId: schedule.name,
+      createdOn: schedule.startDateTime,
     });
     return { ...schedule };
   }
@@ -252,12 +311,14 @@ export class FakeAzure {
 
   /** Live PIM schedules (not removed, not past their end on the fake clock). */
   liveSchedules(): StoredSchedule[] {
+    this.settle();
     return [...this.schedules.values()]
       .filter((schedule) => this.isLive(schedule))
       .map((schedule) => ({ ...schedule }));
   }
 
   scheduleRequestsMade(): StoredScheduleRequest[] {
+    this.settle();
     return [...this.scheduleRequests.values()].map((request) => ({ ...request }));
   }
 
@@ -358,7 +419,10 @@ export class FakeAzure {
     const lower = path.toLowerCase();
     const at = lower.lastIndexOf(AUTHORIZATION);
     if (at < 0) return send(res, 404, armError('InvalidResourceType', 'No such route.'));
-    const scope = path.slice(0, at);
+    this.settle();
+    // PIM's documentation addresses a subscription as /providers/Microsoft.Subscription/subscriptions/<id>
+    // (GetRoleAssignmentScheduleRequestByName.json) as well as /subscriptions/<id>: both name the same place.
+    const scope = canonicalScope(path.slice(0, at));
     const [collection, name, extra] = path.slice(at + AUTHORIZATION.length).split('/');
     if (extra !== undefined || collection === undefined)
       return send(res, 404, armError('InvalidResourceType', 'No such route.'));
@@ -390,6 +454,8 @@ export class FakeAzure {
         return this.putScheduleRequest(res, scope, name ?? '', properties);
       case 'GET roleassignmentschedulerequests/':
         return this.getScheduleRequest(res, scope, name ?? '');
+      case 'GET roleassignmentschedulerequests':
+        return this.listScheduleRequests(res, path, scope, query);
       case 'GET roleassignmentschedules':
         return this.listSchedules(res, path, scope, query);
       default:
@@ -531,17 +597,21 @@ export class FakeAzure {
     name: string,
     properties: Record<string, unknown>,
   ): Handled {
+    const id = `${scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/${name}`;
+    // A schedule request is never replayed or updated: a second PUT of a name ARM already holds is refused, whatever
+    // its body (Azure/bicep-types-az#1431, Azure/bicep#12472: "A role assignment request with Id: <name> already
+    // exists"). A PUT that was refused stores nothing, so the same name can be sent again: terraform-provider-azurerm
+    // re-sends one removal name until ActiveDurationTooShort stops (pim_active_role_assignment_resource.go).
+    if (this.scheduleRequests.has(id.toLowerCase())) {
+      return send(
+        res,
+        409,
+        armError('RoleAssignmentRequestExists', `A role assignment request with Id: ${name} already exists`),
+      );
+    }
     const refused = this.refusePrincipalOrRole(res, scope, properties);
     if (refused) return refused;
-    const id = `${scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/${name}`;
-    const existing = this.scheduleRequests.get(id.toLowerCase());
     const requestType = String(properties.requestType ?? '');
-    if (existing) {
-      if (existing.requestType !== requestType) {
-        return send(res, 400, armError('RoleAssignmentRequestExists', 'A request with this name already exists.'));
-      }
-      return send(res, 201, scheduleRequestResource(existing));
-    }
     const principalId = String(properties.principalId);
     const roleDefinitionId = String(properties.roleDefinitionId);
     const schedule = [...this.schedules.values()].find(
@@ -555,6 +625,7 @@ export class FakeAzure {
       | { startDateTime?: string; expiration?: { type?: string; endDateTime?: string } }
       | undefined;
     const endDateTime = scheduleInfo?.expiration?.endDateTime;
+    const now = this.clock.now();
     const request: StoredScheduleRequest = {
       id,
       name,
@@ -562,31 +633,48 @@ export class FakeAzure {
       principalId,
       roleDefinitionId,
       requestType,
-      status: 'Provisioned',
+      status: 'Accepted',
       ...(typeof properties.justification === 'string' && { justification: properties.justification }),
+      ...(scheduleInfo?.startDateTime !== undefined && { startDateTime: scheduleInfo.startDateTime }),
       ...(endDateTime !== undefined && { endDateTime }),
+      ...(typeof properties.targetRoleAssignmentScheduleId === 'string' && {
+        targetRoleAssignmentScheduleId: properties.targetRoleAssignmentScheduleId,
+      }),
+      createdOn: new Date(now).toISOString(),
     };
-    const now = this.clock.now();
+    const tooShort = armError(
+      'ActiveDurationTooShort',
+      'The Active duration is too short. Miniumum Required is 5 minutes.',
+    );
+    let apply: (at: number) => string;
     switch (requestType) {
       case 'AdminAssign': {
         if (schedule) return send(res, 400, armError('RoleAssignmentExists', 'The Role assignment already exists.'));
         if (scheduleInfo?.expiration?.type !== 'AfterDateTime' || endDateTime === undefined) {
           return send(res, 400, armError('InvalidRequest', 'The fake expects an AfterDateTime expiration.'));
         }
-        const created: StoredSchedule = {
-          id: `${scope}/providers/Microsoft.Authorization/roleAssignmentSchedules/${name}`,
-          name,
-          scope,
-          roleDefinitionId,
-          principalId,
-          roleAssignmentScheduleRequestId: id,
-          status: 'Provisioned',
-          startDateTime: scheduleInfo.startDateTime ?? new Date(now).toISOString(),
-          endDateTime,
-          createdAtMs: now,
+        // Microsoft Learn states the minimum but not ARM's code for it; the fake answers as ARM answers the same
+        // rule on removal.
+        if (Date.parse(endDateTime) - now < this.minimumActiveMs) return send(res, 400, tooShort);
+        apply = (at) => {
+          const created: StoredSchedule = {
+            id: `${scope}/providers/Microsoft.Authorization/roleAssignmentSchedules/${name}`,
+            name,
+            scope,
+            roleDefinitionId,
+            principalId,
+            roleAssignmentScheduleRequestId: id,
+            status: 'Provisioned',
+            // PIM starts the schedule when it has provisioned it, not when asked (terraform-provider-azurerm: the
+            // start "advances in short intervals until the request has been fully processed").
+            startDateTime: new Date(Math.max(at, Date.parse(scheduleInfo.startDateTime ?? '') || at)).toISOString(),
+            endDateTime: this.adjustedEnd(endDateTime),
+            createdAtMs: at,
+          };
+          this.schedules.set(created.id.toLowerCase(), created);
+          request.targetRoleAssignmentScheduleId = created.name;
+          return 'Provisioned';
         };
-        this.schedules.set(created.id.toLowerCase(), created);
-        request.targetRoleAssignmentScheduleId = created.id;
         break;
       }
       case 'AdminExtend':
@@ -602,31 +690,64 @@ export class FakeAzure {
             armError('InvalidScheduleExtension', 'An extension must end later than the assignment.'),
           );
         }
-        schedule.endDateTime = endDateTime;
-        schedule.roleAssignmentScheduleRequestId = id;
-        request.targetRoleAssignmentScheduleId = schedule.id;
+        apply = () => {
+          if (!this.isLive(schedule)) return 'Failed';
+          schedule.endDateTime = this.adjustedEnd(endDateTime);
+          schedule.roleAssignmentScheduleRequestId = id;
+          request.targetRoleAssignmentScheduleId = schedule.name;
+          return 'Provisioned';
+        };
         break;
       }
       case 'AdminRemove': {
         if (!schedule)
           return send(res, 400, armError('RoleAssignmentDoesNotExist', 'The Role assignment does not exist.'));
-        if (now - schedule.createdAtMs < this.minimumActiveMs) {
-          return send(
-            res,
-            400,
-            armError('ActiveDurationTooShort', 'The Active duration is too short. Miniumum Required is 5 minutes.'),
-          );
-        }
-        schedule.status = 'Revoked';
-        request.status = 'Revoked';
-        request.targetRoleAssignmentScheduleId = schedule.id;
+        if (now - schedule.createdAtMs < this.minimumActiveMs) return send(res, 400, tooShort);
+        request.targetRoleAssignmentScheduleId = schedule.name;
+        apply = () => {
+          schedule.status = 'Revoked';
+          return 'Revoked';
+        };
         break;
       }
       default:
         return send(res, 400, armError('InvalidRequestType', `The fake does not handle ${requestType}.`));
     }
     this.scheduleRequests.set(id.toLowerCase(), request);
+    const outcome = this.nextOutcomes.shift();
+    this.pending.push({
+      request,
+      stages: requestType === 'AdminRemove' ? REVOKING_STAGES : PROVISIONING_STAGES,
+      acceptedAtMs: now,
+      readyAtMs: now + this.provisioningDelayMs,
+      apply: outcome === undefined ? apply : () => outcome,
+    });
+    this.settle();
     return send(res, 201, scheduleRequestResource(request));
+  }
+
+  /**
+   * Applies every pending request whose time has come, in the order PIM accepted them, and moves the others'
+   * status along their stages. Run before each answer, so what the fake shows follows its clock.
+   */
+  private settle(): void {
+    const now = this.clock.now();
+    const waiting: PendingRequest[] = [];
+    for (const item of this.pending) {
+      if (now >= item.readyAtMs) {
+        item.request.status = item.apply(now);
+        continue;
+      }
+      const share = (now - item.acceptedAtMs) / (item.readyAtMs - item.acceptedAtMs);
+      item.request.status =
+        item.stages[Math.min(item.stages.length - 1, Math.floor(share * item.stages.length))] ?? 'Accepted';
+      waiting.push(item);
+    }
+    this.pending = waiting;
+  }
+
+  private adjustedEnd(endDateTime: string): string {
+    return new Date(Date.parse(endDateTime) + this.scheduleEndAdjustmentMs).toISOString();
   }
 
   private getScheduleRequest(res: ServerResponse, scope: string, name: string): Handled {
@@ -638,22 +759,29 @@ export class FakeAzure {
     return send(res, 200, scheduleRequestResource(stored));
   }
 
+  private listScheduleRequests(res: ServerResponse, path: string, scope: string, query: URLSearchParams): Handled {
+    const filter = listFilter(query);
+    if (filter === undefined) return send(res, 400, armError('InvalidFilterInQueryString', 'Unsupported $filter.'));
+    const matching = [...this.scheduleRequests.values()].filter((request) => filter(request, scope));
+    return this.page(res, path, query, matching.map(scheduleRequestResource));
+  }
+
   private listSchedules(res: ServerResponse, path: string, scope: string, query: URLSearchParams): Handled {
     const filter = listFilter(query);
     if (filter === undefined) return send(res, 400, armError('InvalidFilterInQueryString', 'Unsupported $filter.'));
     const value = [...this.schedules.values()]
       .filter((schedule) => this.isLive(schedule) && filter(schedule, scope))
       .map((schedule) => ({
-        id: schedule.id,
+        id: pimScopeForm(schedule.id),
         name: schedule.name,
         type: 'Microsoft.Authorization/roleAssignmentSchedules',
         properties: {
-          scope: schedule.scope,
+          scope: pimScopeForm(schedule.scope),
           roleDefinitionId: schedule.roleDefinitionId,
           principalId: schedule.principalId,
           principalType: 'User',
           ...(schedule.roleAssignmentScheduleRequestId !== undefined && {
-            roleAssignmentScheduleRequestId: schedule.roleAssignmentScheduleRequestId,
+            roleAssignmentScheduleRequestId: pimScopeForm(schedule.roleAssignmentScheduleRequestId),
           }),
           assignmentType: 'Assigned',
           memberType: 'Direct',
@@ -789,6 +917,8 @@ function assignmentResource(assignment: StoredRoleAssignment): unknown {
 }
 
 function scheduleRequestResource(request: StoredScheduleRequest): unknown {
+  // The shape of GetRoleAssignmentScheduleRequestByName.json: the request's own id and scope are in the
+  // /subscriptions/<id> form, and targetRoleAssignmentScheduleId is the bare GUID that names the schedule.
   return {
     id: request.id,
     name: request.name,
@@ -804,8 +934,37 @@ function scheduleRequestResource(request: StoredScheduleRequest): unknown {
       ...(request.targetRoleAssignmentScheduleId !== undefined && {
         targetRoleAssignmentScheduleId: request.targetRoleAssignmentScheduleId,
       }),
+      ...((request.startDateTime !== undefined || request.endDateTime !== undefined) && {
+        scheduleInfo: {
+          ...(request.startDateTime !== undefined && { startDateTime: request.startDateTime }),
+          expiration:
+            request.endDateTime !== undefined
+              ? { type: 'AfterDateTime', endDateTime: request.endDateTime, duration: null }
+              : { type: 'NoExpiration', endDateTime: null, duration: null },
+        },
+      }),
+      createdOn: request.createdOn,
     },
   };
+}
+
+const SUBSCRIPTION_PREFIX = /^\/providers\/Microsoft\.Subscription(?=\/subscriptions\/)/i;
+
+/** A scope as the fake stores it: /subscriptions/<id>..., whichever of PIM's two forms it arrived in. */
+function canonicalScope(scope: string): string {
+  return scope.replace(SUBSCRIPTION_PREFIX, '');
+}
+
+/**
+ * How PIM's schedule listings write a subscription-scope ID: GetRoleAssignmentSchedulesByScope.json gives the
+ * schedule's `id`, `scope` and `roleAssignmentScheduleRequestId` as /providers/Microsoft.Subscription/subscriptions/
+ * <id>/..., while role definition IDs (and the schedule request's own answer) stay /subscriptions/<id>/....
+ * Resource groups and resources below a subscription are written as the bot wrote them.
+ */
+function pimScopeForm(idOrScope: string): string {
+  return /^\/subscriptions\/[^/]+(?:\/providers\/Microsoft\.Authorization\/.*)?$/i.test(idOrScope)
+    ? `/providers/Microsoft.Subscription${idOrScope}`
+    : idOrScope;
 }
 
 /**

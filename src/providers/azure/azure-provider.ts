@@ -29,6 +29,17 @@ import {
   roleDefinitionResourceId,
 } from './azure-target';
 import { GraphDirectory } from './graph-directory';
+import {
+  canonicalScope,
+  normalScope,
+  PIM_MINIMUM_ACTIVE_MS,
+  requestMismatch,
+  requestProgress,
+  sameScheduleTime,
+  sameScope,
+  scheduleName,
+  splitRequestId,
+} from './pim-request';
 
 const PROVIDER = 'azure';
 export const DEFAULT_RESOURCE_MANAGER_ENDPOINT = 'https://management.azure.com';
@@ -62,6 +73,21 @@ interface AzureMemo {
 
 export type AzureRetrySettings = CallRetrySettings;
 
+/** How long a PIM grant or revoke waits for PIM to apply its request, polling it by GET. */
+export interface PimWaitSettings {
+  /** After this long the step fails as retryable; its retry finds the request again and waits on. */
+  timeoutMs: number;
+  /** The first pause between reads, doubled after each read up to `maxIntervalMs`. */
+  intervalMs: number;
+  maxIntervalMs: number;
+}
+
+/**
+ * A minute, read every half second at first and every 5 s at most: PIM usually applies a request within seconds,
+ * and a step that waits longer holds a job worker; what is still pending then is picked up by the retry.
+ */
+export const DEFAULT_PIM_WAIT: Readonly<PimWaitSettings> = { timeoutMs: 60_000, intervalMs: 500, maxIntervalMs: 5_000 };
+
 export interface AzureProviderOptions {
   logger: Logger;
   /** Azure Resource Manager's base URL; sovereign clouds and tests change it. Default https://management.azure.com. */
@@ -80,6 +106,8 @@ export interface AzureProviderOptions {
   tlsOptions?: TlsSettings;
   /** In-call retries of throttling and 5xx; tests shorten them. Default 4 attempts, 200 ms base, 2 s cap. */
   retry?: Partial<AzureRetrySettings>;
+  /** How long PIM steps wait for PIM to apply their requests; tests poll faster. */
+  pimWait?: Partial<PimWaitSettings>;
 }
 
 /** What one cloud call is, for logs and for error messages people can act on. */
@@ -109,6 +137,7 @@ export class AzureProvider implements CloudProvider {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly retry: AzureRetrySettings;
+  private readonly pimWait: PimWaitSettings;
   /** `sweptKey`s of the kinds, scopes and role definitions the last sweep read in full, for {@link sweeps}. */
   private swept: ReadonlySet<string> = new Set();
 
@@ -132,6 +161,7 @@ export class AzureProvider implements CloudProvider {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.retry = { ...DEFAULT_CALL_RETRY, ...options.retry };
+    this.pimWait = { ...DEFAULT_PIM_WAIT, ...options.pimWait };
   }
 
   async grant(spec: GrantSpec): Promise<GrantOutcome> {
@@ -165,7 +195,8 @@ export class AzureProvider implements CloudProvider {
     if (target.kind === 'pim') {
       const schedules = await this.pimSchedules(spec, target, principalId);
       if (memo.alreadyHeld === 'true') return schedules.ours !== undefined || schedules.others.length > 0;
-      return schedules.ours?.endDateTime?.getTime() === spec.expiresAt;
+      // PIM moves schedule times by seconds; within that, the schedule ends when the bot asked.
+      return sameScheduleTime(schedules.ours?.endDateTime?.getTime(), spec.expiresAt);
     }
     if (memo.alreadyHeld === 'true') return (await this.standingAssignments(spec, target, principalId)).length > 0;
     const name = assignmentName(spec.requestId);
@@ -290,16 +321,32 @@ export class AzureProvider implements CloudProvider {
    * A PIM active assignment Azure ends at the expiry. First grant: `AdminAssign`. Granting again with a new expiry
    * changes the same schedule: `AdminExtend` to lengthen it, `AdminUpdate` to shorten it (PIM refuses a second
    * `AdminAssign` for a live assignment). Each request has its own name, derived from the request ID, the type and
-   * the expiry, so a replayed grant reuses the name and changes nothing.
+   * the expiry, so a replayed grant reuses the name: ARM answers it with `RoleAssignmentRequestExists`, and the
+   * request already there is read back and taken as done when it is the same one.
+   *
+   * PIM applies a request after answering it, so the grant waits (within `pimWait`) until it has. A grant retried
+   * while its own request is still on its way finds that request and waits for it, instead of sending a second
+   * `AdminAssign` that would find the first one's assignment and take it for someone else's.
    */
   private async grantPim(spec: GrantSpec, target: AzurePimTarget, principalId: string): Promise<GrantOutcome> {
     const memo: AzureMemo = { principalId, kind: 'pim' };
-    const schedules = await this.pimSchedules(spec, target, principalId);
+    let schedules = await this.pimSchedules(spec, target, principalId);
+    if (schedules.ours === undefined) {
+      const pending = await this.pendingRequest(spec, target, principalId);
+      if (pending !== undefined) {
+        this.logger.info(
+          { provider: PROVIDER, requestId: spec.requestId, scope: target.scope, name: pending.name },
+          'azure: a PIM request of this grant is still being applied; waiting for it',
+        );
+        await this.awaitRequest(spec, target, pending);
+        schedules = await this.pimSchedules(spec, target, principalId);
+      }
+    }
     const ours = schedules.ours;
     if (ours === undefined && schedules.others.length > 0) return this.alreadyHeld(spec, target, memo);
 
     const currentEnd = ours?.endDateTime?.getTime();
-    if (ours !== undefined && currentEnd === spec.expiresAt) {
+    if (ours !== undefined && sameScheduleTime(currentEnd, spec.expiresAt)) {
       this.logger.info(
         { provider: PROVIDER, requestId: spec.requestId, scope: target.scope, scheduleId: ours.id },
         'azure: PIM assignment already ends at the requested time',
@@ -311,41 +358,30 @@ export class AzureProvider implements CloudProvider {
           : currentEnd === undefined || spec.expiresAt > currentEnd
             ? 'AdminExtend'
             : 'AdminUpdate';
-      const name = assignmentName(spec.requestId, `pim/${requestType}/${isoTime(spec.expiresAt)}`);
+      const now = this.clock.now();
+      if (requestType === 'AdminAssign' && spec.expiresAt - now < PIM_MINIMUM_ACTIVE_MS) throw tooShort(target);
+      const targetSchedule = ours === undefined ? undefined : scheduleName(ours);
       const body: RoleAssignmentScheduleRequest = {
         principalId,
         roleDefinitionId: roleDefinitionResourceId(target),
         requestType,
         scheduleInfo: {
-          startDateTime: ours?.startDateTime ?? new Date(this.clock.now()),
+          startDateTime: ours?.startDateTime ?? new Date(now),
           expiration: { type: 'AfterDateTime', endDateTime: new Date(spec.expiresAt) },
         },
         justification: justification(spec, target),
-        ...(ours?.id !== undefined && { targetRoleAssignmentScheduleId: ours.id }),
+        ...(targetSchedule !== undefined && { targetRoleAssignmentScheduleId: targetSchedule }),
       };
-      const result = await this.call(
-        {
-          requestId: spec.requestId,
-          doing: `request the PIM assignment (${requestType})`,
-          permission: WRITE_SCHEDULE_REQUESTS,
-          scope: target.scope,
-        },
-        () => this.client.roleAssignmentScheduleRequests.create(target.scope, name, body),
-        // A live assignment appeared between our read and our request: someone else's, never ours to manage.
-        (error) => (requestType === 'AdminAssign' && codeOf(error) === 'RoleAssignmentExists' ? null : undefined),
+      const sent = await this.sendRequest(
+        spec,
+        target,
+        assignmentName(spec.requestId, `pim/${requestType}/${isoTime(spec.expiresAt)}`),
+        body,
+        spec.expiresAt,
       );
-      if (result === null) return this.alreadyHeld(spec, target, memo);
-      this.logger.info(
-        {
-          provider: PROVIDER,
-          requestId: spec.requestId,
-          scope: target.scope,
-          requestType,
-          name,
-          status: result.status,
-        },
-        'azure: PIM assignment requested',
-      );
+      // A live assignment appeared between our read and our request: someone else's, never ours to manage.
+      if (sent === 'refused-as-held') return this.alreadyHeld(spec, target, memo);
+      if (sent !== 'gone') await this.awaitRequest(spec, target, sent);
     }
     return {
       memo: toMemo(memo),
@@ -357,11 +393,20 @@ export class AzureProvider implements CloudProvider {
   }
 
   /**
-   * Ends our PIM assignment early with `AdminRemove`. Azure refuses removal within 5 minutes of the assignment
-   * starting: that is a retryable error, so the revoke job tries again. What already ended is success.
+   * Ends our PIM assignment early with `AdminRemove` and waits until PIM has applied it. Azure refuses removal
+   * within 5 minutes of the assignment starting: that is a retryable error, so the revoke job tries again. What
+   * already ended is success. A grant of ours still being applied is waited for first, so it cannot appear after
+   * the revoke and outlive it.
    */
   private async revokePim(spec: GrantSpec, target: AzurePimTarget, principalId: string): Promise<void> {
-    const { ours } = await this.pimSchedules(spec, target, principalId);
+    let { ours } = await this.pimSchedules(spec, target, principalId);
+    if (ours === undefined) {
+      const pending = await this.pendingRequest(spec, target, principalId);
+      if (pending !== undefined) {
+        await this.awaitRequest(spec, target, pending);
+        ({ ours } = await this.pimSchedules(spec, target, principalId));
+      }
+    }
     if (ours === undefined) {
       this.logger.info(
         { provider: PROVIDER, requestId: spec.requestId, scope: target.scope },
@@ -369,40 +414,201 @@ export class AzureProvider implements CloudProvider {
       );
       return;
     }
-    const name = assignmentName(spec.requestId, 'pim/AdminRemove');
-    const removed = await this.call(
-      {
-        requestId: spec.requestId,
-        doing: 'remove the PIM assignment',
-        permission: WRITE_SCHEDULE_REQUESTS,
-        scope: target.scope,
-      },
-      () =>
-        this.client.roleAssignmentScheduleRequests.create(target.scope, name, {
-          principalId,
-          roleDefinitionId: roleDefinitionResourceId(target),
-          requestType: 'AdminRemove',
-          justification: justification(spec, target),
-        }),
-      (error) => {
+    const sent = await this.sendRequest(spec, target, assignmentName(spec.requestId, 'pim/AdminRemove'), {
+      principalId,
+      roleDefinitionId: roleDefinitionResourceId(target),
+      requestType: 'AdminRemove',
+      justification: justification(spec, target),
+    });
+    if (sent !== 'gone' && sent !== 'refused-as-held') await this.awaitRequest(spec, target, sent);
+    this.logger.info(
+      { provider: PROVIDER, requestId: spec.requestId, scope: target.scope, alreadyGone: sent === 'gone' },
+      'azure: PIM assignment removed',
+    );
+  }
+
+  /**
+   * PUTs one schedule request under a name the bot derived. A name Azure already holds (a retry of this very
+   * request) is read back: the same request is returned as sent, a different one fails without retry. Returns
+   * `gone` when a removal finds nothing to remove, `refused-as-held` when an assignment finds one already live.
+   */
+  private async sendRequest(
+    spec: GrantSpec,
+    target: AzurePimTarget,
+    name: string,
+    body: RoleAssignmentScheduleRequest,
+    endsAt?: number,
+  ): Promise<RoleAssignmentScheduleRequest | 'gone' | 'refused-as-held'> {
+    const requestType = body.requestType ?? '';
+    const removing = requestType === 'AdminRemove';
+    const context = {
+      requestId: spec.requestId,
+      doing: removing ? 'remove the PIM assignment' : `request the PIM assignment (${requestType})`,
+      permission: WRITE_SCHEDULE_REQUESTS,
+      scope: target.scope,
+    };
+    const result = await this.call(
+      context,
+      () => this.client.roleAssignmentScheduleRequests.create(target.scope, name, body),
+      (error): 'exists' | 'gone' | 'refused-as-held' | CloudProviderError | undefined => {
         const code = codeOf(error);
-        if (code === 'RoleAssignmentDoesNotExist') return null;
+        if (code === 'RoleAssignmentRequestExists') return 'exists';
+        if (removing && code === 'RoleAssignmentDoesNotExist') return 'gone';
+        if (requestType === 'AdminAssign' && code === 'RoleAssignmentExists') return 'refused-as-held';
         if (code === 'ActiveDurationTooShort') {
-          return new CloudProviderError(
-            PROVIDER,
-            'Azure allows removing a PIM assignment only 5 minutes after it started; the bot keeps trying until it ' +
-              'is removed (Azure also ends it by itself at its expiry).',
-            true,
-            { cause: error },
-          );
+          return removing
+            ? new CloudProviderError(
+                PROVIDER,
+                'Azure allows removing a PIM assignment only 5 minutes after it started; the bot keeps trying until ' +
+                  'it is removed (Azure also ends it by itself at its expiry).',
+                true,
+                { cause: error },
+              )
+            : tooShort(target, error);
         }
         return undefined;
       },
     );
-    if (removed instanceof CloudProviderError) throw removed;
+    if (result instanceof CloudProviderError) throw result;
+    if (result !== 'exists') {
+      if (typeof result !== 'string') {
+        this.logger.info(
+          {
+            provider: PROVIDER,
+            requestId: spec.requestId,
+            scope: target.scope,
+            requestType,
+            name,
+            status: result.status,
+          },
+          'azure: PIM request sent',
+        );
+      }
+      return result;
+    }
+    const held = await this.call(
+      { ...context, doing: 'read back a PIM request it had already sent', permission: READ_SCHEDULE_REQUESTS },
+      () => this.client.roleAssignmentScheduleRequests.get(target.scope, name),
+    );
+    const mismatch = requestMismatch(held, {
+      requestType,
+      principalId: body.principalId ?? '',
+      roleGuid: roleDefinitionGuid(target.roleDefinitionId),
+      scope: target.scope,
+      ...(endsAt !== undefined && { endsAt }),
+    });
+    if (mismatch !== undefined) {
+      throw providerError(
+        PROVIDER,
+        `Azure already holds a PIM request named ${name} at ${target.scope}, the name the bot gives this request's ` +
+          `${requestType}, but ${mismatch}. Someone reused the bot's request name: look at that request in PIM.`,
+        false,
+      );
+    }
     this.logger.info(
-      { provider: PROVIDER, requestId: spec.requestId, scope: target.scope, alreadyGone: removed === null },
-      'azure: PIM assignment removed',
+      { provider: PROVIDER, requestId: spec.requestId, scope: target.scope, requestType, name, status: held.status },
+      'azure: PIM request was already sent; following it',
+    );
+    return held;
+  }
+
+  /**
+   * Polls a schedule request by GET until PIM has applied it, within `pimWait`. PIM provisions after answering the
+   * PUT (terraform-provider-azurerm polls for the schedule after creating a request for the same reason).
+   * @throws CloudProviderError: retryable when time ran out (the retry finds the request again and waits on),
+   *   not retryable when the request ended without applying or waits for an approver.
+   */
+  private async awaitRequest(
+    spec: GrantSpec,
+    target: AzurePimTarget,
+    request: RoleAssignmentScheduleRequest,
+  ): Promise<void> {
+    const name = request.name ?? '';
+    const scope = request.scope !== undefined ? canonicalScope(request.scope) : target.scope;
+    const { timeoutMs, intervalMs, maxIntervalMs } = this.pimWait;
+    let current: RoleAssignmentScheduleRequest = request;
+    let waitedMs = 0;
+    let pauseMs = intervalMs;
+    for (;;) {
+      const progress = requestProgress(current.status);
+      if (progress === 'done') return;
+      if (progress === 'needs-approval') {
+        throw providerError(
+          PROVIDER,
+          `PIM is holding the ${current.requestType ?? ''} request ${name}${scopeText(target)} for approval ` +
+            `(${current.status ?? ''}): the PIM settings of this role must allow active assignments without ` +
+            'approval for the bot to grant it, or use kind: role-assignment.',
+          false,
+        );
+      }
+      if (progress === 'failed') {
+        throw providerError(
+          PROVIDER,
+          `PIM ended the ${current.requestType ?? ''} request ${name}${scopeText(target)} as ${current.status ?? ''}` +
+            (current.status === 'FailedAsResourceIsLocked'
+              ? ': a lock on the resource blocks role changes; remove it and ask again.'
+              : ': look at that request in PIM, then ask again.'),
+          false,
+        );
+      }
+      if (waitedMs >= timeoutMs) {
+        throw providerError(
+          PROVIDER,
+          `Azure accepted the PIM ${current.requestType ?? ''} request ${name}${scopeText(target)} but has not ` +
+            `applied it after ${Math.round(waitedMs / 1000)} s (status ${current.status ?? 'unknown'}); the bot ` +
+            'checks again on its next try.',
+          true,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      waitedMs += pauseMs;
+      pauseMs = Math.min(pauseMs * 2, maxIntervalMs);
+      const read = await this.call(
+        {
+          requestId: spec.requestId,
+          doing: 'read the state of its PIM request',
+          permission: READ_SCHEDULE_REQUESTS,
+          scope: target.scope,
+        },
+        () => this.client.roleAssignmentScheduleRequests.get(scope, name),
+        // Just after the PUT a read can miss the request; it is still on its way.
+        (error) => (statusOf(error) === 404 ? null : undefined),
+      );
+      if (read !== null) current = read;
+    }
+  }
+
+  /**
+   * A request of this grant that PIM has not applied yet (an assignment, extension or update: the ones that make
+   * access), found among the principal's schedule requests at the target scope by the bot's mark and name.
+   */
+  private async pendingRequest(
+    spec: GrantSpec,
+    target: AzurePimTarget,
+    principalId: string,
+  ): Promise<RoleAssignmentScheduleRequest | undefined> {
+    const requests = await this.call(
+      {
+        requestId: spec.requestId,
+        doing: 'list PIM requests',
+        permission: READ_SCHEDULE_REQUESTS,
+        scope: target.scope,
+      },
+      () =>
+        collect(
+          this.client.roleAssignmentScheduleRequests.listForScope(target.scope, {
+            filter: `principalId eq '${principalId}'`,
+          }),
+        ),
+    );
+    return requests.find(
+      (request) =>
+        request.requestType !== 'AdminRemove' &&
+        request.principalId?.toLowerCase() === principalId &&
+        sameScope(request.scope, target.scope) &&
+        roleDefinitionGuid(request.roleDefinitionId ?? '') === roleDefinitionGuid(target.roleDefinitionId) &&
+        requestProgress(request.status) === 'pending' &&
+        botRequest(request)?.requestId === spec.requestId,
     );
   }
 
@@ -927,25 +1133,23 @@ function sweptKey(kind: AzureTarget['kind'], scope: string, roleGuid: string): s
   return `${kind} ${normalScope(scope)} ${roleGuid}`;
 }
 
-function normalScope(scope: string): string {
-  return withoutTrailingSlash(scope).toLowerCase();
-}
-
 function withoutTrailingSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function sameScope(a: string | undefined, b: string): boolean {
-  return a !== undefined && withoutTrailingSlash(a).toLowerCase() === withoutTrailingSlash(b).toLowerCase();
+function scopeText(target: AzureTarget): string {
+  return ` at ${target.scope}`;
 }
 
-/** `<scope>/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/<name>` split into its parts. */
-function splitRequestId(id: string | undefined): { scope: string; name: string } | undefined {
-  if (id === undefined) return undefined;
-  const marker = '/providers/microsoft.authorization/roleassignmentschedulerequests/';
-  const at = id.toLowerCase().lastIndexOf(marker);
-  if (at < 0) return undefined;
-  return { scope: id.slice(0, at) || '/', name: id.slice(at + marker.length) };
+/** PIM's refusal of an assignment shorter than its minimum, worded for the requester. */
+function tooShort(target: AzureTarget, cause?: unknown): CloudProviderError {
+  return providerError(
+    PROVIDER,
+    `PIM assignments last at least 5 minutes, and this one would end sooner${scopeText(target)}: ask for 5 ` +
+      'minutes or more.',
+    false,
+    cause,
+  );
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -53,6 +53,7 @@ function makeProvider(): { provider: AzureProvider; logs: () => Record<string, u
     tlsOptions: { ca: fake.ca },
     clock: fake.clock,
     retry: { baseMs: 1, capMs: 20 },
+    pimWait: { intervalMs: 20, maxIntervalMs: 50 },
   });
   return { provider, logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
@@ -284,7 +285,8 @@ describe('AzureProvider.findGrants, kind: pim', () => {
     };
     const aliceEnd = fake.clock.now() + HOUR + 5;
     const bobEnd = fake.clock.now() + 2 * HOUR + 9;
-    await provider.grant(spec(readerPim, 'k7m2xq9d', ALICE, aliceEnd - HOUR));
+    // PIM refuses assignments shorter than 5 minutes, so the first grant runs half an hour before it is extended.
+    await provider.grant(spec(readerPim, 'k7m2xq9d', ALICE, aliceEnd - 30 * MINUTE));
     await provider.grant(spec(readerPim, 'k7m2xq9d', ALICE, aliceEnd)); // extended: AdminExtend
     await provider.grant(spec(prefixed, 'p4r8st2u', BOB, bobEnd));
     fake.requests.length = 0;

@@ -1,3 +1,5 @@
+import { AuthorizationManagementClient, type RoleAssignmentSchedule } from '@azure/arm-authorization';
+import { RestError } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { CloudProviderError } from '../../../src/domain/errors';
 import type { GrantSpec } from '../../../src/domain/ports';
@@ -49,6 +51,7 @@ function makeProvider(overrides: Partial<AzureProviderOptions> = {}): {
     tlsOptions: { ca: fake.ca },
     clock: fake.clock,
     retry: { baseMs: 1, capMs: 20 },
+    pimWait: { intervalMs: 20, maxIntervalMs: 50 },
     ...overrides,
   });
   return { provider, logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
@@ -562,5 +565,261 @@ describe('createAzureProvider', () => {
     });
     expect(provider.name).toBe('azure');
     expect(provider.identifiesPeopleByEmail).toBe(true);
+  });
+});
+
+describe('AzureProvider, kind: pim, as PIM really behaves', () => {
+  const SUBSCRIPTION_SCOPE = `/subscriptions/${SUBSCRIPTION}`;
+  const expiryOf = (grant: GrantSpec) => new Date(grant.expiresAt).toISOString();
+  const requestTypes = () => fake.scheduleRequestsMade().map((request) => request.requestType);
+
+  it('the fake refuses a second PUT of a schedule request name with 409 RoleAssignmentRequestExists', async () => {
+    const client = new AuthorizationManagementClient(fake.credential(), SUBSCRIPTION, {
+      endpoint: fake.url,
+      credentialScopes: [`${fake.url}/.default`],
+      retryOptions: { maxRetries: 0 },
+      tlsOptions: { ca: fake.ca },
+    });
+    const body = {
+      principalId: ALICE,
+      roleDefinitionId: READER_ID,
+      requestType: 'AdminAssign',
+      scheduleInfo: { expiration: { type: 'AfterDateTime', endDateTime: new Date(fake.clock.now() + HOUR) } },
+    };
+    const name = '9c1f3a52-7d0e-4b4e-9f31-2b8e5c7d6a01';
+    const first = await client.roleAssignmentScheduleRequests.create(SCOPE, name, body);
+    expect(first.status).toBe('Accepted');
+
+    const error = await client.roleAssignmentScheduleRequests.create(SCOPE, name, body).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+
+    expect(error).toBeInstanceOf(RestError);
+    expect((error as RestError).statusCode).toBe(409);
+    expect((error as RestError).code).toBe('RoleAssignmentRequestExists');
+    expect((error as RestError).message).toBe(`A role assignment request with Id: ${name} already exists`);
+  });
+
+  it('the fake lists subscription-scope schedules under /providers/Microsoft.Subscription, as the spec example does', async () => {
+    const { provider } = makeProvider();
+    await provider.grant(spec({ ...pimTarget, scope: SUBSCRIPTION_SCOPE }));
+    const client = new AuthorizationManagementClient(fake.credential(), SUBSCRIPTION, {
+      endpoint: fake.url,
+      credentialScopes: [`${fake.url}/.default`],
+      retryOptions: { maxRetries: 0 },
+      tlsOptions: { ca: fake.ca },
+    });
+    const schedules: RoleAssignmentSchedule[] = [];
+    for await (const schedule of client.roleAssignmentSchedules.listForScope(SUBSCRIPTION_SCOPE))
+      schedules.push(schedule);
+    expect(schedules).toEqual([
+      expect.objectContaining({
+        scope: `/providers/Microsoft.Subscription${SUBSCRIPTION_SCOPE}`,
+        id: expect.stringMatching(/^\/providers\/Microsoft\.Subscription\/subscriptions\//),
+        roleAssignmentScheduleRequestId: expect.stringMatching(
+          /^\/providers\/Microsoft\.Subscription\/subscriptions\//,
+        ),
+      }),
+    ]);
+  });
+
+  it('waits until PIM has provisioned the assignment before the grant returns, following the request by GET', async () => {
+    const { provider } = makeProvider();
+    const grant = spec(pimTarget);
+
+    const outcome = await provider.grant(grant);
+
+    const [request] = fake.scheduleRequestsMade();
+    expect(request?.status).toBe('Provisioned');
+    expect(fake.liveSchedules()).toHaveLength(1);
+    expect(
+      fake.requests.some(
+        (seen) => seen.method === 'GET' && seen.path.endsWith(`/roleAssignmentScheduleRequests/${request?.name}`),
+      ),
+    ).toBe(true);
+    expect(await provider.verify({ ...grant, ...(outcome.memo && { memo: outcome.memo }) })).toBe(true);
+  });
+
+  it('waits until PIM has applied an early removal before the revoke returns', async () => {
+    const { provider } = makeProvider();
+    const grant = spec(pimTarget);
+    const { memo } = await provider.grant(grant);
+    fake.advance(5 * 60_000);
+
+    await provider.revoke({ ...grant, ...(memo && { memo }) });
+
+    expect(fake.liveSchedules()).toEqual([]);
+    expect(fake.scheduleRequestsMade().find((request) => request.requestType === 'AdminRemove')?.status).toBe(
+      'Revoked',
+    );
+    expect(await provider.verify({ ...grant, ...(memo && { memo }) })).toBe(false);
+  });
+
+  it('a grant retried while its own AdminAssign is still provisioning waits for it and takes it as its own', async () => {
+    const impatient = makeProvider({ pimWait: { timeoutMs: 0 } }).provider;
+    const first = spec(pimTarget);
+    const timedOut = await failure(impatient.grant(first));
+    expect(timedOut.retryable).toBe(true);
+    expect(timedOut.message).toContain('has not applied it');
+
+    // The grant job's retry computes a new expiry from its own start, as the lifecycle does.
+    const { provider } = makeProvider();
+    const retry = { ...first, expiresAt: first.expiresAt + 90_000 };
+    const outcome = await provider.grant(retry);
+
+    expect(outcome.memo?.alreadyHeld).toBeUndefined();
+    expect(requestTypes()).toEqual(['AdminAssign', 'AdminExtend']);
+    expect(fake.liveSchedules()).toEqual([expect.objectContaining({ endDateTime: expiryOf(retry) })]);
+    const memo = outcome.memo ?? {};
+    expect(await provider.verify({ ...retry, memo })).toBe(true);
+    // Ending it early still works: the assignment is the bot's, not "already held".
+    fake.advance(5 * 60_000);
+    await provider.revoke({ ...retry, memo });
+    expect(fake.liveSchedules()).toEqual([]);
+  });
+
+  it('a retried extension whose request Azure already holds is read back and followed, not refused', async () => {
+    const { provider } = makeProvider();
+    const first = spec(pimTarget);
+    const { memo } = await provider.grant(first);
+    const later = { ...first, expiresAt: first.expiresAt + HOUR, ...(memo && { memo }) };
+    await failure(makeProvider({ pimWait: { timeoutMs: 0 } }).provider.grant(later));
+
+    const outcome = await provider.grant(later);
+
+    expect(outcome.memo?.alreadyHeld).toBeUndefined();
+    expect(requestTypes()).toEqual(['AdminAssign', 'AdminExtend']);
+    expect(fake.liveSchedules()).toEqual([expect.objectContaining({ endDateTime: expiryOf(later) })]);
+    expect(await provider.verify(later)).toBe(true);
+  });
+
+  it('a retried AdminRemove whose request Azure already holds is followed to the end, so no access remains', async () => {
+    const { provider } = makeProvider();
+    const grant = spec(pimTarget);
+    const { memo } = await provider.grant(grant);
+    const withMemo = { ...grant, ...(memo && { memo }) };
+    fake.advance(5 * 60_000);
+    const timedOut = await failure(makeProvider({ pimWait: { timeoutMs: 0 } }).provider.revoke(withMemo));
+    expect(timedOut.retryable).toBe(true);
+
+    await provider.revoke(withMemo);
+
+    expect(fake.liveSchedules()).toEqual([]);
+    expect(requestTypes()).toEqual(['AdminAssign', 'AdminRemove']);
+    expect(await provider.verify(withMemo)).toBe(false);
+  });
+
+  it("fails without retry when Azure holds a different request under the bot's derived name", async () => {
+    const { provider } = makeProvider();
+    const grant = spec(pimTarget);
+    fake.seedPimAssignment({
+      scope: SCOPE,
+      roleDefinitionId: READER_ID,
+      principalId: BOB,
+      justification: 'made by hand',
+      endDateTime: expiryOf(grant),
+      requestName: assignmentName(REQUEST_ID, `pim/AdminAssign/${expiryOf(grant)}`),
+    });
+
+    const error = await failure(provider.grant(grant));
+
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain(`it is for principal ${BOB}`);
+    expect(error.message).toContain("reused the bot's request name");
+    expect(fake.liveSchedules().filter((schedule) => schedule.principalId === ALICE)).toEqual([]);
+  });
+
+  it.each([
+    ['PendingApproval', 'for approval'],
+    ['Failed', 'as Failed'],
+    ['FailedAsResourceIsLocked', 'a lock on the resource'],
+  ])('fails the grant without retry when PIM ends its request as %s', async (status, expected) => {
+    const { provider } = makeProvider();
+    fake.endNextRequestAs(status);
+
+    const error = await failure(provider.grant(spec(pimTarget)));
+
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain(expected);
+    expect(fake.liveSchedules()).toEqual([]);
+  });
+
+  it('gives up waiting after its bounded time with a retryable error naming the status', async () => {
+    const { provider } = makeProvider({ pimWait: { timeoutMs: 100, intervalMs: 20 } });
+    fake.endNextRequestAs('PendingProvisioning');
+
+    const error = await failure(provider.grant(spec(pimTarget)));
+
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('status PendingProvisioning');
+  });
+
+  it('grants, verifies, re-grants, sweeps and revokes at a subscription scope PIM writes with /providers/Microsoft.Subscription', async () => {
+    const { provider } = makeProvider();
+    const target = { ...pimTarget, scope: SUBSCRIPTION_SCOPE };
+    const grant = spec(target);
+
+    const { memo } = await provider.grant(grant);
+    const withMemo = { ...grant, ...(memo && { memo }) };
+    expect(memo?.alreadyHeld).toBeUndefined();
+    expect(await provider.verify(withMemo)).toBe(true);
+    await provider.grant(withMemo);
+    expect(requestTypes()).toEqual(['AdminAssign']);
+    const found = await provider.findGrants([{ roleId: 'sub-reader', target }]);
+    expect(found.map((item) => [item.requestId, item.expiresAt])).toEqual([[REQUEST_ID, grant.expiresAt]]);
+    expect(provider.sweeps(withMemo)).toBe(true);
+
+    fake.advance(5 * 60_000);
+    await provider.revoke(withMemo);
+    expect(fake.liveSchedules()).toEqual([]);
+    expect(await provider.verify(withMemo)).toBe(false);
+  });
+
+  it("extends with AdminExtend naming the schedule by the bare GUID the spec's examples use", async () => {
+    const { provider } = makeProvider();
+    const first = spec(pimTarget);
+    await provider.grant(first);
+    const [schedule] = fake.liveSchedules();
+
+    await provider.grant({ ...first, expiresAt: first.expiresAt + HOUR });
+
+    const extension = fake.scheduleRequestsMade().find((request) => request.requestType === 'AdminExtend');
+    expect(schedule?.name).toMatch(/^[0-9a-f-]{36}$/);
+    expect(extension?.targetRoleAssignmentScheduleId).toBe(schedule?.name);
+  });
+
+  it('tolerates PIM moving the schedule end by seconds: verify holds and granting again sends nothing', async () => {
+    const { provider } = makeProvider();
+    // The spec's examples end an 8-hour schedule 10 s before the requested start plus 8 hours.
+    fake.scheduleEndAdjustmentMs = -10_000;
+    const grant = spec(pimTarget);
+
+    const { memo } = await provider.grant(grant);
+    const withMemo = { ...grant, ...(memo && { memo }) };
+
+    expect(fake.liveSchedules()[0]?.endDateTime).toBe(new Date(grant.expiresAt - 10_000).toISOString());
+    expect(await provider.verify(withMemo)).toBe(true);
+    await provider.grant(withMemo);
+    expect(requestTypes()).toEqual(['AdminAssign']);
+    expect(await provider.verify({ ...withMemo, expiresAt: grant.expiresAt + HOUR })).toBe(false);
+  });
+
+  it('refuses without retry a grant shorter than PIM allows, before asking Azure', async () => {
+    const { provider } = makeProvider();
+    const error = await failure(provider.grant(spec(pimTarget, { expiresAt: fake.clock.now() + 2 * 60_000 })));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('ask for 5 minutes or more');
+    expect(fake.requests.filter((request) => request.method === 'PUT')).toEqual([]);
+  });
+
+  it('says the same when Azure itself refuses the assignment as too short (ActiveDurationTooShort)', async () => {
+    // The bot's clock runs 2 minutes behind Azure's, so it thinks 6 minutes remain where Azure counts 4.
+    const behind = { now: () => fake.clock.now() - 2 * 60_000 };
+    const { provider } = makeProvider({ clock: behind });
+    const error = await failure(provider.grant(spec(pimTarget, { expiresAt: fake.clock.now() + 4 * 60_000 })));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('ask for 5 minutes or more');
+    expect(fake.liveSchedules()).toEqual([]);
   });
 });
