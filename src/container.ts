@@ -29,6 +29,7 @@ import { registerListeners } from './slack/register-listeners';
 import { createSlackApp, type SlackAppHandle } from './slack/slack-app';
 import { RedisAuditLog } from './store/audit-log';
 import { RedisGaugeReader } from './store/gauge-reader';
+import { RedisGrantCheckpoints } from './store/grant-checkpoints';
 import { RedisIrrevocableGrants } from './store/irrevocable-grants';
 import { RedisKeys } from './store/keys';
 import { checkRedisSettings, pingRedis } from './store/redis-checks';
@@ -109,6 +110,7 @@ export function buildContainer(options: ContainerOptions): Container {
       clock,
       redis,
       dryrunGrantsKey: keys.dryrunGrants(),
+      checkpoints: new RedisGrantCheckpoints(redis, keys),
     },
     options.providers,
   );

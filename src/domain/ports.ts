@@ -160,6 +160,12 @@ export interface CloudProvider {
   revoke(spec: GrantSpec): Promise<void>;
   /** Reads the cloud back: true when the access is in place. */
   verify(spec: GrantSpec): Promise<boolean>;
+  /**
+   * True when this grant added nothing because the person already held the access outside the bot (e.g. a
+   * standing assignment): its revocation leaves that access in place on purpose, so finding it afterwards is no
+   * alarm. Providers that never record such grants omit it.
+   */
+  heldBefore?(spec: GrantSpec): Promise<boolean>;
   /** Releases connections on shutdown, for providers that hold any. */
   close?(): Promise<void>;
   /**
@@ -197,6 +203,18 @@ export interface CloudProviders {
   get(name: string): CloudProvider;
   /** Every configured provider. */
   list(): readonly CloudProvider[];
+}
+
+/**
+ * What a provider decided about one request's grant, written before it changes the cloud so that a retry after a
+ * crash (or a later grant of the same request) decides as the first attempt did. Needed where the cloud artefact
+ * cannot carry the decision itself, e.g. whether an Identity Center assignment was there before the bot. Entries
+ * outlive any grant; the domain never reads them.
+ */
+export interface GrantCheckpoints {
+  get(requestId: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** Replaces the request's checkpoint; resolves only once it is durable. */
+  set(requestId: string, checkpoint: Readonly<Record<string, string>>): Promise<void>;
 }
 
 /** Request IDs whose revocation keeps failing: the "irrevocable grants" the operators must see. */

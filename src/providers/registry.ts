@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { EnvConfig } from '../config/env-schema';
-import type { Clock, CloudProvider, CloudProviders } from '../domain/ports';
+import type { Clock, CloudProvider, CloudProviders, GrantCheckpoints } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { createAwsProvider } from './aws/aws-provider';
 import { awsIamPower, awsTargetSchema } from './aws/aws-target';
@@ -19,6 +19,8 @@ export interface ProviderDeps {
   redis: Redis;
   /** Redis hash that stands in for the cloud in dry runs. */
   dryrunGrantsKey: string;
+  /** Durable per-request checkpoints, for providers that must decide before they change the cloud. */
+  checkpoints: GrantCheckpoints;
 }
 
 /** A provider the policy file can name: how its roles' `target:` is validated, and how it is built. */
@@ -35,7 +37,7 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   },
   aws: {
     targetSchema: awsTargetSchema,
-    create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' })),
+    create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' }), deps.checkpoints),
   },
   azure: {
     targetSchema: azureTargetSchema,

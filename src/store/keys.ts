@@ -38,6 +38,11 @@ export class RedisKeys {
     return `${this.prefix}:irrevocable`;
   }
 
+  /** A provider's checkpoint for one request's grant (JSON), see `GrantCheckpoints`. */
+  grantCheckpoint(requestId: string): string {
+    return `${this.prefix}:grant-checkpoint:${requestId}`;
+  }
+
   /** BullMQ's own key prefix, so the queues live beside the data they work on. */
   queuePrefix(): string {
     return `${this.prefix}:bull`;

@@ -1,4 +1,11 @@
-import { CreateUserCommand, GetUserPolicyCommand, IAMClient, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  CreateUserCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  IAMClient,
+  ListAttachedUserPoliciesCommand,
+  ListPoliciesCommand,
+} from '@aws-sdk/client-iam';
 import { overrideEnv } from '../support/env-override';
 import { type MotoServer, startMotoServer } from '../support/moto-server';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
@@ -56,15 +63,19 @@ describe('AWS end to end', () => {
     restoreEnv?.();
   });
 
-  it('request → approve → inline policy with its own expiry → expiry → policy gone → notices', async () => {
+  it('request → approve → managed policy with its own expiry → expiry → policy gone → notices', async () => {
     const active = await bot.requestApproved('U0ALICE', 'aws-logs-reader 3s INC-7 read the logs', 'U0LEAD');
     const { id } = active;
     expect(bot.slack.calls('users.info').map((call) => call.args.user)).toContain('U0ALICE');
 
+    const attached = await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'u0alice@example.com' }));
+    const [policy] = attached.AttachedPolicies ?? [];
+    expect(policy?.PolicyName).toBe(`jit-${id}`);
+    const { Policy } = await iam.send(new GetPolicyCommand({ PolicyArn: policy?.PolicyArn }));
     const stored = await iam.send(
-      new GetUserPolicyCommand({ UserName: 'u0alice@example.com', PolicyName: `jit-${id}` }),
+      new GetPolicyVersionCommand({ PolicyArn: policy?.PolicyArn, VersionId: Policy?.DefaultVersionId }),
     );
-    const document = JSON.parse(decodeURIComponent(stored.PolicyDocument ?? '')) as {
+    const document = JSON.parse(decodeURIComponent(stored.PolicyVersion?.Document ?? '')) as {
       Statement: { Action: string[]; Condition: { DateLessThan: { 'aws:CurrentTime': string } } }[];
     };
     const expiry = new Date(Math.floor((active.expiresAt ?? 0) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -73,8 +84,9 @@ describe('AWS end to end', () => {
     expect(document.Statement[0]?.Condition.DateLessThan['aws:CurrentTime']).toBe(expiry);
 
     await bot.waitForExpiry(active);
-    const left = await iam.send(new ListUserPoliciesCommand({ UserName: 'u0alice@example.com' }));
-    expect(left.PolicyNames ?? []).toEqual([]);
+    const left = await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'u0alice@example.com' }));
+    expect(left.AttachedPolicies ?? []).toEqual([]);
+    expect((await iam.send(new ListPoliciesCommand({ Scope: 'Local' }))).Policies ?? []).toEqual([]);
   });
 
   it('fails the request with an actionable message when the person has no IAM user, granting nothing', async () => {

@@ -3,16 +3,45 @@ import * as http from 'node:http';
 import { findOnPath } from './find-on-path';
 import { freePort } from './free-port';
 
-/** A running `moto_server`: a real AWS emulator (IAM, IAM Identity Center, identity store) on 127.0.0.1. */
+/**
+ * A running `moto_server`: a real AWS emulator (IAM, IAM Identity Center, identity store) on 127.0.0.1, behind a
+ * proxy that enforces the IAM quotas moto does not (see {@link IamQuotas}), so every test meets them as on AWS.
+ */
 export interface MotoServer {
+  /** The port of `url`. */
   readonly port: number;
-  /** `http://127.0.0.1:PORT`, the endpoint for every emulated service. */
+  /** `http://127.0.0.1:PORT`, the endpoint for every emulated service, quotas enforced. */
   readonly url: string;
-  /** Forgets every user, policy and assignment (`POST /moto-api/reset`). */
+  /** The quotas enforced, AWS's defaults until a test sets an account's own values (`reset` restores them). */
+  readonly quotas: IamQuotas;
+  /** Forgets every user, policy and assignment (`POST /moto-api/reset`) and restores the default quotas. */
   reset(): Promise<void>;
   /** Stops the process. Idempotent. */
   stop(): Promise<void>;
 }
+
+/**
+ * IAM quotas AWS enforces and moto 5 does not, named as GetAccountSummary names them. Source for each value and
+ * for how it is counted: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+ */
+export interface IamQuotas {
+  /** "User policy size": all inline policies of one user together, whitespace not counted. */
+  UserPolicySizeQuota: number;
+  /** "Managed policies per user": attached to one IAM user (adjustable up to 20). */
+  AttachedPoliciesPerUserQuota: number;
+  /** "Customer managed policies" in the account (adjustable). */
+  PoliciesQuota: number;
+  /** "Managed policy size": one version of a managed policy, whitespace not counted. */
+  PolicySizeQuota: number;
+}
+
+/** AWS's default values (IAM and AWS STS quotas page). */
+export const DEFAULT_IAM_QUOTAS: Readonly<IamQuotas> = {
+  UserPolicySizeQuota: 2_048,
+  AttachedPoliciesPerUserQuota: 10,
+  PoliciesQuota: 1_500,
+  PolicySizeQuota: 6_144,
+};
 
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 3_000;
@@ -122,16 +151,26 @@ export async function startMotoServer(): Promise<MotoServer> {
       );
     }
 
+    const quotas: IamQuotas = { ...DEFAULT_IAM_QUOTAS };
+    let quotaProxy: QuotaProxy;
+    try {
+      quotaProxy = await startQuotaProxy(`http://127.0.0.1:${port}`, quotas);
+    } catch (error) {
+      await terminate(child);
+      throw error;
+    }
     let stopping: Promise<void> | undefined;
     return {
-      port,
-      url: `http://127.0.0.1:${port}`,
+      port: quotaProxy.port,
+      url: `http://127.0.0.1:${quotaProxy.port}`,
+      quotas,
       async reset() {
+        Object.assign(quotas, DEFAULT_IAM_QUOTAS);
         const answer = await request(port, 'POST', '/moto-api/reset', 10_000);
         if (answer.status !== 200) throw new Error(`moto reset answered HTTP ${answer.status}: ${answer.body}`);
       },
       stop() {
-        stopping ??= terminate(child);
+        stopping ??= quotaProxy.stop().then(() => terminate(child));
         return stopping;
       },
     };
@@ -322,6 +361,250 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       seen = [];
       paged = new Map();
     },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The quota-enforcing proxy in front of moto. */
+interface QuotaProxy {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** An IAM (query protocol) call's answer from moto. */
+interface IamAnswer {
+  status: number;
+  body: string;
+}
+
+/** The IAM operations whose quotas moto 5.x leaves unchecked (it does check "Versions per policy" itself). */
+const ENFORCED = new Set(['PutUserPolicy', 'AttachUserPolicy', 'CreatePolicy', 'CreatePolicyVersion', 'DeletePolicy']);
+
+/** IAM answers `LimitExceeded` and `DeleteConflict` with HTTP 409 (IAM API reference, "Errors" of each action). */
+const CONFLICT = 409;
+
+/** A policy's size as IAM counts it against its quotas: whitespace is not counted (IAM and AWS STS quotas). */
+function nonWhitespaceLength(text: string): number {
+  return text.replace(/\s/g, '').length;
+}
+
+const XML_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** Every `<tag>` text of a query-protocol answer, entities decoded. */
+function xmlValues(body: string, tag: string): string[] {
+  return [...body.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((match) =>
+    (match[1] ?? '').replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => XML_ENTITIES[name] ?? ''),
+  );
+}
+
+/** IAM's answer to a call that returns nothing but success (IAM API reference, e.g. AttachUserPolicy). */
+function emptyAnswer(operation: string): FaultReply {
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/xml' },
+    body: `<${operation}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ResponseMetadata><RequestId>quota-proxy</RequestId></ResponseMetadata></${operation}Response>`,
+  };
+}
+
+/** IAM returns policy documents URL-encoded (RFC 3986). */
+function decodedDocument(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Starts a proxy in front of moto that refuses, as AWS does, the IAM calls that would break a quota moto does
+ * not enforce; everything else passes through untouched. It reads the current state with moto's own List/Get
+ * calls, and runs the enforced calls one at a time so that concurrent grants cannot slip past a quota together
+ * (IAM applies them atomically). What it enforces, each from the IAM and AWS STS quotas page
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html) or the IAM API reference:
+ * - PutUserPolicy: the user's inline policies together (the one replaced not counted twice) above
+ *   `UserPolicySizeQuota` → 409 `LimitExceeded` "Maximum policy size of 2048 bytes exceeded for user <name>".
+ * - AttachUserPolicy of a policy not yet attached, when `AttachedPoliciesPerUserQuota` are → 409 `LimitExceeded`
+ *   "Cannot exceed quota for PoliciesPerUser: 10". Of one already attached → success without a change, as on
+ *   AWS (moto 5 would count the attachment twice in the policy's AttachmentCount).
+ * - CreatePolicy when the account holds `PoliciesQuota` customer managed policies → 409 `LimitExceeded`
+ *   "Cannot exceed quota for PoliciesPerAccount: 1500"; CreatePolicy and CreatePolicyVersion of a document above
+ *   `PolicySizeQuota` → 409 `LimitExceeded` "Cannot exceed quota for PolicySize: 6144".
+ * - DeletePolicy of a policy still attached, or with versions besides the default → 409 `DeleteConflict`
+ *   (DeletePolicy API reference: detach it and delete its other versions first); moto deletes it regardless.
+ */
+async function startQuotaProxy(targetUrl: string, quotas: IamQuotas): Promise<QuotaProxy> {
+  const target = new URL(targetUrl);
+  let queue: Promise<void> = Promise.resolve();
+
+  /** Forwards a request to moto as it came. */
+  const forward = (
+    req: http.IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () =>
+            resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }),
+          );
+          answer.on('error', reject);
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+
+  /** One IAM call of the proxy's own to read moto's state, signed as the caller's (moto checks no signature). */
+  const iamCall = (req: http.IncomingMessage, params: Record<string, string>): Promise<IamAnswer> => {
+    const body = Buffer.from(new URLSearchParams({ ...params, Version: '2010-05-08' }).toString());
+    const headers = { ...req.headers, 'content-length': String(body.length) };
+    delete headers['transfer-encoding'];
+    return new Promise((resolve, reject) => {
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, method: 'POST', path: '/', headers },
+        (answer) => {
+          let text = '';
+          answer.setEncoding('utf8');
+          answer.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          answer.on('end', () => resolve({ status: answer.statusCode ?? 502, body: text }));
+          answer.on('error', reject);
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+  };
+
+  /** Every page of an IAM list call, as one string of their bodies; undefined when moto refuses it. */
+  const listAll = async (req: http.IncomingMessage, params: Record<string, string>): Promise<string | undefined> => {
+    let all = '';
+    let marker: string | undefined;
+    do {
+      const answer = await iamCall(req, {
+        ...params,
+        MaxItems: '1000',
+        ...(marker !== undefined && { Marker: marker }),
+      });
+      if (answer.status !== 200) return undefined;
+      all += answer.body;
+      marker = /<IsTruncated>true<\/IsTruncated>/.test(answer.body) ? xmlValues(answer.body, 'Marker')[0] : undefined;
+    } while (marker !== undefined);
+    return all;
+  };
+
+  /** What AWS would answer instead of moto (a quota refused, a no-op), or undefined to forward the call. */
+  const violation = async (req: http.IncomingMessage, operation: string, params: URLSearchParams) => {
+    const get = (name: string): string => params.get(name) ?? '';
+    if (operation === 'PutUserPolicy') {
+      const userName = get('UserName');
+      const listing = await listAll(req, { Action: 'ListUserPolicies', UserName: userName });
+      if (listing === undefined) return undefined;
+      let total = nonWhitespaceLength(get('PolicyDocument'));
+      for (const policyName of xmlValues(listing, 'member')) {
+        if (policyName === get('PolicyName')) continue;
+        const answer = await iamCall(req, { Action: 'GetUserPolicy', UserName: userName, PolicyName: policyName });
+        total += nonWhitespaceLength(decodedDocument(xmlValues(answer.body, 'PolicyDocument')[0] ?? ''));
+      }
+      if (total > quotas.UserPolicySizeQuota) {
+        return queryError(
+          'LimitExceeded',
+          `Maximum policy size of ${quotas.UserPolicySizeQuota} bytes exceeded for user ${userName}`,
+          CONFLICT,
+        );
+      }
+    }
+    if (operation === 'AttachUserPolicy') {
+      const listing = await listAll(req, { Action: 'ListAttachedUserPolicies', UserName: get('UserName') });
+      if (listing === undefined) return undefined;
+      const attached = xmlValues(listing, 'PolicyArn');
+      // Attaching what is attached changes nothing on AWS; moto would count the policy's attachments twice.
+      if (attached.includes(get('PolicyArn'))) return emptyAnswer('AttachUserPolicy');
+      if (attached.length >= quotas.AttachedPoliciesPerUserQuota) {
+        return queryError(
+          'LimitExceeded',
+          `Cannot exceed quota for PoliciesPerUser: ${quotas.AttachedPoliciesPerUserQuota}`,
+          CONFLICT,
+        );
+      }
+    }
+    if (operation === 'CreatePolicy' || operation === 'CreatePolicyVersion') {
+      if (nonWhitespaceLength(get('PolicyDocument')) > quotas.PolicySizeQuota) {
+        return queryError('LimitExceeded', `Cannot exceed quota for PolicySize: ${quotas.PolicySizeQuota}`, CONFLICT);
+      }
+    }
+    if (operation === 'CreatePolicy') {
+      const listing = await listAll(req, { Action: 'ListPolicies', Scope: 'Local' });
+      if (listing !== undefined && xmlValues(listing, 'Arn').length >= quotas.PoliciesQuota) {
+        return queryError(
+          'LimitExceeded',
+          `Cannot exceed quota for PoliciesPerAccount: ${quotas.PoliciesQuota}`,
+          CONFLICT,
+        );
+      }
+    }
+    if (operation === 'DeletePolicy') {
+      const policy = await iamCall(req, { Action: 'GetPolicy', PolicyArn: get('PolicyArn') });
+      if (policy.status !== 200) return undefined;
+      if (Number(xmlValues(policy.body, 'AttachmentCount')[0] ?? '0') > 0) {
+        return queryError('DeleteConflict', 'Cannot delete a policy attached to entities.', CONFLICT);
+      }
+      const versions = await iamCall(req, { Action: 'ListPolicyVersions', PolicyArn: get('PolicyArn') });
+      if (xmlValues(versions.body, 'VersionId').length > 1) {
+        return queryError(
+          'DeleteConflict',
+          "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+          CONFLICT,
+        );
+      }
+    }
+    return undefined;
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const text = body.toString('utf8');
+      const operation = operationOf(req.headers, text);
+      const enforced = req.headers['x-amz-target'] === undefined && ENFORCED.has(operation);
+      const handle = async (): Promise<void> => {
+        const instead = enforced ? await violation(req, operation, new URLSearchParams(text)) : undefined;
+        if (instead) {
+          res.writeHead(instead.status, instead.headers ?? {});
+          res.end(instead.body);
+          return;
+        }
+        const answer = await forward(req, body);
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+      };
+      // Enforced calls wait for the one before: a check and its write must not interleave with another's.
+      const outcome = enforced ? queue.then(handle) : handle();
+      if (enforced) queue = outcome.catch(() => undefined);
+      outcome.catch((error: unknown) => {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`quota proxy could not reach the emulator: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    });
+  });
+
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

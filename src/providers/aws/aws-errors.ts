@@ -55,6 +55,21 @@ const CREDENTIAL_CODES = new Set([
   'InvalidSignature',
 ]);
 
+/**
+ * What to do about the IAM quota each call can hit, for the requester and the operators alike (IAM and AWS STS
+ * quotas page); AWS's own message, quoted before it, names the quota and its value in this account.
+ */
+const QUOTA_ADVICE: Readonly<Record<string, string>> = {
+  'iam:AttachUserPolicy':
+    "The IAM user already has as many managed policies attached as the account's quota \"Managed policies per user\" allows (10 by default, up to 20 through Service Quotas), and each of the bot's grants is one: end another of this person's grants or detach a policy from the user, or ask the AWS administrators to raise the quota. Nothing was granted.",
+  'iam:CreatePolicy':
+    'The account holds as many customer managed policies as its quota "Customer managed policies per account" allows (1,500 by default; raise it through Service Quotas), and each of the bot\'s grants is one while it lasts: the AWS administrators must delete unused policies or raise the quota. Nothing was granted.',
+  'iam:CreatePolicyVersion':
+    'The managed policy already has the 5 versions AWS allows, and the bot could not remove an old one: try the extension again.',
+  'iam:PutUserPolicy':
+    "A user's inline policies may hold 2,048 characters together: remove unused inline policies from the user.",
+};
+
 interface AwsLikeError {
   name?: unknown;
   code?: unknown;
@@ -94,6 +109,16 @@ export function isTransientAwsError(error: unknown): boolean {
   return isTransientHttpStatus(httpStatus(error));
 }
 
+/** True when IAM refuses to delete something still in use (a policy still attached, or with other versions). */
+export function isDeleteConflict(error: unknown): boolean {
+  return awsErrorCode(error) === 'DeleteConflict';
+}
+
+/** True when IAM says the name is taken (CreatePolicy of a policy that exists). */
+export function isAlreadyExists(error: unknown): boolean {
+  return awsErrorCode(error) === 'EntityAlreadyExists';
+}
+
 /** True when AWS says the thing named does not exist (an IAM user or policy, an identity store user...). */
 export function isNotFound(error: unknown): boolean {
   const code = awsErrorCode(error);
@@ -130,7 +155,7 @@ export function awsFailure(error: unknown, action: string): CloudProviderError {
   if (code === 'LimitExceeded') {
     return providerError(
       PROVIDER,
-      `AWS refused ${action} because an IAM limit is reached${because}. A user's inline policies may hold 2,048 characters together: remove unused inline policies from the user or shorten the role's statements.`,
+      `AWS refused ${action} because an IAM quota is reached${because}. ${QUOTA_ADVICE[action] ?? 'See the IAM quotas in docs/clouds/aws.md.'}`,
       false,
       error,
     );

@@ -1,8 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
-import { DeleteUserPolicyCommand, GetUserPolicyCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { DeleteUserPolicyCommand, GetUserPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import type { CloudProvider, FoundGrant, GrantOutcome, GrantSpec, RoleTargetRef } from '../../domain/ports';
+import type {
+  CloudProvider,
+  FoundGrant,
+  GrantCheckpoints,
+  GrantOutcome,
+  GrantSpec,
+  RoleTargetRef,
+} from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { type CallRetrySettings, DEFAULT_CALL_RETRY, providerError, retryTransient } from '../retry';
 import { awsErrorCode, awsFailure, isNotFound, isTransientAwsError } from './aws-errors';
@@ -13,6 +20,7 @@ import {
   grantedStatements,
   type IamStatement,
   isIamUserName,
+  JIT_POLICY_PATH,
   jitPolicyName,
   type PolicyDocument,
   parseRoleArn,
@@ -21,6 +29,8 @@ import {
 } from './aws-target';
 import { IamGrantSweep, type IamRoleRef, type SweepSettings } from './iam-sweep';
 import { type AwsCallRunner, IdentityCenterAssignments, type StatusPolling } from './identity-center';
+import { ProcessGrantCheckpoints } from './identity-center-holder';
+import { JitManagedPolicies, parsePolicyDocument } from './jit-managed-policy';
 
 const PROVIDER = 'aws';
 
@@ -41,16 +51,23 @@ export interface AwsProviderOptions {
   statusPolling?: Partial<StatusPolling>;
   /** How the cloud sweep pages and how many users it reads at once; defaults: 1,000 a page, 4 users at once. */
   sweep?: Partial<SweepSettings>;
+  /**
+   * Where Identity Center grants record, before creating an assignment, whether it was there before them, so a
+   * retry after a crash never takes the bot's own assignment for a standing one. Default: this process's memory,
+   * which a restart forgets; the registry passes the Redis-backed ones.
+   */
+  checkpoints?: GrantCheckpoints;
 }
 
 const DEFAULT_POLLING: StatusPolling = { intervalMs: 1_000, attempts: 30 };
 const DEFAULT_SWEEP: SweepSettings = { pageSize: 1_000, concurrency: 4 };
 
 /**
- * Grants AWS access three ways: an inline policy `jit-<requestId>` on the requester's IAM user holding the role's
- * statements (`iam-policy`) or `sts:AssumeRole` on one role (`assume-role`), each statement conditioned on
- * `aws:CurrentTime` so AWS itself ends the access; or an IAM Identity Center account assignment
- * (`identity-center`), which only the bot's own revocation ends.
+ * Grants AWS access three ways: a customer managed policy `/jit/jit-<requestId>` attached to the requester's IAM
+ * user holding the role's statements (`iam-policy`) or `sts:AssumeRole` on one role (`assume-role`), each
+ * statement conditioned on `aws:CurrentTime` so AWS itself ends the access; or an IAM Identity Center account
+ * assignment (`identity-center`), which only the bot's own revocation ends. Grants made as inline policies
+ * `jit-<requestId>` by earlier versions are still verified, revoked and swept.
  */
 export class AwsProvider implements CloudProvider {
   readonly name = PROVIDER;
@@ -60,8 +77,14 @@ export class AwsProvider implements CloudProvider {
   private readonly iam: IAMClient;
   private readonly identityCenter: IdentityCenterAssignments;
   private readonly sweep: IamGrantSweep;
+  private readonly policies: JitManagedPolicies;
   /** The IAM users (lower-cased) whose inline policies the last sweep read in full, for {@link sweeps}. */
   private sweptUsers: ReadonlySet<string> = new Set();
+  /**
+   * The bot's managed policies the last sweep listed but could not read, for {@link sweeps}; undefined when it did
+   * not list them all (or failed), so then none can be taken as missing.
+   */
+  private policiesUnread: ReadonlySet<string> | undefined;
   private readonly retry: CallRetrySettings;
 
   constructor(options: AwsProviderOptions) {
@@ -74,52 +97,65 @@ export class AwsProvider implements CloudProvider {
       clients.identityStore,
       this.run,
       { ...DEFAULT_POLLING, ...options.statusPolling },
+      options.checkpoints ?? new ProcessGrantCheckpoints(),
       this.logger,
     );
     this.sweep = new IamGrantSweep(this.iam, this.run, { ...DEFAULT_SWEEP, ...options.sweep }, this.logger);
+    this.policies = new JitManagedPolicies(this.iam, this.run, this.logger);
   }
 
   async grant(spec: GrantSpec): Promise<GrantOutcome> {
     const target = parseTarget(spec);
     if (target.kind === 'identity-center') return this.identityCenter.grant(target, spec);
 
-    // A later grant of the same request (a new expiry) rewrites the policy where the first one put it.
+    // A later grant of the same request (a new expiry) writes a new version of the policy the first one made.
     const userName = spec.memo?.userName ?? iamUserName(spec);
     const policyName = jitPolicyName(spec.requestId);
     const expiry = expiryTimestamp(spec.expiresAt);
     const document = policyFor(target, expiry);
+    const { requestId } = spec;
+    const { arn, created } = await this.policies.write(userName, requestId, document, spec.memo?.policyArn, () =>
+      missingUser(spec, userName),
+    );
     try {
-      // PutUserPolicy replaces a policy of the same name: a second grant leaves one policy with the new expiry.
-      await this.run('iam:PutUserPolicy', spec.requestId, () =>
-        this.iam.send(
-          new PutUserPolicyCommand({
-            UserName: userName,
-            PolicyName: policyName,
-            PolicyDocument: JSON.stringify(document),
-          }),
-        ),
-      );
+      await this.policies.attach(userName, arn, requestId);
     } catch (error) {
-      if (awsErrorCode(error) === 'NoSuchEntity') throw missingUser(spec, userName, error);
-      throw awsFailure(error, 'iam:PutUserPolicy');
+      // A first grant that cannot attach leaves no policy behind; an extension's policy stays with its grant.
+      if (!isTransientAwsError(error) && spec.memo?.policyArn === undefined) {
+        await this.policies
+          .remove(arn, undefined, requestId)
+          .catch((cleanup: unknown) =>
+            this.logger.warn(
+              { provider: PROVIDER, requestId, policyArn: arn, err: cleanup },
+              'could not delete the managed policy of a grant that failed; the sweep deletes it once expired',
+            ),
+          );
+      }
+      if (isNotFound(error)) throw missingUser(spec, userName, error);
+      throw awsFailure(error, 'iam:AttachUserPolicy');
+    }
+    if (spec.memo !== undefined && spec.memo.policyArn === undefined) {
+      // Extending a grant an earlier version made inline: the managed policy replaces it.
+      await this.deleteInlinePolicy(userName, requestId);
     }
     this.logger.info(
-      { provider: PROVIDER, requestId: spec.requestId, userName, policyName, expiry },
-      `wrote inline policy ${policyName} on IAM user ${userName}`,
+      { provider: PROVIDER, requestId, userName, policyArn: arn, created, expiry },
+      `managed policy ${arn} attached to IAM user ${userName} until ${expiry}`,
     );
     return {
-      memo: { userName },
+      memo: { userName, policyArn: arn },
       instructions:
         target.kind === 'assume-role'
-          ? assumeRoleInstructions(target.roleArn, spec.requestId, userName, expiry)
-          : `Your IAM user \`${userName}\` holds the inline policy \`${policyName}\` until ${expiry} (AWS may take a few minutes to apply it).`,
+          ? assumeRoleInstructions(target.roleArn, requestId, userName, expiry)
+          : `Your IAM user \`${userName}\` holds the managed policy \`${policyName}\` (path \`${JIT_POLICY_PATH}\`) until ${expiry} (AWS may take a few minutes to apply it).`,
     };
   }
 
   /**
-   * Deleting an inline policy needs only its user and the request ID, so for the IAM kinds the target's `kind` is
-   * all that is read: a grant whose role's statements changed since, or one the sweep found and attributed to no
-   * role, is still revoked.
+   * Removing the policy needs only its user, its ARN (or the user to derive it from) and the request ID, so for
+   * the IAM kinds the target's `kind` is all that is read: a grant whose role's statements changed since, or one
+   * the sweep found and attributed to no role, is still revoked. A grant whose memo names a user but no policy
+   * ARN was made inline by an earlier version: its inline policy is deleted.
    */
   async revoke(spec: GrantSpec): Promise<void> {
     const kind = spec.target.kind;
@@ -128,32 +164,26 @@ export class AwsProvider implements CloudProvider {
       if (target.kind === 'identity-center') return this.identityCenter.revoke(target, spec);
     }
 
+    const { requestId } = spec;
     const userName = spec.memo?.userName ?? iamUserNameIfAny(spec);
-    if (userName === undefined) {
+    const knownArn = spec.memo?.policyArn;
+    if (userName === undefined && knownArn === undefined) {
       // Without a user name no grant can have been written: cleanup after a refused grant.
-      this.logger.info(
-        { provider: PROVIDER, requestId: spec.requestId },
-        'no IAM user for this request: nothing to revoke',
-      );
+      this.logger.info({ provider: PROVIDER, requestId }, 'no IAM user for this request: nothing to revoke');
       return;
     }
-    const policyName = jitPolicyName(spec.requestId);
-    try {
-      await this.run('iam:DeleteUserPolicy', spec.requestId, () =>
-        this.iam.send(new DeleteUserPolicyCommand({ UserName: userName, PolicyName: policyName })),
-      );
-    } catch (error) {
-      if (!isNotFound(error)) throw awsFailure(error, 'iam:DeleteUserPolicy');
-      this.logger.info(
-        { provider: PROVIDER, requestId: spec.requestId, userName, policyName },
-        `inline policy ${policyName} on IAM user ${userName} already gone`,
-      );
-      return;
-    }
-    this.logger.info(
-      { provider: PROVIDER, requestId: spec.requestId, userName, policyName },
-      `deleted inline policy ${policyName} from IAM user ${userName}`,
-    );
+    // Without the ARN (cleanup after a grant that failed before storing its memo, or an inline grant): derive it.
+    const policyArn =
+      knownArn ?? (userName === undefined ? undefined : await this.policies.arnFor(userName, requestId));
+    if (policyArn !== undefined) await this.policies.remove(policyArn, userName, requestId);
+    if (knownArn === undefined && userName !== undefined) await this.deleteInlinePolicy(userName, requestId);
+  }
+
+  /** True for an Identity Center grant that found the assignment already held and so added nothing. */
+  async heldBefore(spec: GrantSpec): Promise<boolean> {
+    if (spec.target.kind !== 'identity-center') return false;
+    const target = parseTarget(spec);
+    return target.kind === 'identity-center' && (await this.identityCenter.heldBefore(target, spec));
   }
 
   async verify(spec: GrantSpec): Promise<boolean> {
@@ -162,6 +192,14 @@ export class AwsProvider implements CloudProvider {
 
     const userName = spec.memo?.userName ?? iamUserNameIfAny(spec);
     if (userName === undefined) return false;
+    const expected = policyFor(target, expiryTimestamp(spec.expiresAt));
+    if (spec.memo === undefined || spec.memo.policyArn !== undefined) {
+      const arn = spec.memo?.policyArn ?? (await this.policies.arnFor(userName, spec.requestId));
+      if (arn === undefined) return false;
+      const document = await this.policies.defaultDocument(arn, spec.requestId);
+      return isDeepStrictEqual(document, expected) && (await this.policies.isAttached(userName, arn, spec.requestId));
+    }
+    // A grant an earlier version made as an inline policy.
     let stored: string | undefined;
     try {
       const answer = await this.run('iam:GetUserPolicy', spec.requestId, () =>
@@ -173,15 +211,13 @@ export class AwsProvider implements CloudProvider {
       throw awsFailure(error, 'iam:GetUserPolicy');
     }
     if (stored === undefined) return false;
-    // IAM returns the document URL-encoded (RFC 3986).
-    const expected = policyFor(target, expiryTimestamp(spec.expiresAt));
-    return isDeepStrictEqual(JSON.parse(decodeURIComponent(stored)), expected);
+    return isDeepStrictEqual(parsePolicyDocument(stored), expected);
   }
 
   /**
-   * The inline policies `jit-<requestId>` on IAM users, when any role is of kind `iam-policy` or `assume-role`:
-   * one sweep of all users serves them all, since the policies belong to users, not to roles (see
-   * `IamGrantSweep` for the calls and what a partial failure returns).
+   * The managed policies `/jit/jit-<requestId>` and the inline policies `jit-<requestId>` of earlier versions, when
+   * any role is of kind `iam-policy` or `assume-role`: one sweep serves them all, since the policies belong to
+   * users, not to roles (see `IamGrantSweep` for the calls and what a partial failure returns).
    *
    * Identity Center assignments are not swept: they carry no name, description or expiry, so nothing in AWS says
    * which were the bot's. Only the store-driven revocation and the reconciler's store sweep end them, and
@@ -200,25 +236,48 @@ export class AwsProvider implements CloudProvider {
     if (iamRoles.length === 0) {
       this.logger.debug({ provider: PROVIDER }, 'no iam-policy or assume-role roles: no IAM user to sweep');
       this.sweptUsers = new Set();
+      this.policiesUnread = undefined;
       return [];
     }
-    // A sweep that throws has read no one: nothing may be taken as missing until the next one succeeds.
+    // A sweep that throws has read nothing: nothing may be taken as missing until the next one succeeds.
     this.sweptUsers = new Set();
-    const { found, usersRead } = await this.sweep.find(iamRoles);
+    this.policiesUnread = undefined;
+    const { found, usersRead, policiesUnread } = await this.sweep.find(iamRoles);
     this.sweptUsers = usersRead;
+    this.policiesUnread = policiesUnread;
     return found;
   }
 
   /**
-   * True when the last sweep read in full the inline policies of the user this grant lives on, so its absence
-   * from that sweep means the policy is gone. False for Identity Center (never swept) and for a user the last
-   * sweep could not read or did not reach, so a failed read is never taken for a policy removed by hand.
+   * True when the last sweep would have listed this grant's policy, so its absence from that sweep means the
+   * policy is gone: for a managed policy, when the sweep listed all of the bot's and read this one (or did not see
+   * it); for an inline one, when it read in full the inline policies of its user. False for Identity Center (never
+   * swept), so a failed read is never taken for a policy removed by hand.
    */
   sweeps(spec: GrantSpec): boolean {
     const kind = spec.target.kind;
     if (kind !== 'iam-policy' && kind !== 'assume-role') return false;
+    const policyArn = spec.memo?.policyArn;
+    if (policyArn !== undefined) return this.policiesUnread !== undefined && !this.policiesUnread.has(policyArn);
     const userName = spec.memo?.userName ?? iamUserNameIfAny(spec);
     return userName !== undefined && this.sweptUsers.has(userName.toLowerCase());
+  }
+
+  /** Deletes the inline policy `jit-<requestId>` an earlier version wrote; one already gone counts as deleted. */
+  private async deleteInlinePolicy(userName: string, requestId: string): Promise<void> {
+    const policyName = jitPolicyName(requestId);
+    try {
+      await this.run('iam:DeleteUserPolicy', requestId, () =>
+        this.iam.send(new DeleteUserPolicyCommand({ UserName: userName, PolicyName: policyName })),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw awsFailure(error, 'iam:DeleteUserPolicy');
+      return;
+    }
+    this.logger.info(
+      { provider: PROVIDER, requestId, userName, policyName },
+      `deleted inline policy ${policyName} from IAM user ${userName}`,
+    );
   }
 
   /**
@@ -247,8 +306,8 @@ export class AwsProvider implements CloudProvider {
 }
 
 /** The provider as the registry builds it: clients from the default credential chain and `AWS_ENDPOINT_URL_*`. */
-export function createAwsProvider(logger: Logger): AwsProvider {
-  return new AwsProvider({ logger });
+export function createAwsProvider(logger: Logger, checkpoints?: GrantCheckpoints): AwsProvider {
+  return new AwsProvider({ logger, ...(checkpoints !== undefined && { checkpoints }) });
 }
 
 /**
@@ -315,7 +374,7 @@ function iamUserName(spec: GrantSpec): string {
   return userName;
 }
 
-function missingUser(spec: GrantSpec, userName: string, cause: unknown) {
+function missingUser(spec: GrantSpec, userName: string, cause?: unknown) {
   return providerError(
     PROVIDER,
     `There is no IAM user named "${userName}": add \`aws: <IAM user name>\` for Slack user ${spec.principal.slackUserId} under \`principals\` in the policy file.`,

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 
 /**
- * AWS's limit on a user's inline policies, all of them together, in characters without whitespace. The bot's
- * own policy must fit on its own; what else the user carries can still make AWS answer `LimitExceeded`.
+ * AWS's limit on one customer managed policy, in characters without whitespace (IAM and AWS STS quotas:
+ * "Managed policy size"). Each grant is its own managed policy, so this is the bound on a role's statements.
  */
-export const INLINE_USER_POLICY_LIMIT = 2_048;
+export const MANAGED_POLICY_LIMIT = 6_144;
+
+/** The IAM path of every managed policy the bot creates: it marks them as the bot's, and scopes its permissions. */
+export const JIT_POLICY_PATH = '/jit/';
 
 const PARTITION = '(aws|aws-cn|aws-us-gov)';
 /** IAM names (users, roles, path segments): letters, digits and `+=,.@_-`. */
@@ -153,18 +156,18 @@ const iamPolicyTarget = z
   .strictObject(
     {
       kind: z.literal('iam-policy'),
-      /** The access itself: written as the inline user policy `jit-<requestId>`, each statement time-bound. */
+      /** The access itself: written as the managed policy `/jit/jit-<requestId>`, each statement time-bound. */
       statements: z.array(iamStatementSchema).min(1, { error: 'statements must list at least one IAM statement' }),
     },
     { error: unknownKeys('iam-policy', 'kind and statements') },
   )
   .superRefine((target, ctx) => {
-    const size = JSON.stringify(timeBoundPolicy(target.statements, SAMPLE_EXPIRY)).length;
-    if (size > INLINE_USER_POLICY_LIMIT) {
+    const size = policySize(timeBoundPolicy(target.statements, SAMPLE_EXPIRY));
+    if (size > MANAGED_POLICY_LIMIT) {
       ctx.addIssue({
         code: 'custom',
         path: ['statements'],
-        message: `the policy document would be ${size} characters with the expiry condition the bot adds, over AWS's limit of ${INLINE_USER_POLICY_LIMIT} for a user's inline policies: use fewer statements, wildcards, or several roles`,
+        message: `the policy document would be ${size} characters with the expiry condition the bot adds, over AWS's limit of ${MANAGED_POLICY_LIMIT} for a managed policy: use fewer statements, wildcards, or several roles`,
       });
     }
   });
@@ -250,9 +253,18 @@ export type IamPolicyTarget = z.infer<typeof iamPolicyTarget>;
 export type AssumeRoleTarget = z.infer<typeof assumeRoleTarget>;
 export type IdentityCenterTarget = z.infer<typeof identityCenterTarget>;
 
-/** The name of the inline user policy a request's grant writes. */
+/**
+ * The name of the managed policy a request's grant creates (under {@link JIT_POLICY_PATH}); also the name of the
+ * inline user policy that bot versions before managed policies wrote, which the bot still revokes and sweeps.
+ */
 export function jitPolicyName(requestId: string): string {
   return `jit-${requestId}`;
+}
+
+/** A policy's size as IAM counts it against its quotas: characters of the JSON, whitespace not counted. */
+export function policySize(document: PolicyDocument | string): number {
+  const text = typeof document === 'string' ? document : JSON.stringify(document);
+  return text.replace(/\s/g, '').length;
 }
 
 /**

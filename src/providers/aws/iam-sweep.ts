@@ -1,9 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
+  GetPolicyVersionCommand,
   GetUserPolicyCommand,
   type IAMClient,
+  ListEntitiesForPolicyCommand,
+  ListPoliciesCommand,
   ListUserPoliciesCommand,
   ListUsersCommand,
+  type Policy,
   type User,
 } from '@aws-sdk/client-iam';
 import type { FoundGrant } from '../../domain/ports';
@@ -16,9 +20,11 @@ import {
   expiryTimestamp,
   grantedStatements,
   type IamPolicyTarget,
+  JIT_POLICY_PATH,
   timeBoundPolicy,
 } from './aws-target';
 import type { AwsCallRunner } from './identity-center';
+import { parsePolicyDocument } from './jit-managed-policy';
 
 const PROVIDER = 'aws';
 
@@ -30,11 +36,11 @@ const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
 /** Epoch seconds, which AWS date conditions also take. */
 const EPOCH_SECONDS = /^\d{1,12}$/;
 
-/** How the sweep pages and how many users it reads at once. */
+/** How the sweep pages and how many users or policies it reads at once. */
 export interface SweepSettings {
-  /** `MaxItems` for ListUsers and ListUserPolicies (AWS allows 1 to 1,000). */
+  /** `MaxItems` for ListPolicies, ListEntitiesForPolicy, ListUsers and ListUserPolicies (AWS allows 1 to 1,000). */
   pageSize: number;
-  /** Users whose inline policies are read at the same time; IAM's request rate is low and cannot be raised. */
+  /** Users or policies read at the same time; IAM's request rate is low and cannot be raised. */
   concurrency: number;
 }
 
@@ -120,22 +126,6 @@ export function policyDocumentExpiry(document: unknown): number | undefined {
   return earliest;
 }
 
-/** IAM returns documents URL-encoded (RFC 3986); undefined when the text is not JSON. */
-function parseDocument(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  let decoded = text;
-  try {
-    decoded = decodeURIComponent(text);
-  } catch {
-    // Not encoded after all (a stray `%`): read it as it is.
-  }
-  try {
-    return JSON.parse(decoded) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The statements with our `aws:CurrentTime` bound taken out again: what the role's target said. */
 function withoutExpiry(statements: unknown[]): unknown[] {
   return statements.map((statement) => {
@@ -174,30 +164,45 @@ function targetOfDocument(document: unknown): Record<string, unknown> {
   return { kind: 'iam-policy', statements };
 }
 
-/** What one sweep found, and whose inline policies it read in full (names lower-cased: IAM ignores case). */
+/**
+ * What one sweep found; whose inline policies it read in full (names lower-cased: IAM ignores case); and which of
+ * the bot's managed policies it could not read, when it listed them all (`policiesUnread` undefined otherwise).
+ */
 export interface SweepResult {
   found: FoundGrant[];
   usersRead: ReadonlySet<string>;
+  policiesUnread: ReadonlySet<string> | undefined;
 }
 
-/** One user's read that failed after its retries. */
+/** One user's or policy's read that failed after its retries. */
 interface UserFailure {
   userName: string;
   action: string;
   error: unknown;
 }
 
+/** What the sweep of the bot's managed policies found. */
+interface ManagedSweep {
+  found: FoundGrant[];
+  /** ARNs of listed policies whose document or attachments could not be read; undefined when the listing broke. */
+  unread: Set<string> | undefined;
+}
+
 /**
- * Finds the inline policies `jit-<requestId>` the bot wrote on IAM users, from IAM alone (no store, no memo), so
- * the reconciler can revoke expired ones even after Redis lost everything.
+ * Finds the bot's grants from IAM alone (no store, no memo), so the reconciler can revoke expired ones even after
+ * Redis lost everything. Two kinds of artefact, both named `jit-<requestId>`, neither belonging to a role, so one
+ * sweep covers every IAM-kind role; a found policy is attributed to the role whose statements it holds, if any.
  *
- * It reads ListUsers (paged), ListUserPolicies for each user, and GetUserPolicy only for names that are exactly
- * `jit-<requestId>`. The artefacts belong to users, not roles, so one sweep covers every IAM-kind role; a found
- * policy is attributed to the role whose statements it holds, if any.
+ * - The managed policies under `/jit/` that grants make now: ListPolicies (Scope `Local`, PathPrefix `/jit/`,
+ *   paged), then for each, GetPolicyVersion of its default version (the expiry) and ListEntitiesForPolicy (the
+ *   users it is attached to). One attached to no one (a crash between creating and attaching, or between
+ *   detaching and deleting) is reported without a user, so the reconciler deletes it once it is expired.
+ * - The inline policies that bot versions before managed policies wrote, until their grants are all gone:
+ *   ListUsers (paged), ListUserPolicies for each user, GetUserPolicy only for names exactly `jit-<requestId>`.
  *
- * Failures: if the first ListUsers page cannot be read, or no user at all could be read, it throws (retryable for
- * throttling and 5xx). Otherwise a user (or a later ListUsers page) that fails is logged and skipped, and what
- * was found elsewhere is returned: one slow user must not hide every other user's expired grant.
+ * Failures: if the first page of ListPolicies or of ListUsers cannot be read, or no user at all could be read, it
+ * throws (retryable for throttling and 5xx). Otherwise a policy or user (or a later page) that fails is logged and
+ * skipped, and what was found elsewhere is returned: one slow read must not hide every other expired grant.
  */
 export class IamGrantSweep {
   constructor(
@@ -208,6 +213,146 @@ export class IamGrantSweep {
   ) {}
 
   async find(roles: readonly IamRoleRef[]): Promise<SweepResult> {
+    const managed = await this.findManaged(roles);
+    const inline = await this.findInline(roles);
+    return { found: [...managed.found, ...inline.found], usersRead: inline.usersRead, policiesUnread: managed.unread };
+  }
+
+  private async findManaged(roles: readonly IamRoleRef[]): Promise<ManagedSweep> {
+    const found: FoundGrant[] = [];
+    const unread = new Set<string>();
+    const failures: UserFailure[] = [];
+    let listingCut: unknown;
+    let policiesSeen = 0;
+
+    let marker: string | undefined;
+    let firstPage = true;
+    do {
+      const pageMarker = marker;
+      let page: { Policies?: Policy[]; IsTruncated?: boolean; Marker?: string };
+      try {
+        page = await this.run('iam:ListPolicies', undefined, () =>
+          this.iam.send(
+            new ListPoliciesCommand({
+              Scope: 'Local',
+              PathPrefix: JIT_POLICY_PATH,
+              MaxItems: this.settings.pageSize,
+              Marker: pageMarker,
+            }),
+          ),
+        );
+      } catch (error) {
+        if (firstPage) throw awsFailure(error, 'iam:ListPolicies');
+        listingCut = error;
+        break;
+      }
+      firstPage = false;
+      // PathPrefix also matches deeper paths (`/jit/other/`): only `/jit/` itself is the bot's.
+      const ours = (page.Policies ?? []).filter(
+        (policy) =>
+          policy.Path === JIT_POLICY_PATH &&
+          policy.Arn !== undefined &&
+          requestIdOfPolicyName(policy.PolicyName ?? '') !== undefined,
+      );
+      policiesSeen += ours.length;
+      await forEachLimited(ours, this.settings.concurrency, async (policy) => {
+        const outcome = await this.sweepPolicy(policy, roles);
+        if ('failure' in outcome) {
+          failures.push(outcome.failure);
+          unread.add(policy.Arn ?? '');
+        } else found.push(...outcome.found);
+      });
+      marker = page.IsTruncated === true ? page.Marker : undefined;
+    } while (marker !== undefined);
+
+    const [firstFailure] = failures;
+    if (firstFailure !== undefined) {
+      this.logger.warn(
+        {
+          provider: PROVIDER,
+          failed: failures.length,
+          policies: failures
+            .slice(0, 20)
+            .map((failure) => `${failure.userName} (${failure.action}: ${awsErrorCode(failure.error) ?? 'error'})`),
+          err: firstFailure.error,
+        },
+        `sweep could not read ${failures.length} of the bot's managed policies; the next sweep tries again`,
+      );
+    }
+    if (listingCut !== undefined) {
+      this.logger.warn(
+        { provider: PROVIDER, policiesSeen, err: listingCut },
+        "sweep could not list every one of the bot's managed policies; those listed so far were swept",
+      );
+    }
+    this.logger.info(
+      { provider: PROVIDER, policiesSeen, failed: failures.length, found: found.length },
+      `sweep read ${policiesSeen - failures.length} of ${policiesSeen} jit managed policies`,
+    );
+    return { found, unread: listingCut === undefined ? unread : undefined };
+  }
+
+  /** One managed policy's grants: one per user it is attached to, or one without a user when it is attached to none. */
+  private async sweepPolicy(
+    policy: Policy,
+    roles: readonly IamRoleRef[],
+  ): Promise<{ found: FoundGrant[] } | { failure: UserFailure }> {
+    const arn = policy.Arn ?? '';
+    const policyName = policy.PolicyName ?? '';
+    const requestId = requestIdOfPolicyName(policyName) ?? '';
+    let document: unknown;
+    try {
+      const answer = await this.run('iam:GetPolicyVersion', requestId, () =>
+        this.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.DefaultVersionId })),
+      );
+      document = parsePolicyDocument(answer.PolicyVersion?.Document);
+    } catch (error) {
+      if (isNotFound(error)) return { found: [] };
+      return { failure: { userName: arn, action: 'iam:GetPolicyVersion', error } };
+    }
+    const users: string[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const pageMarker = marker;
+        const page = await this.run('iam:ListEntitiesForPolicy', requestId, () =>
+          this.iam.send(
+            new ListEntitiesForPolicyCommand({
+              PolicyArn: arn,
+              EntityFilter: 'User',
+              MaxItems: this.settings.pageSize,
+              Marker: pageMarker,
+            }),
+          ),
+        );
+        users.push(...(page.PolicyUsers ?? []).flatMap((user) => (user.UserName === undefined ? [] : [user.UserName])));
+        marker = page.IsTruncated === true ? page.Marker : undefined;
+      } while (marker !== undefined);
+    } catch (error) {
+      if (isNotFound(error)) return { found: [] };
+      return { failure: { userName: arn, action: 'iam:ListEntitiesForPolicy', error } };
+    }
+    const where = `managed policy ${JIT_POLICY_PATH}${policyName}`;
+    if (users.length === 0) {
+      return {
+        found: [
+          foundGrant({ policyArn: arn, description: `${where}, attached to no IAM user` }, requestId, document, roles),
+        ],
+      };
+    }
+    return {
+      found: users.map((userName) =>
+        foundGrant(
+          { userName, policyArn: arn, description: `${where} attached to IAM user ${userName}` },
+          requestId,
+          document,
+          roles,
+        ),
+      ),
+    };
+  }
+
+  private async findInline(roles: readonly IamRoleRef[]): Promise<{ found: FoundGrant[]; usersRead: Set<string> }> {
     const found: FoundGrant[] = [];
     const failures: UserFailure[] = [];
     const read = new Set<string>();
@@ -310,24 +455,39 @@ export class IamGrantSweep {
         if (isNotFound(error)) continue;
         return { failure: { userName, action: 'iam:GetUserPolicy', error } };
       }
-      found.push(foundGrant(userName, policyName, requestId, parseDocument(text), roles));
+      found.push(
+        foundGrant(
+          { userName, description: `inline policy ${policyName} on IAM user ${userName}` },
+          requestId,
+          parsePolicyDocument(text),
+          roles,
+        ),
+      );
     }
     return { found };
   }
 }
 
+/** Where a found policy is: the user it is on or attached to, and for a managed policy its ARN. */
+interface PolicyPlace {
+  userName?: string;
+  policyArn?: string;
+  description: string;
+}
+
 /**
- * What the sweep reports for one policy. `spec` is enough for `revoke` (kind, user in the memo, request ID); its
- * role is the one whose statements the document holds at its own expiry, else `roleId` is empty and the target is
- * read back from the document. `spec.expiresAt` is 0 when the document names no expiry (`expiresAt` undefined).
+ * What the sweep reports for one policy. `spec` is enough for `revoke` (kind, request ID, and in the memo the user
+ * and for a managed policy its ARN); its role is the one whose statements the document holds at its own expiry,
+ * else `roleId` is empty and the target is read back from the document. `spec.expiresAt` is 0 when the document
+ * names no expiry (`expiresAt` undefined).
  */
 function foundGrant(
-  userName: string,
-  policyName: string,
+  place: PolicyPlace,
   requestId: string,
   document: unknown,
   roles: readonly IamRoleRef[],
 ): FoundGrant {
+  const { userName, policyArn, description } = place;
   const expiresAt = policyDocumentExpiry(document);
   const role =
     expiresAt === undefined
@@ -345,10 +505,13 @@ function foundGrant(
       requestId,
       roleId: role?.roleId ?? '',
       target: role?.target ?? targetOfDocument(document),
-      principal: { slackUserId: '', identities: { aws: userName } },
+      principal: { slackUserId: '', identities: userName === undefined ? {} : { aws: userName } },
       expiresAt: expiresAt ?? 0,
-      memo: { userName },
+      memo: {
+        ...(userName !== undefined && { userName }),
+        ...(policyArn !== undefined && { policyArn }),
+      },
     },
-    description: `inline policy ${policyName} on IAM user ${userName}`,
+    description,
   };
 }

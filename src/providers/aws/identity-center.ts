@@ -9,11 +9,12 @@ import {
   ListInstancesCommand,
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
-import type { GrantOutcome, GrantSpec } from '../../domain/ports';
+import type { GrantCheckpoints, GrantOutcome, GrantSpec } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { providerError } from '../retry';
-import { awsFailure, isNotFound } from './aws-errors';
+import { awsErrorCode, awsFailure, isNotFound } from './aws-errors';
 import { expiryTimestamp, type IdentityCenterTarget } from './aws-target';
+import { fromCheckpoint, type HolderRecord, sameRecord, toCheckpoint } from './identity-center-holder';
 
 /**
  * Runs one AWS call for a request (undefined for the sweep's listings, which serve no one request), retrying what
@@ -37,9 +38,13 @@ const PROVIDER = 'aws';
 
 /**
  * Grants a permission set on one account to one identity-store user, and takes it back. Identity Center gives
- * assignments no name, description or expiry: the bot's scheduler and the reconciler's sweep of the store are what
- * end them (they are not swept from the cloud, since nothing there says which are the bot's), and an assignment of
- * that user, permission set and account is taken as the bot's while a request holds it.
+ * assignments no name, description, tag or expiry, so nothing in AWS says which are the bot's: the bot's scheduler
+ * and the reconciler's sweep of the store end them (they are never swept from the cloud).
+ *
+ * An assignment already there when a request is first granted is the person's own (or another of their requests'):
+ * the grant records "already held" and its end leaves the assignment alone. Because a retried grant would find the
+ * assignment an earlier attempt made, who holds it is written to the request's checkpoint *before*
+ * CreateAccountAssignment is sent, and every later grant, revoke and verify of that request reads it from there.
  */
 export class IdentityCenterAssignments {
   /** Identity store of each instance, from ListInstances, so a target may leave `identityStoreId` out. */
@@ -50,46 +55,54 @@ export class IdentityCenterAssignments {
     private readonly identityStore: IdentitystoreClient,
     private readonly run: AwsCallRunner,
     private readonly polling: StatusPolling,
+    private readonly checkpoints: GrantCheckpoints,
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Assigns the permission set unless the person holds it already. A request first granted while the assignment
+   * exists records it as standing; once the assignment is gone (the grant it came from ended), granting again
+   * creates it and from then on counts it as this request's own, so overlapping grants keep access until the last
+   * one ends and only the bot's own assignment is ever deleted.
+   */
   async grant(target: IdentityCenterTarget, spec: GrantSpec): Promise<GrantOutcome> {
-    const identityStoreId = spec.memo?.identityStoreId ?? (await this.identityStoreOf(target, spec.requestId));
-    const email = requireEmail(spec);
-    const userId = spec.memo?.userId ?? (await this.findUser(identityStoreId, email, spec.requestId));
-    if (userId === undefined) {
-      throw providerError(
-        PROVIDER,
-        `No user with the email ${email} exists in the Identity Center identity store ${identityStoreId}: add them there, or set \`email: <their Identity Center email>\` for this Slack user under \`principals\` in the policy file.`,
-        false,
-      );
+    const { record: recorded, checkpointed } = await this.holderOf(target, spec);
+    const identityStoreId =
+      recorded?.identityStoreId ?? spec.memo?.identityStoreId ?? (await this.identityStoreOf(target, spec.requestId));
+    const userId = recorded?.userId ?? (await this.requireUser(identityStoreId, spec));
+    const present = await this.isAssigned(target, userId, spec.requestId);
+    // Only an assignment found before this request ever made one is someone else's; one the request recorded as
+    // its own stays its own, even when a retry finds it already made.
+    const holder = present && recorded?.holder !== 'bot' ? 'standing' : 'bot';
+    const record: HolderRecord = {
+      holder,
+      userId,
+      identityStoreId,
+      accountId: target.accountId,
+      permissionSetArn: target.permissionSetArn,
+    };
+    if (!checkpointed || !sameRecord(recorded, record)) {
+      await this.checkpoints.set(spec.requestId, toCheckpoint(record));
     }
 
-    if (await this.isAssigned(target, userId, spec.requestId)) {
-      // A second grant (or a retried job) finds its own assignment: nothing to change, the expiry lives in the bot.
-      this.logger.info({ requestId: spec.requestId, userId }, 'identity center assignment already in place');
+    const context = { requestId: spec.requestId, userId, accountId: target.accountId };
+    if (holder === 'standing') {
+      this.logger.info(context, 'identity center: the person already holds this assignment; this request adds nothing');
+      return {
+        memo: { userId, identityStoreId, alreadyHeld: 'true' },
+        instructions: [
+          `You already hold the permission set \`${permissionSetId(target)}\` on account \`${target.accountId}\` (a standing assignment, or another of your requests), so this request added nothing and its end will not remove that assignment.`,
+          `If it came from another of your requests, the bot assigns it again when that one ends, until ${expiryTimestamp(spec.expiresAt)}.`,
+        ].join('\n'),
+      };
+    }
+    if (present) {
+      // A retried job, or a later grant of the same request, finds what it made: the expiry lives in the bot.
+      this.logger.info(context, 'identity center assignment already in place');
     } else {
-      const created = await this.run('sso:CreateAccountAssignment', spec.requestId, () =>
-        this.ssoAdmin.send(new CreateAccountAssignmentCommand(assignmentOf(target, userId))),
-      ).catch((error: unknown) => {
-        throw awsFailure(error, 'sso:CreateAccountAssignment');
-      });
-      await this.settle('creation', created.AccountAssignmentCreationStatus, spec.requestId, (requestId) =>
-        this.ssoAdmin
-          .send(
-            new DescribeAccountAssignmentCreationStatusCommand({
-              InstanceArn: target.instanceArn,
-              AccountAssignmentCreationRequestId: requestId,
-            }),
-          )
-          .then((answer) => answer.AccountAssignmentCreationStatus),
-      );
-      this.logger.info(
-        { requestId: spec.requestId, userId, accountId: target.accountId },
-        'identity center assignment created',
-      );
+      await this.create(target, userId, spec.requestId);
+      this.logger.info(context, 'identity center assignment created');
     }
-
     return {
       memo: { userId, identityStoreId },
       instructions: [
@@ -99,10 +112,22 @@ export class IdentityCenterAssignments {
     };
   }
 
+  /**
+   * Deletes the assignment only when this request recorded it as its own. Nothing recorded means no grant of the
+   * request got as far as creating anything (cleanup after a refused grant), so nothing is looked up or deleted.
+   */
   async revoke(target: IdentityCenterTarget, spec: GrantSpec): Promise<void> {
-    const userId = spec.memo?.userId ?? (await this.userForCleanup(target, spec));
-    if (userId === undefined) {
-      this.logger.info({ requestId: spec.requestId }, 'identity center: no such user, nothing to revoke');
+    const recorded = await this.recorded(target, spec);
+    if (recorded === undefined) {
+      this.logger.info({ requestId: spec.requestId }, 'identity center: this request made no assignment to revoke');
+      return;
+    }
+    const { userId } = recorded;
+    if (recorded.holder === 'standing') {
+      this.logger.info(
+        { requestId: spec.requestId, userId, accountId: target.accountId },
+        'identity center: the assignment was held before this request; left in place',
+      );
       return;
     }
     if (!(await this.isAssigned(target, userId, spec.requestId))) {
@@ -135,17 +160,109 @@ export class IdentityCenterAssignments {
     );
   }
 
+  /** True when the assignment exists, whoever holds it: either way the person has the access. */
   async verify(target: IdentityCenterTarget, spec: GrantSpec): Promise<boolean> {
-    const userId = spec.memo?.userId;
+    const userId = (await this.recorded(target, spec))?.userId;
     if (userId === undefined) return false;
     return this.isAssigned(target, userId, spec.requestId);
   }
 
-  /** The user to clean up after a grant that returned no memo; undefined when nothing can have been granted. */
-  private async userForCleanup(target: IdentityCenterTarget, spec: GrantSpec): Promise<string | undefined> {
-    const email = spec.principal.email;
-    if (email === undefined) return undefined;
-    return this.findUser(await this.identityStoreOf(target, spec.requestId), email, spec.requestId);
+  /** True when the request recorded the assignment as held before it, so its end leaves it in place. */
+  async heldBefore(target: IdentityCenterTarget, spec: GrantSpec): Promise<boolean> {
+    return (await this.recorded(target, spec))?.holder === 'standing';
+  }
+
+  /**
+   * Who holds the request's assignment: its checkpoint, else the memo stored with the request (written only after
+   * a grant succeeded, so it agrees with the checkpoint unless that expired or a re-grant's memo was never stored).
+   * The checkpoint wins: it is written before the cloud changes, the memo after.
+   */
+  private async recorded(target: IdentityCenterTarget, spec: GrantSpec): Promise<HolderRecord | undefined> {
+    return (await this.holderOf(target, spec)).record;
+  }
+
+  /** {@link recorded}, and whether it came from the checkpoint. */
+  private async holderOf(
+    target: IdentityCenterTarget,
+    spec: GrantSpec,
+  ): Promise<{ record?: HolderRecord; checkpointed: boolean }> {
+    const stored = await this.checkpoints.get(spec.requestId);
+    const checkpoint = fromCheckpoint(stored);
+    if (stored !== undefined && checkpoint === undefined) {
+      throw providerError(
+        PROVIDER,
+        `The bot's checkpoint for request ${spec.requestId} is not an Identity Center one, so the bot cannot tell whether the assignment is its own; nothing was changed. Check the request's provider and role.`,
+        false,
+      );
+    }
+    if (checkpoint !== undefined) {
+      if (checkpoint.accountId === target.accountId && checkpoint.permissionSetArn === target.permissionSetArn) {
+        return { record: checkpoint, checkpointed: true };
+      }
+      // The role's target changed between two attempts: the record is about another assignment.
+      this.logger.warn(
+        {
+          requestId: spec.requestId,
+          recordedAccountId: checkpoint.accountId,
+          recordedPermissionSetArn: checkpoint.permissionSetArn,
+          recordedHolder: checkpoint.holder,
+        },
+        "identity center: the request's checkpoint names another assignment (the role's target changed); if the bot held that one, remove it by hand",
+      );
+    }
+    const userId = spec.memo?.userId;
+    const identityStoreId = spec.memo?.identityStoreId;
+    if (userId === undefined || identityStoreId === undefined) return { checkpointed: false };
+    return {
+      record: {
+        holder: spec.memo?.alreadyHeld === 'true' ? 'standing' : 'bot',
+        userId,
+        identityStoreId,
+        accountId: target.accountId,
+        permissionSetArn: target.permissionSetArn,
+      },
+      checkpointed: false,
+    };
+  }
+
+  private async create(target: IdentityCenterTarget, userId: string, requestId: string): Promise<void> {
+    const created = await this.run('sso:CreateAccountAssignment', requestId, () =>
+      this.ssoAdmin.send(new CreateAccountAssignmentCommand(assignmentOf(target, userId))),
+    ).catch((error: unknown) => {
+      if (awsErrorCode(error) === 'ServiceQuotaExceeded') {
+        throw providerError(
+          PROVIDER,
+          `AWS Identity Center refused the assignment because a quota is reached (${errorMessage(error)}): each permission set assigned in an account is an IAM role there, so the account's provisioned permission sets and IAM roles are limited. Remove unused assignments or permission sets from account ${target.accountId}, or ask AWS for a higher quota, then request again.`,
+          false,
+          error,
+        );
+      }
+      throw awsFailure(error, 'sso:CreateAccountAssignment');
+    });
+    await this.settle('creation', created.AccountAssignmentCreationStatus, requestId, (operationId) =>
+      this.ssoAdmin
+        .send(
+          new DescribeAccountAssignmentCreationStatusCommand({
+            InstanceArn: target.instanceArn,
+            AccountAssignmentCreationRequestId: operationId,
+          }),
+        )
+        .then((answer) => answer.AccountAssignmentCreationStatus),
+    );
+  }
+
+  /** The user's identity-store ID; refuses when the person has no email or the store has no such user. */
+  private async requireUser(identityStoreId: string, spec: GrantSpec): Promise<string> {
+    const email = requireEmail(spec);
+    const userId = await this.findUser(identityStoreId, email, spec.requestId);
+    if (userId === undefined) {
+      throw providerError(
+        PROVIDER,
+        `No user with the email ${email} exists in the Identity Center identity store ${identityStoreId}: add them there, or set \`email: <their Identity Center email>\` for this Slack user under \`principals\` in the policy file.`,
+        false,
+      );
+    }
+    return userId;
   }
 
   private async identityStoreOf(target: IdentityCenterTarget, requestId: string): Promise<string> {
@@ -275,6 +392,11 @@ function assignmentOf(target: IdentityCenterTarget, userId: string) {
     PrincipalType: 'USER' as const,
     PrincipalId: userId,
   };
+}
+
+function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message.trim() : '';
+  return message === '' ? 'no reason given' : message.slice(0, 300);
 }
 
 function permissionSetId(target: IdentityCenterTarget): string {

@@ -188,6 +188,11 @@ export class AzureProvider implements CloudProvider {
     return this.revokePim(spec, target, principalId);
   }
 
+  /** The person held the role through an assignment or schedule the bot did not make; it outlives the grant. */
+  async heldBefore(spec: GrantSpec): Promise<boolean> {
+    return spec.memo?.alreadyHeld === 'true';
+  }
+
   async verify(spec: GrantSpec): Promise<boolean> {
     const target = parseTarget(spec);
     const memo = readMemo(spec);

@@ -1,10 +1,24 @@
-import { CreateUserCommand, IAMClient, ListUserPoliciesCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreatePolicyCommand,
+  CreateUserCommand,
+  DetachUserPolicyCommand,
+  IAMClient,
+  ListPoliciesCommand,
+  ListUserPoliciesCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { CreateAccountAssignmentCommand, ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { CloudProviderError } from '../../../src/domain/errors';
 import type { FoundGrant, GrantSpec, RoleTargetRef } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
 import { AwsProvider, type AwsProviderOptions } from '../../../src/providers/aws/aws-provider';
+import {
+  awsTargetSchema,
+  expiryTimestamp,
+  grantedStatements,
+  timeBoundPolicy,
+} from '../../../src/providers/aws/aws-target';
 import { parseAwsDate, policyDocumentExpiry, requestIdOfPolicyName } from '../../../src/providers/aws/iam-sweep';
 import {
   type FaultProxy,
@@ -141,15 +155,190 @@ async function rejection(promise: Promise<unknown>): Promise<CloudProviderError>
 
 const ALLOW_GET_USER = { Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' };
 
-describe('findGrants: what the sweep finds', () => {
+/**
+ * A grant as bot versions before managed policies made it: the inline policy `jit-<requestId>` on the user,
+ * holding the role's statements bound to the expiry. The sweep must keep finding these until they are all gone.
+ */
+async function legacyGrant(grant: GrantSpec): Promise<void> {
+  const target = awsTargetSchema.parse(grant.target);
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: grant.principal.identities.aws,
+      PolicyName: `jit-${grant.requestId}`,
+      PolicyDocument: JSON.stringify(
+        timeBoundPolicy(grantedStatements(target) ?? [], expiryTimestamp(grant.expiresAt)),
+      ),
+    }),
+  );
+}
+
+const MOTO_ACCOUNT = '123456789012';
+const managedArn = (requestId: string) => `arn:aws:iam::${MOTO_ACCOUNT}:policy/jit/jit-${requestId}`;
+
+async function accountPolicies(): Promise<string[]> {
+  const answer = await iam.send(new ListPoliciesCommand({ Scope: 'Local' }));
+  return (answer.Policies ?? []).map((policy) => `${policy.Path}${policy.PolicyName}`).sort();
+}
+
+describe('findGrants: the managed policies under /jit/', () => {
+  it('finds each grant with request ID, exact expiry, role and user; revoke(found.spec) removes only it', async () => {
+    await createUser('alice');
+    await createUser('bob');
+    const provider = newProvider();
+    await provider.grant(spec(READ_LOGS_ROLE, 'alice'));
+    await provider.grant(spec(DEPLOYER_ROLE, 'alice', { requestId: 'p4x8w2na', expiresAt: LATER }));
+    await provider.grant(spec(READ_BUCKET_ROLE, 'bob', { requestId: 'b9c3d4e5' }));
+    // An inline grant of an earlier version is found in the same sweep.
+    await legacyGrant(spec(READ_BUCKET_ROLE, 'bob', { requestId: 'o1d0o1d0' }));
+    proxy.clear();
+
+    const found = await provider.findGrants(IAM_ROLES);
+
+    expect(summary(found)).toEqual([
+      {
+        requestId: 'b9c3d4e5',
+        expiresAt: EXPIRES_AT_SECOND,
+        roleId: 'read-bucket',
+        description: 'managed policy /jit/jit-b9c3d4e5 attached to IAM user bob',
+      },
+      {
+        requestId: 'k7m2xq9d',
+        expiresAt: EXPIRES_AT_SECOND,
+        roleId: 'read-logs',
+        description: 'managed policy /jit/jit-k7m2xq9d attached to IAM user alice',
+      },
+      {
+        requestId: 'o1d0o1d0',
+        expiresAt: EXPIRES_AT_SECOND,
+        roleId: 'read-bucket',
+        description: 'inline policy jit-o1d0o1d0 on IAM user bob',
+      },
+      {
+        requestId: 'p4x8w2na',
+        expiresAt: LATER,
+        roleId: 'deployer',
+        description: 'managed policy /jit/jit-p4x8w2na attached to IAM user alice',
+      },
+    ]);
+    expect(proxy.paramsOf('ListPolicies').map((params) => [params.Scope, params.PathPrefix])).toEqual([
+      ['Local', '/jit/'],
+    ]);
+    expect(proxy.count('GetPolicyVersion')).toBe(3);
+    expect(proxy.count('ListEntitiesForPolicy')).toBe(3);
+
+    const alicesLogs = found.find((each) => each.requestId === 'k7m2xq9d');
+    if (alicesLogs === undefined) throw new Error('not found');
+    expect(alicesLogs.spec.memo).toEqual({ userName: 'alice', policyArn: managedArn('k7m2xq9d') });
+    expect(await provider.verify(alicesLogs.spec)).toBe(true);
+    expect(provider.sweeps(alicesLogs.spec)).toBe(true);
+
+    await provider.revoke(alicesLogs.spec);
+    expect(await accountPolicies()).toEqual(['/jit/jit-b9c3d4e5', '/jit/jit-p4x8w2na']);
+    await expect(provider.revoke(alicesLogs.spec)).resolves.toBeUndefined();
+    const legacy = found.find((each) => each.requestId === 'o1d0o1d0');
+    await provider.revoke(legacy?.spec as GrantSpec);
+    expect(await policyNames('bob')).toEqual([]);
+    expect(summary(await provider.findGrants(IAM_ROLES)).map((each) => each.requestId)).toEqual([
+      'b9c3d4e5',
+      'p4x8w2na',
+    ]);
+  });
+
+  it('an extended grant is found with its new expiry', async () => {
+    await createUser('alice');
+    const provider = newProvider();
+    const first = await provider.grant(spec(READ_LOGS_ROLE, 'alice'));
+    await provider.grant(spec(READ_LOGS_ROLE, 'alice', { expiresAt: LATER, memo: first.memo }));
+    expect(summary(await provider.findGrants([READ_LOGS_ROLE]))).toEqual([
+      expect.objectContaining({ requestId: 'k7m2xq9d', expiresAt: LATER, roleId: 'read-logs' }),
+    ]);
+  });
+
+  it('reports a policy attached to no one (a crash mid-grant or mid-revoke) so it can be deleted, versions and all', async () => {
+    await createUser('alice');
+    const provider = newProvider();
+    const outcome = await provider.grant(spec(READ_BUCKET_ROLE, 'alice', { expiresAt: Date.UTC(2020, 0, 1) }));
+    await provider.grant(spec(READ_BUCKET_ROLE, 'alice', { expiresAt: Date.UTC(2020, 0, 2), memo: outcome.memo }));
+    await iam.send(new DetachUserPolicyCommand({ UserName: 'alice', PolicyArn: managedArn('k7m2xq9d') }));
+
+    const found = await provider.findGrants([READ_BUCKET_ROLE]);
+    expect(summary(found)).toEqual([
+      {
+        requestId: 'k7m2xq9d',
+        expiresAt: Date.UTC(2020, 0, 2),
+        roleId: 'read-bucket',
+        description: 'managed policy /jit/jit-k7m2xq9d, attached to no IAM user',
+      },
+    ]);
+    expect(found[0]?.spec.memo).toEqual({ policyArn: managedArn('k7m2xq9d') });
+    await provider.revoke(found[0]?.spec as GrantSpec);
+    expect(await accountPolicies()).toEqual([]);
+  });
+
+  it('ignores policies not exactly /jit/jit-<requestId>, and never reads them', async () => {
+    await createUser('carol');
+    const provider = newProvider();
+    await provider.grant(spec(READ_BUCKET_ROLE, 'carol', { requestId: 'c0ffee42' }));
+    const document = JSON.stringify({ Version: '2012-10-17', Statement: [ALLOW_GET_USER] });
+    for (const [path, name] of [
+      ['/jit/deeper/', 'jit-abc12345'],
+      ['/jit/', 'team-baseline'],
+      ['/jit/', 'jit-ABC12345'],
+      ['/', 'jit-abc12345'],
+    ] as const) {
+      await iam.send(new CreatePolicyCommand({ Path: path, PolicyName: name, PolicyDocument: document }));
+    }
+    proxy.clear();
+    const found = await provider.findGrants([READ_BUCKET_ROLE]);
+    expect(found.map((each) => each.requestId)).toEqual(['c0ffee42']);
+    expect(proxy.paramsOf('GetPolicyVersion').map((params) => params.PolicyArn)).toEqual([managedArn('c0ffee42')]);
+  });
+
+  it('pages the listing; sweeps() is false after a failed read of the policy or a failed listing', async () => {
+    const provider = newProvider({ pageSize: 2, concurrency: 1 });
+    await createUser('dana');
+    const grants = ['d1d1d1d1', 'd2d2d2d2', 'd3d3d3d3'].map((requestId) =>
+      spec(READ_BUCKET_ROLE, 'dana', { requestId }),
+    );
+    const stored: GrantSpec[] = [];
+    for (const each of grants) stored.push({ ...each, memo: (await provider.grant(each)).memo });
+    proxy.clear();
+
+    const found = await provider.findGrants([READ_BUCKET_ROLE]);
+    expect(found.map((each) => each.requestId).sort()).toEqual(['d1d1d1d1', 'd2d2d2d2', 'd3d3d3d3']);
+    // moto pages ListPolicies by MaxItems itself, with a marker of its own.
+    const listings = proxy.paramsOf('ListPolicies');
+    expect(listings.map((params) => params.MaxItems)).toEqual(['2', '2']);
+    expect(listings[0]?.Marker).toBeUndefined();
+    expect(listings[1]?.Marker).toEqual(expect.any(String));
+    for (const each of stored) expect(provider.sweeps(each)).toBe(true);
+
+    // Policies are read in listing order, one at a time: every attempt on the first fails.
+    proxy.fail('GetPolicyVersion', 4, queryError('ServiceFailure', 'oops', 500));
+    const partial = await provider.findGrants([READ_BUCKET_ROLE]);
+    expect(partial).toHaveLength(2);
+    const unread = stored.filter((each) => !partial.some((found) => found.requestId === each.requestId));
+    expect(unread).toHaveLength(1);
+    for (const each of stored) expect(provider.sweeps(each)).toBe(!unread.includes(each));
+
+    proxy.clear();
+    proxy.fail('ListPolicies', 1, queryError('AccessDenied', 'not authorized', 403));
+    const denied = await rejection(provider.findGrants([READ_BUCKET_ROLE]));
+    expect(denied.retryable).toBe(false);
+    expect(denied.message).toContain('add iam:ListPolicies to the bot');
+    for (const each of stored) expect(provider.sweeps(each)).toBe(false);
+  });
+});
+
+describe('findGrants: inline policies of earlier versions', () => {
   it('finds what grant wrote, with request ID, exact expiry, role and place; revoke(found.spec) removes only it', async () => {
     await createUser('alice');
     await createUser('bob');
     await putPolicy('alice', 'team-baseline', [ALLOW_GET_USER]);
     const provider = newProvider();
-    await provider.grant(spec(READ_LOGS_ROLE, 'alice'));
-    await provider.grant(spec(DEPLOYER_ROLE, 'alice', { requestId: 'p4x8w2na', expiresAt: LATER }));
-    await provider.grant(spec(READ_BUCKET_ROLE, 'bob', { requestId: 'b9c3d4e5' }));
+    await legacyGrant(spec(READ_LOGS_ROLE, 'alice'));
+    await legacyGrant(spec(DEPLOYER_ROLE, 'alice', { requestId: 'p4x8w2na', expiresAt: LATER }));
+    await legacyGrant(spec(READ_BUCKET_ROLE, 'bob', { requestId: 'b9c3d4e5' }));
     proxy.clear();
 
     const found = await provider.findGrants(IAM_ROLES);
@@ -204,8 +393,8 @@ describe('findGrants: what the sweep finds', () => {
   it('a grant moved to a later expiry is found with the new one', async () => {
     await createUser('alice');
     const provider = newProvider();
-    await provider.grant(spec(READ_LOGS_ROLE, 'alice'));
-    await provider.grant(spec(READ_LOGS_ROLE, 'alice', { expiresAt: LATER }));
+    await legacyGrant(spec(READ_LOGS_ROLE, 'alice'));
+    await legacyGrant(spec(READ_LOGS_ROLE, 'alice', { expiresAt: LATER }));
     expect(summary(await provider.findGrants([READ_LOGS_ROLE]))).toEqual([
       expect.objectContaining({ requestId: 'k7m2xq9d', expiresAt: LATER, roleId: 'read-logs' }),
     ]);
@@ -214,7 +403,7 @@ describe('findGrants: what the sweep finds', () => {
   it('never returns policies whose name is not exactly jit-<requestId>, and never reads them', async () => {
     await createUser('carol');
     const provider = newProvider();
-    await provider.grant(spec(READ_BUCKET_ROLE, 'carol', { requestId: 'c0ffee42' }));
+    await legacyGrant(spec(READ_BUCKET_ROLE, 'carol', { requestId: 'c0ffee42' }));
     const bounded = { ...ALLOW_GET_USER, Condition: { DateLessThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } };
     for (const name of [
       'team-baseline',
@@ -278,7 +467,12 @@ describe('findGrants: what the sweep finds', () => {
     // With an IAM role as well, only IAM is read, once.
     const found = await provider.findGrants([identityCenter, READ_BUCKET_ROLE]);
     expect(found.map((each) => each.requestId)).toEqual(['k7m2xq9d']);
-    expect([...new Set(proxy.calls())].sort()).toEqual(['GetUserPolicy', 'ListUserPolicies', 'ListUsers']);
+    expect([...new Set(proxy.calls())].sort()).toEqual([
+      'GetUserPolicy',
+      'ListPolicies',
+      'ListUserPolicies',
+      'ListUsers',
+    ]);
   });
 
   it('attributes a policy no role of the policy in force would write to no role, and still revokes it', async () => {
@@ -293,8 +487,8 @@ describe('findGrants: what the sweep finds', () => {
       roleId: 'old-deployer',
       target: { kind: 'assume-role', roleArn: 'arn:aws:iam::111122223333:role/OldDeployer' },
     };
-    await provider.grant(spec(retired, 'erin', { requestId: 'r1r2r3r4' }));
-    await provider.grant(spec(otherDeployer, 'erin', { requestId: 'd1d2d3d4' }));
+    await legacyGrant(spec(retired, 'erin', { requestId: 'r1r2r3r4' }));
+    await legacyGrant(spec(otherDeployer, 'erin', { requestId: 'd1d2d3d4' }));
 
     const found = byRequest(await provider.findGrants(IAM_ROLES));
     expect(found.map((each) => [each.requestId, each.spec.roleId, each.spec.target])).toEqual([
@@ -315,7 +509,7 @@ describe('sweeps: which stored grants the last sweep could see', () => {
     for (const user of ['Mona', 'ned']) await createUser(user);
     const mona = spec(READ_BUCKET_ROLE, 'mona', { requestId: 'm1m1m1m1', memo: { userName: 'mona' } });
     const ned = spec(DEPLOYER_ROLE, 'ned', { requestId: 'n1n1n1n1' });
-    await provider.grant(ned);
+    await legacyGrant(ned);
     const identityCenter = spec(
       {
         roleId: 'sso',
@@ -444,14 +638,14 @@ describe('findGrants: paging', () => {
     const provider = newProvider({ pageSize: 3, concurrency: 2 });
     const users = Array.from({ length: 8 }, (_, index) => `user${index}`);
     for (const user of users) await createUser(user);
-    await provider.grant(spec(READ_LOGS_ROLE, 'user0', { requestId: 'aaaa0000' }));
-    await provider.grant(spec(DEPLOYER_ROLE, 'user4', { requestId: 'bbbb4444' }));
-    await provider.grant(spec(READ_BUCKET_ROLE, 'user7', { requestId: 'cccc7777' }));
+    await legacyGrant(spec(READ_LOGS_ROLE, 'user0', { requestId: 'aaaa0000' }));
+    await legacyGrant(spec(DEPLOYER_ROLE, 'user4', { requestId: 'bbbb4444' }));
+    await legacyGrant(spec(READ_BUCKET_ROLE, 'user7', { requestId: 'cccc7777' }));
     // user5 holds more policies than a page: its jit policy comes on the last page of its policies.
     for (const name of ['a-one', 'b-two', 'c-three', 'd-four', 'jit-notours-extra']) {
       await putPolicy('user5', name, [ALLOW_GET_USER]);
     }
-    await provider.grant(spec(READ_BUCKET_ROLE, 'user5', { requestId: 'dddd5555' }));
+    await legacyGrant(spec(READ_BUCKET_ROLE, 'user5', { requestId: 'dddd5555' }));
     proxy.clear();
     proxy.paginate('ListUsers', 'Users');
     proxy.paginate('ListUserPolicies', 'PolicyNames');
@@ -478,21 +672,21 @@ describe('findGrants: paging', () => {
 });
 
 describe('findGrants: failures', () => {
-  async function threeUsersWithGrants(provider: AwsProvider): Promise<void> {
+  async function threeUsersWithGrants(): Promise<void> {
     for (const [user, requestId] of [
       ['hal', 'h0h0h0h0'],
       ['ivy', 'i1i1i1i1'],
       ['jay', 'j2j2j2j2'],
     ] as const) {
       await createUser(user);
-      await provider.grant(spec(READ_BUCKET_ROLE, user, { requestId }));
+      await legacyGrant(spec(READ_BUCKET_ROLE, user, { requestId }));
     }
     proxy.clear();
   }
 
   it('rides out throttling and 5xx within each call', async () => {
     const provider = newProvider({ concurrency: 1 });
-    await threeUsersWithGrants(provider);
+    await threeUsersWithGrants();
     proxy.fail('ListUsers', 1, queryError('Throttling', 'Rate exceeded'));
     proxy.fail('ListUserPolicies', 2, queryError('ServiceFailure', 'oops', 500));
     proxy.fail('GetUserPolicy', 1, queryError('Throttling', 'Rate exceeded'));
@@ -503,7 +697,7 @@ describe('findGrants: failures', () => {
 
   it('returns the other users’ grants when one user cannot be read', async () => {
     const provider = newProvider({ concurrency: 1 });
-    await threeUsersWithGrants(provider);
+    await threeUsersWithGrants();
     // Users are read in listing order, one at a time: every attempt on the first user fails.
     proxy.fail('ListUserPolicies', 4, queryError('ServiceFailure', 'oops', 500));
     const found = await provider.findGrants([READ_BUCKET_ROLE]);
@@ -517,7 +711,7 @@ describe('findGrants: failures', () => {
 
   it('keeps the users listed before a later ListUsers page failed', async () => {
     const provider = newProvider({ pageSize: 2, concurrency: 1 });
-    await threeUsersWithGrants(provider);
+    await threeUsersWithGrants();
     proxy.paginate('ListUsers', 'Users');
     // Faults apply in the order given: the first page passes, every attempt at the second fails.
     proxy.rewrite('ListUsers', 1, (body) => body);
@@ -529,7 +723,7 @@ describe('findGrants: failures', () => {
 
   it('fails, retryable, when no user could be read', async () => {
     const provider = newProvider({ concurrency: 1 });
-    await threeUsersWithGrants(provider);
+    await threeUsersWithGrants();
     proxy.fail('ListUserPolicies', 12, queryError('ServiceFailure', 'oops', 500));
     const error = await rejection(provider.findGrants([READ_BUCKET_ROLE]));
     expect(error.retryable).toBe(true);
@@ -538,7 +732,7 @@ describe('findGrants: failures', () => {
 
   it('fails when users cannot be listed: retryable when throttled, naming the action when denied', async () => {
     const provider = newProvider();
-    await threeUsersWithGrants(provider);
+    await threeUsersWithGrants();
     proxy.fail('ListUsers', 4, queryError('Throttling', 'Rate exceeded'));
     const throttled = await rejection(provider.findGrants([READ_BUCKET_ROLE]));
     expect(throttled.retryable).toBe(true);
@@ -556,8 +750,8 @@ describe('findGrants: failures', () => {
   it('a user or policy deleted between listing and reading is simply not there', async () => {
     const provider = newProvider({ concurrency: 1 });
     await createUser('kim');
-    await provider.grant(spec(READ_BUCKET_ROLE, 'kim', { requestId: 'k1k1k1k1' }));
-    await provider.grant(spec(READ_BUCKET_ROLE, 'kim', { requestId: 'k2k2k2k2' }));
+    await legacyGrant(spec(READ_BUCKET_ROLE, 'kim', { requestId: 'k1k1k1k1' }));
+    await legacyGrant(spec(READ_BUCKET_ROLE, 'kim', { requestId: 'k2k2k2k2' }));
     proxy.clear();
     // The first policy is gone by the time it is read.
     proxy.fail('GetUserPolicy', 1, queryError('NoSuchEntity', 'The user policy cannot be found.', 404));

@@ -1,7 +1,16 @@
 import {
+  AttachUserPolicyCommand,
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
   CreateUserCommand,
-  GetUserPolicyCommand,
+  DeletePolicyCommand,
+  DetachUserPolicyCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
   IAMClient,
+  ListAttachedUserPoliciesCommand,
+  ListPoliciesCommand,
+  ListPolicyVersionsCommand,
   ListUserPoliciesCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
@@ -16,7 +25,13 @@ import { CloudProviderError } from '../../../src/domain/errors';
 import type { GrantSpec } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
 import { AwsProvider, createAwsProvider } from '../../../src/providers/aws/aws-provider';
-import { awsTargetSchema, type IamStatement, INLINE_USER_POLICY_LIMIT } from '../../../src/providers/aws/aws-target';
+import {
+  awsTargetSchema,
+  type IamStatement,
+  MANAGED_POLICY_LIMIT,
+  policySize,
+  timeBoundPolicy,
+} from '../../../src/providers/aws/aws-target';
 import {
   type FaultProxy,
   jsonError,
@@ -129,14 +144,43 @@ function spec(target: Record<string, unknown>, overrides: Partial<GrantSpec> = {
   };
 }
 
+/** moto's account; the bot learns it from the user's ARN. */
+const MOTO_ACCOUNT = '123456789012';
+const policyArn = (requestId = 'k7m2xq9d') => `arn:aws:iam::${MOTO_ACCOUNT}:policy/jit/jit-${requestId}`;
+
 async function userPolicyNames(userName: string): Promise<string[]> {
   return ((await iam.send(new ListUserPoliciesCommand({ UserName: userName }))).PolicyNames ?? []).sort();
 }
 
-async function userPolicy(userName: string, policyName: string): Promise<unknown> {
-  const answer = await iam.send(new GetUserPolicyCommand({ UserName: userName, PolicyName: policyName }));
-  return JSON.parse(decodeURIComponent(answer.PolicyDocument ?? ''));
+/** The managed policies attached to the user, by name. */
+async function attachedNames(userName: string): Promise<string[]> {
+  const answer = await iam.send(new ListAttachedUserPoliciesCommand({ UserName: userName }));
+  return (answer.AttachedPolicies ?? []).map((policy) => policy.PolicyName ?? '').sort();
 }
+
+/** Every customer managed policy in the account, as path and name: what a grant may have left behind. */
+async function accountPolicies(): Promise<string[]> {
+  const answer = await iam.send(new ListPoliciesCommand({ Scope: 'Local' }));
+  return (answer.Policies ?? []).map((policy) => `${policy.Path}${policy.PolicyName}`).sort();
+}
+
+/** The default version's document of the request's managed policy. */
+async function managedDocument(requestId = 'k7m2xq9d'): Promise<unknown> {
+  const policy = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn(requestId) }));
+  const version = await iam.send(
+    new GetPolicyVersionCommand({ PolicyArn: policyArn(requestId), VersionId: policy.Policy?.DefaultVersionId }),
+  );
+  return JSON.parse(decodeURIComponent(version.PolicyVersion?.Document ?? ''));
+}
+
+async function versionCount(requestId = 'k7m2xq9d'): Promise<number> {
+  return ((await iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn(requestId) }))).Versions ?? []).length;
+}
+
+const ALLOW_GET_USER = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
+};
 
 /** An IAM user who already has an inline policy the bot did not write. */
 async function createIamUser(userName: string): Promise<void> {
@@ -145,12 +189,19 @@ async function createIamUser(userName: string): Promise<void> {
     new PutUserPolicyCommand({
       UserName: userName,
       PolicyName: 'team-baseline',
-      PolicyDocument: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
-      }),
+      PolicyDocument: JSON.stringify(ALLOW_GET_USER),
     }),
   );
+}
+
+/** A managed policy someone other than the bot made, attached to the user when one is given. */
+async function standingPolicy(name: string, userName?: string): Promise<void> {
+  const created = await iam.send(
+    new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(ALLOW_GET_USER) }),
+  );
+  if (userName !== undefined) {
+    await iam.send(new AttachUserPolicyCommand({ UserName: userName, PolicyArn: created.Policy?.Arn }));
+  }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<CloudProviderError> {
@@ -160,6 +211,18 @@ async function rejection(promise: Promise<unknown>): Promise<CloudProviderError>
   );
   if (!(error instanceof CloudProviderError)) throw new Error(`expected a CloudProviderError, got ${String(error)}`);
   return error;
+}
+
+/** A statement of about `size` characters, distinct per `index`. */
+function sizedStatement(index: number, size: number): IamStatement {
+  const base = { Effect: 'Allow' as const, Action: 's3:GetObject', Resource: [] as string[] };
+  const resources: string[] = [];
+  let n = 0;
+  while (JSON.stringify({ ...base, Resource: resources }).length < size - 40) {
+    resources.push(`arn:aws:s3:::bucket-${index}-${n}/*`);
+    n += 1;
+  }
+  return { ...base, Resource: resources };
 }
 
 describe('AwsProvider basics', () => {
@@ -190,7 +253,7 @@ describe('AwsProvider basics', () => {
         AWS_ENDPOINT_URL_IDENTITYSTORE: perService.store,
       });
     }
-    expect(await userPolicyNames('alice')).toEqual(['jit-k7m2xq9d', 'team-baseline']);
+    expect(await attachedNames('alice')).toEqual(['jit-k7m2xq9d']);
     expect(proxy.calls()).toEqual([]);
   });
 });
@@ -198,13 +261,15 @@ describe('AwsProvider basics', () => {
 describe('kind: iam-policy', () => {
   const target = { kind: 'iam-policy', statements: READ_LOGS };
 
-  it('writes jit-<requestId> on the user with every statement bound to the expiry, conditions merged', async () => {
+  it('creates the managed policy /jit/jit-<requestId> with every statement bound to the expiry, attached to the user', async () => {
     await createIamUser('alice');
     const provider = newProvider();
     const outcome = await provider.grant(spec(target));
 
-    expect(await userPolicyNames('alice')).toEqual(['jit-k7m2xq9d', 'team-baseline']);
-    expect(await userPolicy('alice', 'jit-k7m2xq9d')).toEqual({
+    expect(await attachedNames('alice')).toEqual(['jit-k7m2xq9d']);
+    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    expect(await accountPolicies()).toEqual(['/jit/jit-k7m2xq9d']);
+    expect(await managedDocument()).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
@@ -225,7 +290,7 @@ describe('kind: iam-policy', () => {
         },
       ],
     });
-    expect(outcome.memo).toEqual({ userName: 'alice' });
+    expect(outcome.memo).toEqual({ userName: 'alice', policyArn: policyArn() });
     expect(outcome.instructions).toContain('`jit-k7m2xq9d`');
     expect(outcome.instructions).toContain(EXPIRY);
     expect(await provider.verify(spec(target, { memo: outcome.memo }))).toBe(true);
@@ -236,33 +301,94 @@ describe('kind: iam-policy', () => {
     const outcome = await newProvider().grant(
       spec(target, { principal: { slackUserId: 'U0BOB', identities: {}, email: 'bob@example.com' } }),
     );
-    expect(outcome.memo).toEqual({ userName: 'bob@example.com' });
-    expect(await userPolicyNames('bob@example.com')).toContain('jit-k7m2xq9d');
+    expect(outcome.memo).toEqual({ userName: 'bob@example.com', policyArn: policyArn() });
+    expect(await attachedNames('bob@example.com')).toEqual(['jit-k7m2xq9d']);
   });
 
-  it('granting again keeps one policy and moves its expiry; verify checks the expiry', async () => {
+  it('an extension writes a new default version of the same policy; a replay writes nothing; verify checks the expiry', async () => {
     await createIamUser('alice');
     const provider = newProvider();
-    await provider.grant(spec(target));
-    const second = await provider.grant(spec(target, { expiresAt: LATER }));
+    const first = await provider.grant(spec(target));
+    const second = await provider.grant(spec(target, { expiresAt: LATER, memo: first.memo }));
+    expect(second.memo).toEqual(first.memo);
 
-    expect(await userPolicyNames('alice')).toEqual(['jit-k7m2xq9d', 'team-baseline']);
-    const document = (await userPolicy('alice', 'jit-k7m2xq9d')) as { Statement: { Condition: unknown }[] };
+    expect(await attachedNames('alice')).toEqual(['jit-k7m2xq9d']);
+    expect(await accountPolicies()).toEqual(['/jit/jit-k7m2xq9d']);
+    const document = (await managedDocument()) as { Statement: { Condition: unknown }[] };
     for (const statement of document.Statement) {
       expect(statement.Condition).toMatchObject({ DateLessThan: { 'aws:CurrentTime': LATER_EXPIRY } });
     }
     expect(await provider.verify(spec(target, { expiresAt: LATER, memo: second.memo }))).toBe(true);
     expect(await provider.verify(spec(target, { expiresAt: EXPIRES_AT, memo: second.memo }))).toBe(false);
+
+    proxy.clear();
+    await provider.grant(spec(target, { expiresAt: LATER, memo: second.memo }));
+    expect(proxy.count('CreatePolicyVersion')).toBe(0);
+    // The version the extension replaced is deleted at the next one: never more than two.
+    await provider.grant(spec(target, { expiresAt: LATER + 60_000, memo: second.memo }));
+    expect(await versionCount()).toBe(2);
   });
 
-  it('verify is false when the policy under our name is not exactly ours', async () => {
+  it('an extension makes room when the policy already has the 5 versions AWS allows', async () => {
+    await createIamUser('alice');
+    const provider = newProvider();
+    const first = await provider.grant(spec(target));
+    for (let index = 0; index < 4; index += 1) {
+      await iam.send(
+        new CreatePolicyVersionCommand({ PolicyArn: policyArn(), PolicyDocument: JSON.stringify(ALLOW_GET_USER) }),
+      );
+    }
+    expect(await versionCount()).toBe(5);
+    await provider.grant(spec(target, { expiresAt: LATER, memo: first.memo }));
+    expect(await provider.verify(spec(target, { expiresAt: LATER, memo: first.memo }))).toBe(true);
+    expect(await versionCount()).toBe(2);
+  });
+
+  it('a grant replayed after a crash between creating and attaching reuses its policy', async () => {
+    await createIamUser('alice');
+    const provider = newProvider();
+    proxy.fail('AttachUserPolicy', 4, { status: 503, body: 'Service Unavailable' });
+    const crashed = await rejection(provider.grant(spec(target)));
+    expect(crashed.retryable).toBe(true);
+    expect(await accountPolicies()).toEqual(['/jit/jit-k7m2xq9d']);
+    expect(await attachedNames('alice')).toEqual([]);
+
+    const outcome = await provider.grant(spec(target));
+    expect(outcome.memo).toEqual({ userName: 'alice', policyArn: policyArn() });
+    expect(await attachedNames('alice')).toEqual(['jit-k7m2xq9d']);
+    expect(await accountPolicies()).toEqual(['/jit/jit-k7m2xq9d']);
+    expect(await provider.verify(spec(target, { memo: outcome.memo }))).toBe(true);
+  });
+
+  it('refuses a policy of our name that is not under /jit/, touching nothing', async () => {
+    await createIamUser('alice');
+    proxy.fail(
+      'CreatePolicy',
+      1,
+      queryError(
+        'EntityAlreadyExists',
+        'A policy called jit-k7m2xq9d already exists. Duplicate names are not allowed.',
+        409,
+      ),
+    );
+    const error = await rejection(newProvider().grant(spec(target)));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('outside the path /jit/');
+    expect(await attachedNames('alice')).toEqual([]);
+  });
+
+  it('verify is false when the policy under our name is not exactly ours, or not attached', async () => {
     await createIamUser('alice');
     const provider = newProvider();
     const outcome = await provider.grant(spec(target));
+    await iam.send(new DetachUserPolicyCommand({ UserName: 'alice', PolicyArn: policyArn() }));
+    expect(await provider.verify(spec(target, { memo: outcome.memo }))).toBe(false);
+
+    await iam.send(new AttachUserPolicyCommand({ UserName: 'alice', PolicyArn: policyArn() }));
     await iam.send(
-      new PutUserPolicyCommand({
-        UserName: 'alice',
-        PolicyName: 'jit-k7m2xq9d',
+      new CreatePolicyVersionCommand({
+        PolicyArn: policyArn(),
+        SetAsDefault: true,
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
           Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
@@ -272,19 +398,32 @@ describe('kind: iam-policy', () => {
     expect(await provider.verify(spec(target, { memo: outcome.memo }))).toBe(false);
   });
 
-  it('revoke deletes only jit-<requestId>; revoking again or what was never granted succeeds', async () => {
+  it('revoke detaches and deletes only our policy, versions included; again, or never granted, succeeds', async () => {
     await createIamUser('alice');
+    await standingPolicy('team-readonly', 'alice');
     const provider = newProvider();
     const outcome = await provider.grant(spec(target));
+    await provider.grant(spec(target, { expiresAt: LATER, memo: outcome.memo }));
     await provider.grant(spec(target, { requestId: 'other123' }));
 
     await provider.revoke(spec(target, { memo: outcome.memo }));
-    expect(await userPolicyNames('alice')).toEqual(['jit-other123', 'team-baseline']);
+    expect(await attachedNames('alice')).toEqual(['jit-other123', 'team-readonly']);
+    expect(await accountPolicies()).toEqual(['/jit/jit-other123', '/team-readonly']);
+    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
     expect(await provider.verify(spec(target, { memo: outcome.memo }))).toBe(false);
 
     await expect(provider.revoke(spec(target, { memo: outcome.memo }))).resolves.toBeUndefined();
     await expect(provider.revoke(spec(target, { requestId: 'never999' }))).resolves.toBeUndefined();
-    expect(await userPolicyNames('alice')).toEqual(['jit-other123', 'team-baseline']);
+    expect(await attachedNames('alice')).toEqual(['jit-other123', 'team-readonly']);
+  });
+
+  it('revoke without a memo (cleanup after a grant that failed) finds and removes the policy', async () => {
+    await createIamUser('alice');
+    const provider = newProvider();
+    await provider.grant(spec(target));
+    await provider.revoke(spec(target));
+    expect(await attachedNames('alice')).toEqual([]);
+    expect(await accountPolicies()).toEqual([]);
   });
 
   it('refuses, without retrying or writing, a person with no IAM user name', async () => {
@@ -309,42 +448,34 @@ describe('kind: iam-policy', () => {
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('There is no IAM user named "ghost"');
     expect(error.message).toContain('`aws: <IAM user name>`');
-    expect(proxy.count('PutUserPolicy')).toBe(1);
-    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    expect(proxy.count('AttachUserPolicy')).toBe(1);
+    expect(await accountPolicies()).toEqual([]);
     await expect(newProvider().revoke(ghost)).resolves.toBeUndefined();
   });
 
   it('retries throttling and 5xx within the call', async () => {
     await createIamUser('alice');
-    proxy.fail('PutUserPolicy', 1, queryError('Throttling', 'Rate exceeded'));
-    proxy.fail('PutUserPolicy', 1, queryError('ServiceFailure', 'internal error', 500));
+    proxy.fail('CreatePolicy', 1, queryError('Throttling', 'Rate exceeded'));
+    proxy.fail('AttachUserPolicy', 1, queryError('ServiceFailure', 'internal error', 500));
     await newProvider().grant(spec(target));
-    expect(proxy.count('PutUserPolicy')).toBe(3);
-    expect(await userPolicyNames('alice')).toContain('jit-k7m2xq9d');
+    expect(proxy.count('CreatePolicy')).toBe(2);
+    expect(proxy.count('AttachUserPolicy')).toBe(2);
+    expect(await attachedNames('alice')).toEqual(['jit-k7m2xq9d']);
   });
 
   it('turns throttling that outlasts the retries into a retryable error', async () => {
     await createIamUser('alice');
-    proxy.fail('PutUserPolicy', 10, queryError('Throttling', 'Rate exceeded'));
+    proxy.fail('CreatePolicy', 10, queryError('Throttling', 'Rate exceeded'));
     const error = await rejection(newProvider().grant(spec(target)));
     expect(error.retryable).toBe(true);
-    expect(error.message).toContain('iam:PutUserPolicy');
+    expect(error.message).toContain('iam:CreatePolicy');
     expect(error.message).toContain('Throttling');
-    expect(proxy.count('PutUserPolicy')).toBe(4);
-    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    expect(proxy.count('CreatePolicy')).toBe(4);
+    expect(await accountPolicies()).toEqual([]);
   });
 
   it.each([
-    [
-      'LimitExceeded',
-      queryError('LimitExceeded', 'Maximum policy size of 2048 bytes exceeded for user alice', 409),
-      'an IAM limit is reached',
-    ],
-    [
-      'AccessDenied',
-      queryError('AccessDenied', 'User: bot is not authorized', 403),
-      'add iam:PutUserPolicy to the bot',
-    ],
+    ['AccessDenied', queryError('AccessDenied', 'User: bot is not authorized', 403), 'add iam:CreatePolicy to the bot'],
     [
       'MalformedPolicyDocument',
       queryError('MalformedPolicyDocument', 'Policy document should not specify a principal.'),
@@ -352,22 +483,23 @@ describe('kind: iam-policy', () => {
     ],
   ])('fails at once, not retryable, on %s', async (_code, reply, expected) => {
     await createIamUser('alice');
-    proxy.fail('PutUserPolicy', 5, reply);
+    proxy.fail('CreatePolicy', 5, reply);
     const error = await rejection(newProvider().grant(spec(target)));
     expect(error.retryable).toBe(false);
     expect(error.message).toContain(expected);
-    expect(proxy.count('PutUserPolicy')).toBe(1);
+    expect(proxy.count('CreatePolicy')).toBe(1);
   });
 
-  it('names the missing action when the bot may not delete', async () => {
+  it('names the missing action when the bot may not detach', async () => {
     await createIamUser('alice');
-    proxy.fail('DeleteUserPolicy', 1, queryError('AccessDenied', 'not authorized', 403));
-    const error = await rejection(newProvider().revoke(spec(target, { memo: { userName: 'alice' } })));
+    const outcome = await newProvider().grant(spec(target));
+    proxy.fail('DetachUserPolicy', 1, queryError('AccessDenied', 'not authorized', 403));
+    const error = await rejection(newProvider().revoke(spec(target, { memo: outcome.memo })));
     expect(error.retryable).toBe(false);
-    expect(error.message).toContain('iam:DeleteUserPolicy');
+    expect(error.message).toContain('iam:DetachUserPolicy');
   });
 
-  it("a target just under AWS's size limit is accepted and AWS stores it within the limit", async () => {
+  it("a target just under AWS's managed policy size is accepted and AWS stores it within the limit", async () => {
     await createIamUser('alice');
     const statements: IamStatement[] = [];
     const fits = (list: IamStatement[]) => awsTargetSchema.safeParse({ kind: 'iam-policy', statements: list }).success;
@@ -375,9 +507,9 @@ describe('kind: iam-policy', () => {
       statements.push(bucketStatement(statements.length));
 
     await newProvider().grant(spec({ kind: 'iam-policy', statements }));
-    const stored = JSON.stringify(await userPolicy('alice', 'jit-k7m2xq9d'));
-    expect(stored.length).toBeLessThanOrEqual(INLINE_USER_POLICY_LIMIT);
-    expect(stored.length).toBeGreaterThan(INLINE_USER_POLICY_LIMIT - 150);
+    const stored = policySize(JSON.stringify(await managedDocument()));
+    expect(stored).toBeLessThanOrEqual(MANAGED_POLICY_LIMIT);
+    expect(stored).toBeGreaterThan(MANAGED_POLICY_LIMIT - 150);
 
     const over = awsTargetSchema.safeParse({
       kind: 'iam-policy',
@@ -385,8 +517,164 @@ describe('kind: iam-policy', () => {
     });
     expect(over.success).toBe(false);
     const size = Number(/would be (\d+) characters/.exec(over.error?.issues[0]?.message ?? '')?.[1]);
-    expect(size).toBeGreaterThan(INLINE_USER_POLICY_LIMIT);
-    expect(size).toBeGreaterThan(stored.length);
+    expect(size).toBeGreaterThan(MANAGED_POLICY_LIMIT);
+  });
+});
+
+describe('grants made inline by earlier versions', () => {
+  const target = { kind: 'iam-policy', statements: READ_LOGS };
+  const inlineDocument = () => {
+    const parsed = awsTargetSchema.parse(target);
+    return timeBoundPolicy(parsed.kind === 'iam-policy' ? parsed.statements : [], EXPIRY);
+  };
+
+  async function inlineGrant(): Promise<void> {
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'alice',
+        PolicyName: 'jit-k7m2xq9d',
+        PolicyDocument: JSON.stringify(inlineDocument()),
+      }),
+    );
+  }
+
+  it('verify reads and revoke deletes the inline policy of a stored grant whose memo names no policy ARN', async () => {
+    await createIamUser('alice');
+    await inlineGrant();
+    const provider = newProvider();
+    const stored = spec(target, { memo: { userName: 'alice' } });
+    expect(await provider.verify(stored)).toBe(true);
+
+    await provider.revoke(stored);
+    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    expect(await provider.verify(stored)).toBe(false);
+    await expect(provider.revoke(stored)).resolves.toBeUndefined();
+  });
+
+  it('extending such a grant moves it to a managed policy and deletes the inline one', async () => {
+    await createIamUser('alice');
+    await inlineGrant();
+    const provider = newProvider();
+    const outcome = await provider.grant(spec(target, { expiresAt: LATER, memo: { userName: 'alice' } }));
+    expect(outcome.memo).toEqual({ userName: 'alice', policyArn: policyArn() });
+    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    expect(await attachedNames('alice')).toEqual(['jit-k7m2xq9d']);
+    expect(await provider.verify(spec(target, { expiresAt: LATER, memo: outcome.memo }))).toBe(true);
+  });
+});
+
+describe('one person, many grants (IAM quotas)', () => {
+  it('five concurrent iam-policy grants of 1,500-character statements all hold, verify and revoke cleanly', async () => {
+    await createIamUser('alice');
+    const provider = newProvider();
+    const grants = Array.from({ length: 5 }, (_, index) => {
+      const statement = sizedStatement(index, 1_500);
+      expect(policySize(JSON.stringify(statement))).toBeGreaterThanOrEqual(1_450);
+      return spec({ kind: 'iam-policy', statements: [statement] }, { requestId: `many000${index}` });
+    });
+
+    const outcomes = await Promise.all(grants.map((each) => provider.grant(each)));
+    expect(await attachedNames('alice')).toEqual(grants.map((each) => `jit-${each.requestId}`));
+    for (const [index, each] of grants.entries()) {
+      expect(await provider.verify({ ...each, memo: outcomes[index]?.memo })).toBe(true);
+    }
+
+    await Promise.all(grants.map((each, index) => provider.revoke({ ...each, memo: outcomes[index]?.memo })));
+    expect(await attachedNames('alice')).toEqual([]);
+    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    expect(await accountPolicies()).toEqual([]);
+  });
+
+  it('five concurrent assume-role grants to a user whose inline policies are near their 2,048 characters', async () => {
+    await iam.send(new CreateUserCommand({ UserName: 'alice' }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'alice',
+        PolicyName: 'team-baseline',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [sizedStatement(9, 1_700)] }),
+      }),
+    );
+    const provider = newProvider();
+    const grants = Array.from({ length: 5 }, (_, index) =>
+      spec(
+        { kind: 'assume-role', roleArn: `arn:aws:iam::111122223333:role/ops/Deployer${index}` },
+        { requestId: `role000${index}` },
+      ),
+    );
+
+    const outcomes = await Promise.all(grants.map((each) => provider.grant(each)));
+    expect(await attachedNames('alice')).toHaveLength(5);
+    for (const [index, each] of grants.entries()) {
+      expect(await provider.verify({ ...each, memo: outcomes[index]?.memo })).toBe(true);
+    }
+    await Promise.all(grants.map((each, index) => provider.revoke({ ...each, memo: outcomes[index]?.memo })));
+    expect(await attachedNames('alice')).toEqual([]);
+    expect(await accountPolicies()).toEqual([]);
+  });
+
+  it("past the user's managed policies quota: a clear, final message naming it, and nothing left behind", async () => {
+    await createIamUser('alice');
+    for (let index = 0; index < 10; index += 1) await standingPolicy(`team-${index}`, 'alice');
+    const error = await rejection(newProvider().grant(spec({ kind: 'iam-policy', statements: READ_LOGS })));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('Cannot exceed quota for PoliciesPerUser: 10');
+    expect(error.message).toContain('"Managed policies per user"');
+    expect(error.message).toContain('Nothing was granted');
+    expect(await accountPolicies()).not.toContain('/jit/jit-k7m2xq9d');
+    expect(await attachedNames('alice')).toHaveLength(10);
+  });
+
+  it("past the account's customer managed policies quota: a clear, final message naming it", async () => {
+    await createIamUser('alice');
+    // An account at its quota without creating 1,500 policies: its quota is the 2 policies it holds.
+    moto.quotas.PoliciesQuota = 2;
+    await standingPolicy('team-a');
+    await standingPolicy('team-b');
+    const error = await rejection(newProvider().grant(spec({ kind: 'assume-role', roleArn: ROLE_ARN })));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('Cannot exceed quota for PoliciesPerAccount: 2');
+    expect(error.message).toContain('"Customer managed policies per account"');
+    expect(await attachedNames('alice')).toEqual([]);
+  });
+});
+
+describe('the IAM emulator enforces the quotas AWS does and moto does not', () => {
+  it("refuses an inline policy that takes a user's inline policies past 2,048 characters together", async () => {
+    await iam.send(new CreateUserCommand({ UserName: 'alice' }));
+    const put = (name: string, size: number) =>
+      iam.send(
+        new PutUserPolicyCommand({
+          UserName: 'alice',
+          PolicyName: name,
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [sizedStatement(0, size)] }, null, 2),
+        }),
+      );
+    await put('first', 1_200);
+    // Replacing a policy does not count it twice; whitespace (here the indentation) is not counted.
+    await put('first', 1_200);
+    const refused = await put('second', 1_200).then(
+      () => undefined,
+      (error: unknown) => error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } },
+    );
+    expect(refused?.name).toBe('LimitExceededException');
+    expect(refused?.$metadata?.httpStatusCode).toBe(409);
+    expect(refused?.message).toBe('Maximum policy size of 2048 bytes exceeded for user alice');
+    expect(await userPolicyNames('alice')).toEqual(['first']);
+  });
+
+  it('refuses to delete a managed policy still attached or with other versions', async () => {
+    await iam.send(new CreateUserCommand({ UserName: 'alice' }));
+    await standingPolicy('team-a', 'alice');
+    const arn = `arn:aws:iam::${MOTO_ACCOUNT}:policy/team-a`;
+    const attempt = () =>
+      iam.send(new DeletePolicyCommand({ PolicyArn: arn })).then(
+        () => 'deleted',
+        (error: unknown) => (error as { name?: string }).name,
+      );
+    expect(await attempt()).toBe('DeleteConflictException');
+    await iam.send(new DetachUserPolicyCommand({ UserName: 'alice', PolicyArn: arn }));
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(ALLOW_GET_USER) }));
+    expect(await attempt()).toBe('DeleteConflictException');
   });
 });
 
@@ -402,7 +690,7 @@ describe('kind: assume-role', () => {
     const provider = newProvider();
     const outcome = await provider.grant(spec(target));
 
-    expect(await userPolicy('alice', 'jit-k7m2xq9d')).toEqual({
+    expect(await managedDocument()).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
@@ -414,7 +702,8 @@ describe('kind: assume-role', () => {
         },
       ],
     });
-    expect(outcome.memo).toEqual({ userName: 'alice' });
+    expect(await attachedNames('alice')).toEqual(['jit-k7m2xq9d']);
+    expect(outcome.memo).toEqual({ userName: 'alice', policyArn: policyArn() });
     expect(outcome.instructions).toContain(
       `aws sts assume-role --role-arn ${ROLE_ARN} --role-session-name jit-k7m2xq9d`,
     );
@@ -425,13 +714,13 @@ describe('kind: assume-role', () => {
     expect(await provider.verify(spec(target, { memo: outcome.memo }))).toBe(true);
   });
 
-  it('granting again keeps one policy with the new expiry', async () => {
+  it('an extension keeps one policy with the new expiry', async () => {
     await createIamUser('alice');
     const provider = newProvider();
-    await provider.grant(spec(target));
-    await provider.grant(spec(target, { expiresAt: LATER }));
-    expect(await userPolicyNames('alice')).toEqual(['jit-k7m2xq9d', 'team-baseline']);
-    expect(await userPolicy('alice', 'jit-k7m2xq9d')).toMatchObject({
+    const first = await provider.grant(spec(target));
+    await provider.grant(spec(target, { expiresAt: LATER, memo: first.memo }));
+    expect(await accountPolicies()).toEqual(['/jit/jit-k7m2xq9d']);
+    expect(await managedDocument()).toMatchObject({
       Statement: [{ Condition: { DateLessThan: { 'aws:CurrentTime': LATER_EXPIRY } } }],
     });
   });
@@ -441,10 +730,11 @@ describe('kind: assume-role', () => {
     const provider = newProvider();
     const outcome = await provider.grant(spec(target));
     await provider.revoke(spec(target, { memo: outcome.memo }));
+    expect(await attachedNames('alice')).toEqual([]);
     expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
     await expect(provider.revoke(spec(target, { memo: outcome.memo }))).resolves.toBeUndefined();
     await expect(provider.revoke(spec(target, { requestId: 'never999' }))).resolves.toBeUndefined();
-    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    expect(await accountPolicies()).toEqual([]);
   });
 
   it('refuses a missing IAM user as not retryable', async () => {
@@ -458,12 +748,12 @@ describe('kind: assume-role', () => {
   it('retries a 503 and throttling on revoke', async () => {
     await createIamUser('alice');
     const provider = newProvider();
-    await provider.grant(spec(target));
-    proxy.fail('DeleteUserPolicy', 1, { status: 503, body: 'Service Unavailable' });
-    proxy.fail('DeleteUserPolicy', 1, queryError('Throttling', 'Rate exceeded'));
-    await provider.revoke(spec(target, { memo: { userName: 'alice' } }));
-    expect(proxy.count('DeleteUserPolicy')).toBe(3);
-    expect(await userPolicyNames('alice')).toEqual(['team-baseline']);
+    const outcome = await provider.grant(spec(target));
+    proxy.fail('DeletePolicy', 1, { status: 503, body: 'Service Unavailable' });
+    proxy.fail('DeletePolicy', 1, queryError('Throttling', 'Rate exceeded'));
+    await provider.revoke(spec(target, { memo: outcome.memo }));
+    expect(proxy.count('DeletePolicy')).toBe(3);
+    expect(await accountPolicies()).toEqual([]);
   });
 });
 
@@ -820,11 +1110,11 @@ describe('awsTargetSchema', () => {
     ]);
   });
 
-  it('refuses statements too large for an inline user policy, giving the size', () => {
-    const statements = Array.from({ length: 40 }, (_, index) => bucketStatement(index));
+  it('refuses statements too large for a managed policy, giving the size', () => {
+    const statements = Array.from({ length: 60 }, (_, index) => bucketStatement(index));
     const [problem] = problems({ kind: 'iam-policy', statements });
     expect(problem).toMatch(
-      /^statements: the policy document would be \d{4} characters with the expiry condition the bot adds, over AWS's limit of 2048 for a user's inline policies/,
+      /^statements: the policy document would be \d{4} characters with the expiry condition the bot adds, over AWS's limit of 6144 for a managed policy/,
     );
   });
 });

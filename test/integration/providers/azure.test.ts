@@ -178,6 +178,7 @@ describe('AzureProvider, kind: role-assignment', () => {
     expect(outcome.memo?.alreadyHeld).toBeUndefined();
     expect(outcome.instructions).toContain(SCOPE);
     expect(await provider.verify({ ...grant, ...(outcome.memo && { memo: outcome.memo }) })).toBe(true);
+    expect(await provider.heldBefore({ ...grant, ...(outcome.memo && { memo: outcome.memo }) })).toBe(false);
   });
 
   it('granting again keeps one assignment and replaces the expiry in its description', async () => {
@@ -236,6 +237,7 @@ describe('AzureProvider, kind: role-assignment', () => {
     expect(fake.roleAssignments()).toHaveLength(1);
     const memo = outcome.memo ?? {};
     expect(await provider.verify({ ...grant, memo })).toBe(true);
+    expect(await provider.heldBefore({ ...grant, memo })).toBe(true);
     await provider.revoke({ ...grant, memo });
     await provider.revoke(grant); // the cleanup path, without a memo
     expect(fake.roleAssignments()).toEqual([expect.objectContaining({ description: 'standing', principalId: ALICE })]);
@@ -498,6 +500,7 @@ describe('AzureProvider, kind: pim', () => {
     expect(fake.scheduleRequestsMade()).toHaveLength(0);
     const memo = outcome.memo ?? {};
     expect(await provider.verify({ ...grant, memo })).toBe(true);
+    expect(await provider.heldBefore({ ...grant, memo })).toBe(true);
     await provider.revoke({ ...grant, memo });
     await provider.revoke(grant); // without a memo, ownership is read from Azure
     expect(fake.liveSchedules()).toEqual([expect.objectContaining({ id: standing.id })]);
