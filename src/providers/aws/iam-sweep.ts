@@ -8,7 +8,6 @@ import {
   ListUserPoliciesCommand,
   ListUsersCommand,
   type Policy,
-  type User,
 } from '@aws-sdk/client-iam';
 import type { FoundGrant } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
@@ -222,63 +221,41 @@ export class IamGrantSweep {
     const found: FoundGrant[] = [];
     const unread = new Set<string>();
     const failures: UserFailure[] = [];
-    let listingCut: unknown;
     let policiesSeen = 0;
 
-    let marker: string | undefined;
-    let firstPage = true;
-    do {
-      const pageMarker = marker;
-      let page: { Policies?: Policy[]; IsTruncated?: boolean; Marker?: string };
-      try {
-        page = await this.run('iam:ListPolicies', undefined, () =>
+    const { listingCut } = await walkPages(
+      'iam:ListPolicies',
+      (marker) =>
+        this.run('iam:ListPolicies', undefined, () =>
           this.iam.send(
             new ListPoliciesCommand({
               Scope: 'Local',
               PathPrefix: JIT_POLICY_PATH,
               MaxItems: this.settings.pageSize,
-              Marker: pageMarker,
+              Marker: marker,
             }),
           ),
-        );
-      } catch (error) {
-        if (firstPage) throw awsFailure(error, 'iam:ListPolicies');
-        listingCut = error;
-        break;
-      }
-      firstPage = false;
+        ),
       // PathPrefix also matches deeper paths (`/jit/other/`): only `/jit/` itself is the bot's.
-      const ours = (page.Policies ?? []).filter(
-        (policy) =>
-          policy.Path === JIT_POLICY_PATH &&
-          policy.Arn !== undefined &&
-          requestIdOfPolicyName(policy.PolicyName ?? '') !== undefined,
-      );
-      policiesSeen += ours.length;
-      await forEachLimited(ours, this.settings.concurrency, async (policy) => {
+      (page) =>
+        (page.Policies ?? []).filter(
+          (policy) =>
+            policy.Path === JIT_POLICY_PATH &&
+            policy.Arn !== undefined &&
+            requestIdOfPolicyName(policy.PolicyName ?? '') !== undefined,
+        ),
+      this.settings.concurrency,
+      async (policy) => {
+        policiesSeen += 1;
         const outcome = await this.sweepPolicy(policy, roles);
         if ('failure' in outcome) {
           failures.push(outcome.failure);
           unread.add(policy.Arn ?? '');
         } else found.push(...outcome.found);
-      });
-      marker = page.IsTruncated === true ? page.Marker : undefined;
-    } while (marker !== undefined);
+      },
+    );
 
-    const [firstFailure] = failures;
-    if (firstFailure !== undefined) {
-      this.logger.warn(
-        {
-          provider: PROVIDER,
-          failed: failures.length,
-          policies: failures
-            .slice(0, 20)
-            .map((failure) => `${failure.userName} (${failure.action}: ${awsErrorCode(failure.error) ?? 'error'})`),
-          err: firstFailure.error,
-        },
-        `sweep could not read ${failures.length} of the bot's managed policies; the next sweep tries again`,
-      );
-    }
+    this.logFailures(failures, `sweep could not read ${failures.length} of the bot's managed policies`, 'policies');
     if (listingCut !== undefined) {
       this.logger.warn(
         { provider: PROVIDER, policiesSeen, err: listingCut },
@@ -290,6 +267,23 @@ export class IamGrantSweep {
       `sweep read ${policiesSeen - failures.length} of ${policiesSeen} jit managed policies`,
     );
     return { found, unread: listingCut === undefined ? unread : undefined };
+  }
+
+  /** One line for all the reads that failed: a permission narrowed to some users would otherwise log one per user a minute. */
+  private logFailures(failures: readonly UserFailure[], what: string, field: 'policies' | 'users'): void {
+    const [first] = failures;
+    if (first === undefined) return;
+    this.logger.warn(
+      {
+        provider: PROVIDER,
+        failed: failures.length,
+        [field]: failures
+          .slice(0, 20)
+          .map((failure) => `${failure.userName} (${failure.action}: ${awsErrorCode(failure.error) ?? 'error'})`),
+        err: first.error,
+      },
+      `${what}; the next sweep tries again`,
+    );
   }
 
   /** One managed policy's grants: one per user it is attached to, or one without a user when it is attached to none. */
@@ -357,58 +351,34 @@ export class IamGrantSweep {
     const failures: UserFailure[] = [];
     const read = new Set<string>();
     let usersSeen = 0;
-    let listingCut: unknown;
 
-    let marker: string | undefined;
-    let firstPage = true;
-    do {
-      const pageMarker = marker;
-      let page: { Users?: User[]; IsTruncated?: boolean; Marker?: string };
-      try {
-        page = await this.run('iam:ListUsers', undefined, () =>
-          this.iam.send(new ListUsersCommand({ MaxItems: this.settings.pageSize, Marker: pageMarker })),
-        );
-      } catch (error) {
-        if (firstPage) throw awsFailure(error, 'iam:ListUsers');
-        // The users listed so far are still swept; the rest wait for the next sweep.
-        listingCut = error;
-        break;
-      }
-      firstPage = false;
-      const userNames = (page.Users ?? []).map((user) => user.UserName).filter((name) => name !== undefined);
-      usersSeen += userNames.length;
-      await forEachLimited(userNames, this.settings.concurrency, async (userName) => {
+    const { listingCut } = await walkPages(
+      'iam:ListUsers',
+      (marker) =>
+        this.run('iam:ListUsers', undefined, () =>
+          this.iam.send(new ListUsersCommand({ MaxItems: this.settings.pageSize, Marker: marker })),
+        ),
+      (page) => (page.Users ?? []).map((user) => user.UserName).filter((name) => name !== undefined),
+      this.settings.concurrency,
+      async (userName) => {
+        usersSeen += 1;
         const outcome = await this.sweepUser(userName, roles);
         if ('failure' in outcome) failures.push(outcome.failure);
         else {
           read.add(userName.toLowerCase());
           found.push(...outcome.found);
         }
-      });
-      marker = page.IsTruncated === true ? page.Marker : undefined;
-    } while (marker !== undefined);
+      },
+    );
 
-    const [firstFailure] = failures;
-    if (firstFailure !== undefined) {
-      // One line for all of them: a permission narrowed to some users would otherwise log one per user a minute.
-      this.logger.warn(
-        {
-          provider: PROVIDER,
-          failed: failures.length,
-          users: failures
-            .slice(0, 20)
-            .map((failure) => `${failure.userName} (${failure.action}: ${awsErrorCode(failure.error) ?? 'error'})`),
-          err: firstFailure.error,
-        },
-        `sweep could not read the inline policies of ${failures.length} IAM user(s); the next sweep tries again`,
-      );
-    }
+    this.logFailures(failures, `sweep could not read the inline policies of ${failures.length} IAM user(s)`, 'users');
     if (listingCut !== undefined) {
       this.logger.warn(
         { provider: PROVIDER, usersSeen, err: listingCut },
         'sweep could not list every IAM user; the users listed so far were swept',
       );
     }
+    const [firstFailure] = failures;
     if (read.size === 0 && firstFailure !== undefined) throw awsFailure(firstFailure.error, firstFailure.action);
 
     this.logger.info(
@@ -514,4 +484,32 @@ function foundGrant(
     },
     description,
   };
+}
+
+/**
+ * Walks a paged IAM listing, visiting each page's items a few at a time. The first page failing throws (nothing
+ * could be swept); a later one ends the walk and is returned, so the items listed so far are still swept.
+ */
+async function walkPages<Page extends { IsTruncated?: boolean; Marker?: string }, Item>(
+  action: string,
+  listPage: (marker: string | undefined) => Promise<Page>,
+  itemsOf: (page: Page) => Item[],
+  concurrency: number,
+  visit: (item: Item) => Promise<void>,
+): Promise<{ listingCut?: unknown }> {
+  let marker: string | undefined;
+  let firstPage = true;
+  do {
+    let page: Page;
+    try {
+      page = await listPage(marker);
+    } catch (error) {
+      if (firstPage) throw awsFailure(error, action);
+      return { listingCut: error };
+    }
+    firstPage = false;
+    await forEachLimited(itemsOf(page), concurrency, visit);
+    marker = page.IsTruncated === true ? page.Marker : undefined;
+  } while (marker !== undefined);
+  return {};
 }
