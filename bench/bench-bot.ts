@@ -39,6 +39,8 @@ export interface BenchBotOptions {
   slackApiUrl: string;
   signingSecret?: string;
   cloud: FakeCloudOptions;
+  /** Defaults to `warn`. */
+  logLevel?: string;
 }
 
 export interface BenchBot {
@@ -59,13 +61,13 @@ export async function startBenchBot(options: BenchBotOptions): Promise<BenchBot>
     REDIS_URL: options.redisUrl,
     JIT_REDIS_PREFIX: options.prefix,
     PORT: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: options.logLevel ?? 'warn',
   });
   const policy = parsePolicy(BENCH_POLICY, 'bench policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
   const cloudRedis = new Redis(options.redisUrl, { connectionName: 'bench-cloud' });
   const container = buildContainer({
     config: { env, policy },
-    logger: createLogger({ level: 'warn' }),
+    logger: createLogger({ level: options.logLevel ?? 'warn' }),
     slackClientOptions: { retryConfig: { retries: 0 } },
     providers: [new LatencyCloudProvider(cloudRedis, options.prefix, options.cloud)],
   });

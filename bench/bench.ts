@@ -41,6 +41,8 @@ export interface BenchOptions {
   /** Processes the bot runs in, for the results (1 when it runs in this process). */
   botProcesses?: number;
   progress?: (line: string) => void;
+  /** The bot's log level; `warn` by default, so a run shows what went wrong and nothing else. */
+  logLevel?: string;
 }
 
 export interface ExpiryRun {
@@ -54,7 +56,9 @@ export interface ExpiryRun {
 
 export interface BenchResults {
   startedAt: string;
-  options: Omit<BenchOptions, 'redisUrl' | 'progress' | 'startBot' | 'botProcesses'> & { botProcesses: number };
+  options: Omit<BenchOptions, 'redisUrl' | 'progress' | 'startBot' | 'botProcesses' | 'logLevel'> & {
+    botProcesses: number;
+  };
   ackLatency: Summary;
   clickToGrantCall: Summary;
   /** The first part of it: from the click to the approval being committed (the rest is the grant job). */
@@ -77,9 +81,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     slackApiUrl: slack.url,
     signingSecret: randomBytes(16).toString('hex'),
     cloud: { latencyMs: options.cloudLatencyMs, callsPerSecond: options.cloudCallsPerSecond },
+    ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
   });
   const redis = new Redis(options.redisUrl, { connectionName: 'bench-driver' });
-  const view = openBenchView(redis, prefix);
+  const view = openBenchView(redis, prefix, options.logLevel ?? 'warn');
   const http = new Agent({ keepAlive: true, maxSockets: 64 });
   let peakRss = 0;
   const sampleRss = async () => {
@@ -369,8 +374,8 @@ interface BenchView {
   close(): Promise<void>;
 }
 
-function openBenchView(redis: Redis, prefix: string): BenchView {
-  const logger = createLogger({ level: 'warn' });
+function openBenchView(redis: Redis, prefix: string, logLevel: string): BenchView {
+  const logger = createLogger({ level: logLevel });
   const keys = new RedisKeys(prefix);
   const queueConnection = new Redis(redis.options);
   const queues = createQueues(queueConnection, keys.queuePrefix(), logger);

@@ -28,6 +28,9 @@ describe('Redis settings checked at start-up', () => {
       JIT_REDIS_PREFIX: `jit-check-${randomUUID().slice(0, 8)}`,
       PORT: '0',
     });
+    // BullMQ's queues connect as they are built and warn on the console about this very policy; that warning is
+    // expected here, so it is caught and checked rather than printed.
+    const bullmqWarnings = jest.spyOn(console, 'warn').mockImplementation(() => {});
     const container = buildContainer({
       config: { env, policy: parsePolicy(TEST_POLICY, 'test policy', PROVIDER_TARGET_SCHEMAS) },
       logger: createLogger({ level: 'silent' }),
@@ -45,8 +48,11 @@ describe('Redis settings checked at start-up', () => {
       expect(message).toContain('redis.conf');
       expect(message).toContain('parameter group');
       for (const queue of Object.values(container.queues)) expect(await queue.getWorkers()).toEqual([]);
+      for (const [warning] of bullmqWarnings.mock.calls)
+        expect(String(warning)).toContain('Eviction policy is allkeys-lru');
     } finally {
       await container.stop();
+      bullmqWarnings.mockRestore();
     }
   });
 

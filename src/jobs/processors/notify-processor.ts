@@ -1,6 +1,6 @@
 import { type Job, Worker } from 'bullmq';
 import { z } from 'zod';
-import type { NoticeService } from '../../domain/notice-service';
+import { ApprovalMessageNotYetPosted, type NoticeService } from '../../domain/notice-service';
 import { type Alerter, NOTICE_STEPS, type NoticeStep } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { ALERT_JOB_NAME, alertJobSchema, HOME_JOB_NAME, homeJobSchema, noticeJobSchema } from '../queues';
@@ -51,8 +51,19 @@ export function notifyProcessor(deps: NotifyDeps) {
         await deps.pauseQueue(pauseMs);
         throw Worker.RateLimitError();
       }
-      const level = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) ? 'error' : 'warn';
-      logger[level]({ err: error, jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 }, 'notify job failed');
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!lastAttempt && error instanceof ApprovalMessageNotYetPosted) {
+        // The usual race, not a fault: this notice was queued before the approval message's own one ran.
+        logger.debug(
+          { jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 },
+          'notice waits for its approval message',
+        );
+        throw error;
+      }
+      logger[lastAttempt ? 'error' : 'warn'](
+        { err: error, jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 },
+        'notify job failed',
+      );
       throw error;
     }
   };
