@@ -22,6 +22,8 @@ import { transition } from './request-machine';
 export const MAX_REASON_LENGTH = 1000;
 /** Longest denial reason kept; the modal allows no more. */
 export const MAX_DENIAL_REASON_LENGTH = 500;
+/** Roles named when a request for a role is refused. */
+const ROLES_NAMED_IN_REFUSAL = 20;
 /** IDs taken in a row before giving up; with 40 bits of randomness this never happens in practice. */
 const MAX_ID_ATTEMPTS = 5;
 
@@ -142,7 +144,15 @@ export class RequestService {
     const role = findRole(policy, roleId);
     if (!role || !(await mayRequest(role, input.requesterId, this.deps.directory))) {
       const requestable = (await this.requestableRoles(input.requesterId)).map((r) => r.id);
-      const list = requestable.length > 0 ? requestable.join(', ') : 'none (ask your platform team)';
+      // A policy may give someone hundreds of roles; the refusal names the first few and counts the rest.
+      const named = requestable.slice(0, ROLES_NAMED_IN_REFUSAL).join(', ');
+      const more = requestable.length - ROLES_NAMED_IN_REFUSAL;
+      const list =
+        requestable.length === 0
+          ? 'none (ask your platform team)'
+          : more > 0
+            ? `${named} and ${more} more (\`/jit roles\`)`
+            : named;
       throw role
         ? new DomainError('role_not_requestable', `You may not request "${roleId}". Roles you may request: ${list}.`, {
             roleId,

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { messageBlocksProblems, viewProblems } from './block-kit-rules';
 
 /** One request the fake received, in arrival order. */
 export interface RecordedCall {
@@ -246,6 +247,16 @@ function describeCall(call: RecordedCall, index: number): string {
   return `  #${index + 1} ${call.method} ${abbreviate(args, MAX_CALL_CHARS)}${outcome}`;
 }
 
+/**
+ * chat.postMessage and chat.update answer `invalid_blocks` ("Blocks submitted with this message are not valid",
+ * their errors tables) for blocks Slack cannot accept.
+ */
+function refusedBlocks(args: Json): Json | undefined {
+  const problems = messageBlocksProblems(args.blocks);
+  if (problems.length === 0) return undefined;
+  return { ok: false, error: 'invalid_blocks', response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) } };
+}
+
 function dmChannelFor(userId: string): string {
   return `D${userId.slice(1)}`;
 }
@@ -315,6 +326,8 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
           is_enterprise_install: false,
         };
       case 'chat.postMessage': {
+        const refused = refusedBlocks(args);
+        if (refused) return refused;
         const channel = str(args, 'channel');
         if (!channel) return { ok: false, error: 'channel_not_found' };
         const text = str(args, 'text');
@@ -330,6 +343,8 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         return { ok: true, channel: isUserId(channel) ? dmChannelFor(channel) : channel, ts, message };
       }
       case 'chat.update': {
+        const refused = refusedBlocks(args);
+        if (refused) return refused;
         const channel = str(args, 'channel');
         const ts = str(args, 'ts');
         if (!channel) return { ok: false, error: 'channel_not_found' };
@@ -382,6 +397,15 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       case 'views.push':
       case 'views.publish': {
         const view = args.view && typeof args.view === 'object' ? (args.view as Json) : {};
+        // views.open / views.update / views.publish list `invalid_arguments` for a view Slack cannot accept; the
+        // messages name each problem as Slack's do (`[ERROR] … [json-pointer:/view/…]`).
+        const problems = viewProblems(view);
+        if (problems.length > 0)
+          return {
+            ok: false,
+            error: 'invalid_arguments',
+            response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) },
+          };
         viewCounter += 1;
         const id = str(args, 'view_id') ?? `V${String(viewCounter).padStart(10, '0')}`;
         return { ok: true, view: { ...view, id, team_id: 'T0TEAM', app_id: 'A0APP', bot_id: 'B0BOT' } };

@@ -176,7 +176,7 @@ export interface ViewRef {
 /** One input's state as Slack reports it. */
 export type ViewStateInput =
   | { type: 'plain_text_input'; value: string | null }
-  | { type: 'static_select'; selected_option: { value: string; text?: unknown } | null };
+  | { type: 'static_select' | 'external_select'; selected_option: { value: string; text?: unknown } | null };
 
 function viewPayload(view: ViewRef, teamId: string): Record<string, unknown> {
   return {
@@ -205,18 +205,18 @@ export function viewBlockActionsBody(input: {
   userId: string;
   view: ViewRef;
   actionId: string;
-  /** A button's value, or the chosen option of a static select. */
+  /** A button's value, or the chosen option of a static or external select. */
   value: string;
-  kind?: 'button' | 'static_select';
+  kind?: 'button' | 'static_select' | 'external_select';
   blockId?: string;
   triggerId?: string;
   teamId?: string;
 }): string {
   const teamId = input.teamId ?? SLACK_DEFAULTS.teamId;
   const action =
-    input.kind === 'static_select'
+    input.kind === 'static_select' || input.kind === 'external_select'
       ? {
-          type: 'static_select',
+          type: input.kind,
           selected_option: { text: { type: 'plain_text', text: input.value }, value: input.value },
         }
       : { type: 'button', value: input.value, text: { type: 'plain_text', text: input.actionId } };
@@ -257,6 +257,38 @@ export function viewSubmissionBody(input: { userId: string; view: ViewRef; teamI
     response_urls: [],
     is_enterprise_install: false,
     enterprise: null,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/**
+ * `block_suggestion` for a select menu of external data source inside a view, as Slack sends it to the options
+ * load URL each time the menu opens or the typed text changes (docs.slack.dev/reference/interaction-payloads/
+ * block_suggestion-payload).
+ */
+export function blockSuggestionBody(input: {
+  userId: string;
+  view: ViewRef;
+  actionId: string;
+  blockId: string;
+  /** What was typed so far. */
+  value: string;
+  teamId?: string;
+}): string {
+  const teamId = input.teamId ?? SLACK_DEFAULTS.teamId;
+  const payload = {
+    type: 'block_suggestion',
+    user: { id: input.userId, username: input.userId.toLowerCase(), name: input.userId.toLowerCase(), team_id: teamId },
+    container: { type: 'view', view_id: input.view.id },
+    api_app_id: SLACK_DEFAULTS.apiAppId,
+    token: SLACK_DEFAULTS.token,
+    action_id: input.actionId,
+    block_id: input.blockId,
+    value: input.value,
+    team: { id: teamId, domain: SLACK_DEFAULTS.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: viewPayload(input.view, teamId),
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

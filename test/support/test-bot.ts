@@ -11,6 +11,7 @@ import { ACTION_IDS, EVENT_NAMES, INPUT_IDS, VIEW_IDS } from '../../src/slack/id
 import { type FakeSlackApi, type RecordedCall, startFakeSlackApi } from './fake-slack-api';
 import {
   blockActionsBody,
+  blockSuggestionBody,
   eventCallbackBody,
   nextTriggerId,
   slashCommandBody,
@@ -84,8 +85,13 @@ export interface TestBot {
     opened: RecordedCall,
     actionId: string,
     value: string,
-    options?: { kind?: 'button' | 'static_select'; values?: ViewRef['values'] },
+    options?: { kind?: 'button' | 'static_select' | 'external_select'; values?: ViewRef['values'] },
   ): Promise<SignedPostResult>;
+  /**
+   * Types `typed` into the request form's type-ahead role menu, as `userId`, signed; returns Bolt's answer (the
+   * options Slack would show) as it came over HTTP.
+   */
+  suggestRoles(userId: string, opened: RecordedCall, typed: string): Promise<SignedPostResult>;
   /** Waits for `views.open` of a modal with this `callback_id` opened on `triggerId` (any trigger when omitted). */
   waitForModal(callbackId: string, triggerId?: string): Promise<RecordedCall>;
   /** Submits a modal the bot opened (the recorded `views.open`/`views.update`), with these input values, signed. */
@@ -269,6 +275,18 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
           value,
           ...(options.kind !== undefined && { kind: options.kind }),
           view: { ...viewRefOf(opened), ...(options.values !== undefined && { values: options.values }) },
+        }),
+        signingSecret,
+      ),
+    suggestRoles: (userId, opened, typed) =>
+      postSigned(
+        eventsUrl,
+        blockSuggestionBody({
+          userId,
+          view: viewRefOf(opened),
+          actionId: ACTION_IDS.pickRole,
+          blockId: INPUT_IDS.role,
+          value: typed,
         }),
         signingSecret,
       ),

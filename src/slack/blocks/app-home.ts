@@ -3,12 +3,17 @@ import { approvalsMissing } from '../../domain/approvals';
 import { formatDuration } from '../../domain/duration';
 import type { OverviewItem, PersonalOverview } from '../../domain/ports';
 import { ACTION_IDS } from '../ids';
-import { escapeMrkdwn, requestIdCode, slackTime, truncate } from './format';
+import { escapeMrkdwnWithin, requestIdCode, slackTime } from './format';
 import { approveButton, cancelButton, denyButton, doneButton, extendButton, timeLeftMs } from './grant-buttons';
 
-/** Items shown per list, so the view stays within Slack's 100 blocks; the rest is one line away in `/jit list`. */
+/**
+ * Items shown per list, so the view stays within Slack's 100 blocks (at most 3 per active grant, 2 per request,
+ * 13 besides: 92 in all); the rest is one line away in `/jit list` or the approval channels.
+ */
 const SHOWN = { active: 10, pending: 10, awaiting: 15 } as const;
-const MAX_QUOTED_REASON = 300;
+/** Longest quoted reason and role description, after escaping; both are far under Slack's 3000 per section. */
+const MAX_QUOTED_REASON = 600;
+const MAX_DESCRIPTION = 300;
 
 const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
@@ -19,7 +24,7 @@ function more(hidden: number, where: string): KnownBlock[] {
 
 function activeBlocks(item: OverviewItem, now: number): KnownBlock[] {
   const { request, role } = item;
-  const description = role ? ` — ${escapeMrkdwn(role.description)}` : '';
+  const description = role ? ` — ${escapeMrkdwnWithin(role.description, MAX_DESCRIPTION)}` : '';
   const head = `*${request.roleId}*${description}\nEnds ${slackTime(request.expiresAt ?? now, now)} · ${formatDuration(timeLeftMs(request, now))} left · request ${requestIdCode(request.id)}`;
   if (request.revocationRequestedBy !== undefined) return [section(head), context(':no_entry_sign: Ending now…')];
   const blocks: KnownBlock[] = [section(head)];
@@ -62,7 +67,7 @@ function awaitingBlocks(item: OverviewItem): KnownBlock[] {
     request.extends !== undefined
       ? `asks to extend *${request.roleId}* by ${formatDuration(request.durationMs)}`
       : `asks for *${request.roleId}* for ${formatDuration(request.durationMs)}`;
-  const reason = escapeMrkdwn(truncate(request.reason, MAX_QUOTED_REASON)).replace(/\n/g, '\n>');
+  const reason = escapeMrkdwnWithin(request.reason, MAX_QUOTED_REASON, { quote: true });
   return [
     section(
       `<@${request.requesterId}> ${what} · request ${requestIdCode(request.id)}\n>${reason}\nTimes out ${slackTime(request.approvalDeadline)}`,

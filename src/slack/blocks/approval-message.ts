@@ -3,7 +3,14 @@ import type { AccessRequest } from '../../domain/access-request';
 import { approvalsMissing } from '../../domain/approvals';
 import { formatDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
-import { actorName, escapeMrkdwn, requestIdCode, slackTime } from './format';
+import { BLOCK_KIT_LIMITS } from './block-kit-limits';
+import { actorName, escapeMrkdwnWithin, requestIdCode, slackTime } from './format';
+
+/** Longest role description in the Role field; the policy sets no bound on it. */
+const MAX_ROLE_DESCRIPTION = 300;
+/** Longest denial or failure reason in the state line; the thread reply and the audit trail have the rest. */
+const MAX_STATE_REASON = 1000;
+
 import { approveButton, denyButton } from './grant-buttons';
 
 export interface SlackMessage {
@@ -18,7 +25,7 @@ export interface SlackMessage {
  */
 export function approvalMessage(request: AccessRequest, role: Role | undefined): SlackMessage {
   const roleLine = role
-    ? `*${role.id}* — ${escapeMrkdwn(role.description)} (${role.provider})${role.risk === 'high' ? '\n:warning: *high risk*' : ''}`
+    ? `*${role.id}* — ${escapeMrkdwnWithin(role.description, MAX_ROLE_DESCRIPTION)} (${role.provider})${role.risk === 'high' ? '\n:warning: *high risk*' : ''}`
     : `*${request.roleId}* (no longer in the policy)`;
   const blocks: KnownBlock[] = [
     {
@@ -48,7 +55,11 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined):
     },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*Reason*\n>${escapeMrkdwn(request.reason).replace(/\n/g, '\n>')}` },
+      text: {
+        type: 'mrkdwn',
+        // Escaping can make a 1000-character reason five times longer than Slack's section limit.
+        text: `*Reason*\n>${escapeMrkdwnWithin(request.reason, BLOCK_KIT_LIMITS.sectionText - 10, { quote: true })}`,
+      },
     },
   ];
   if (request.state === 'pending') {
@@ -97,13 +108,13 @@ export function stateLine(request: AccessRequest): string {
     case 'revoked':
       return `:no_entry_sign: Approved by ${approvedBy} · revoked by ${actorName(request.endedBy ?? 'unknown')} at ${slackTime(request.endedAt ?? 0)}; access removed`;
     case 'denied':
-      return `:x: Denied by ${decided}${request.denialReason !== undefined ? `: ${escapeMrkdwn(request.denialReason)}` : ''}`;
+      return `:x: Denied by ${decided}${request.denialReason !== undefined ? `: ${escapeMrkdwnWithin(request.denialReason, MAX_STATE_REASON)}` : ''}`;
     case 'cancelled':
       return `:heavy_minus_sign: Cancelled by the requester at ${slackTime(request.updatedAt)}`;
     case 'timed-out':
       return `:alarm_clock: Timed out at ${slackTime(request.updatedAt)}: nobody decided in time`;
     case 'failed':
-      return `:warning: Approved by ${approvedBy}, but ${request.extends !== undefined ? 'extending' : 'granting'} failed: ${escapeMrkdwn(request.failureReason ?? 'unknown error')}. ${request.extends !== undefined ? 'The access keeps its expiry.' : 'Nothing is granted.'}`;
+      return `:warning: Approved by ${approvedBy}, but ${request.extends !== undefined ? 'extending' : 'granting'} failed: ${escapeMrkdwnWithin(request.failureReason ?? 'unknown error', MAX_STATE_REASON)}. ${request.extends !== undefined ? 'The access keeps its expiry.' : 'Nothing is granted.'}`;
     case 'applied':
       return `:white_check_mark: Approved by ${approvedBy} · extension applied; access now lasts until ${slackTime(request.expiresAt ?? 0)}`;
   }

@@ -4,7 +4,8 @@ import type { Role } from '../../domain/policy';
 import type { RequestView } from '../../domain/request-service';
 import { SLASH_COMMAND } from '../ids';
 import { stateLine } from './approval-message';
-import { escapeMrkdwn, requestIdCode, slackTime } from './format';
+import { BLOCK_KIT_LIMITS } from './block-kit-limits';
+import { escapeMrkdwn, escapeMrkdwnWithin, requestIdCode, slackTime } from './format';
 
 const c = SLASH_COMMAND;
 
@@ -43,15 +44,43 @@ export function auditDeliveryFailedText(why: string): string {
   return `:warning: Your audit export could not be delivered to your DM: ${why}. Nothing was shared anywhere else.`;
 }
 
+/** Longest role description quoted in a list; the request form shows each role's description too. */
+const MAX_LISTED_DESCRIPTION = 150;
+
+/**
+ * The roles this person may request, one line each, in as many lines as fit Slack's advised message length; the
+ * rest are counted, and the request form finds any of them by name.
+ */
 export function rolesText(roles: readonly Role[]): string {
   if (roles.length === 0) return 'There are no roles you may request. Ask your platform team to add you to a role.';
   const lines = roles.map((role) => {
     const approval = role.autoApprove
       ? 'auto-approved'
       : `${role.approvalsRequired} approval${role.approvalsRequired > 1 ? 's' : ''}`;
-    return `• *${role.id}* — ${escapeMrkdwn(role.description)} (${role.provider}; up to ${formatDuration(role.maxDurationMs)}, default ${formatDuration(role.defaultDurationMs)}; ${approval})`;
+    return `• *${role.id}* — ${escapeMrkdwnWithin(role.description, MAX_LISTED_DESCRIPTION)} (${role.provider}; up to ${formatDuration(role.maxDurationMs)}, default ${formatDuration(role.defaultDurationMs)}; ${approval})`;
   });
-  return [`*Roles you may request* (\`${c} request <role> <duration> <reason>\`)`, ...lines].join('\n');
+  const head = `*Roles you may request* (\`${c} request <role> <duration> <reason>\`)`;
+  const tail = (hidden: number) =>
+    `…and ${hidden} more: type part of a name or description in the form (\`${c}\`) to find one.`;
+  return withinLength(head, lines, tail, BLOCK_KIT_LIMITS.messageText);
+}
+
+/** `head` and as many `lines` as fit in `max` characters, then `tail(hidden)` when some did not fit. */
+function withinLength(head: string, lines: readonly string[], tail: (hidden: number) => string, max: number): string {
+  const shown = [head];
+  let length = head.length;
+  for (const [index, line] of lines.entries()) {
+    const hidden = lines.length - index - 1;
+    // Room for the tail stays free unless this is the last line.
+    const reserve = hidden > 0 ? tail(hidden).length + 1 : 0;
+    if (length + 1 + line.length + reserve > max) {
+      shown.push(tail(lines.length - index));
+      return shown.join('\n');
+    }
+    shown.push(line);
+    length += 1 + line.length;
+  }
+  return shown.join('\n');
 }
 
 /** One line per open request with what it waits for or how long it has left. */
@@ -72,7 +101,8 @@ export function listText(requests: readonly AccessRequest[], now: number): strin
         return `${head} — pending approval for ${formatDuration(request.durationMs)}, times out ${slackTime(request.approvalDeadline, now)}`;
     }
   });
-  return ['*Your open requests*', ...lines].join('\n');
+  const tail = (hidden: number) => `…and ${hidden} more: the bot's Home tab lists them with buttons.`;
+  return withinLength('*Your open requests*', lines, tail, BLOCK_KIT_LIMITS.messageText);
 }
 
 export function statusText({ request, role }: RequestView, now: number): string {

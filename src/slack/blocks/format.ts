@@ -43,3 +43,28 @@ export function requestIdCode(id: string): string {
 export function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+const MRKDWN_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/**
+ * {@link escapeMrkdwn} within `max` characters of output, cut with `…` between escapes (never inside `&amp;`),
+ * since escaping can make a text five times longer than the limit it was checked against. With `quote`, each
+ * new line continues a `>` quote.
+ */
+export function escapeMrkdwnWithin(text: string, max: number, options: { quote?: boolean } = {}): string {
+  const pieces: string[] = [];
+  let length = 0;
+  const characters = [...text];
+  for (const [index, character] of characters.entries()) {
+    const piece = character === '\n' && options.quote ? '\n>' : (MRKDWN_ESCAPES[character] ?? character);
+    const last = index === characters.length - 1;
+    // Room is kept for the `…` unless this is the last piece.
+    if (length + piece.length > (last ? max : max - 1)) {
+      pieces.push('…');
+      break;
+    }
+    pieces.push(piece);
+    length += piece.length;
+  }
+  return pieces.join('');
+}

@@ -1,22 +1,13 @@
-import type { KnownBlock, ModalView, PlainTextOption, StaticSelect } from '@slack/types';
+import type { ExternalSelect, KnownBlock, ModalView, StaticSelect } from '@slack/types';
 import type { AccessRequest } from '../../domain/access-request';
 import { formatDuration, parseDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
 import { MAX_REASON_LENGTH } from '../../domain/request-service';
 import { ACTION_IDS, INPUT_IDS, VIEW_IDS } from '../ids';
+import { BLOCK_KIT_LIMITS } from './block-kit-limits';
 import { durationChoices, durationOption } from './duration-choices';
-import { escapeMrkdwn, requestIdCode, truncate } from './format';
-
-/** Slack's limits on menu option text and description, and on a menu's options. */
-const MAX_OPTION_TEXT = 75;
-const MAX_MENU_OPTIONS = 100;
-
-const PROVIDER_LABELS: Readonly<Record<string, string>> = {
-  aws: 'AWS',
-  azure: 'Azure',
-  gcp: 'Google Cloud',
-  dryrun: 'Dry run (no cloud)',
-};
+import { escapeMrkdwnWithin, requestIdCode, truncate } from './format';
+import { roleOption, roleOptionGroups } from './role-options';
 
 export interface RequestModalInput {
   /** The roles the person may request, in policy order. */
@@ -30,14 +21,6 @@ export interface RequestModalInput {
   note?: string;
 }
 
-function roleOption(role: Role): PlainTextOption {
-  return {
-    text: { type: 'plain_text', text: truncate(role.id, MAX_OPTION_TEXT) },
-    description: { type: 'plain_text', text: truncate(role.description, MAX_OPTION_TEXT) },
-    value: role.id,
-  };
-}
-
 function parsedOrUndefined(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   try {
@@ -45,6 +28,31 @@ function parsedOrUndefined(text: string | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The role menu: a static menu while the roles fit in one (Slack's option limit counts options across groups),
+ * else a menu that asks the bot for the roles matching what is typed (the `block_suggestion` listener).
+ */
+function roleMenuFor(roles: readonly Role[], selected: Role | undefined): StaticSelect | ExternalSelect {
+  const initial = selected && { initial_option: roleOption(selected) };
+  if (roles.length <= BLOCK_KIT_LIMITS.selectOptions) {
+    return {
+      type: 'static_select',
+      action_id: ACTION_IDS.pickRole,
+      placeholder: { type: 'plain_text', text: 'Choose a role' },
+      option_groups: roleOptionGroups(roles),
+      ...initial,
+    };
+  }
+  return {
+    type: 'external_select',
+    action_id: ACTION_IDS.pickRole,
+    placeholder: { type: 'plain_text', text: 'Type to find a role' },
+    // 0: opening the menu already lists the first roles (Slack's default waits for 3 typed characters).
+    min_query_length: 0,
+    ...initial,
+  };
 }
 
 /** The request form: role (grouped by cloud), duration within the chosen role's maximum, and reason. */
@@ -66,19 +74,9 @@ export function requestModal(input: RequestModalInput): ModalView {
       ],
     };
   }
-  const roles = input.roles.slice(0, MAX_MENU_OPTIONS);
+  const roles = input.roles;
   const selected = roles.find((role) => role.id === input.selectedRoleId);
-  const providers = [...new Set(roles.map((role) => role.provider))];
-  const roleMenu: StaticSelect = {
-    type: 'static_select',
-    action_id: ACTION_IDS.pickRole,
-    placeholder: { type: 'plain_text', text: 'Choose a role' },
-    option_groups: providers.map((provider) => ({
-      label: { type: 'plain_text', text: truncate(PROVIDER_LABELS[provider] ?? provider, MAX_OPTION_TEXT) },
-      options: roles.filter((role) => role.provider === provider).map(roleOption),
-    })),
-    ...(selected && { initial_option: roleOption(selected) }),
-  };
+  const roleMenu = roleMenuFor(roles, selected);
 
   const maxMs = selected?.maxDurationMs ?? Math.max(...roles.map((role) => role.maxDurationMs));
   const typed = parsedOrUndefined(input.duration);
@@ -94,7 +92,10 @@ export function requestModal(input: RequestModalInput): ModalView {
 
   const blocks: KnownBlock[] = [];
   if (input.note !== undefined) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:point_right: ${escapeMrkdwn(input.note)}` }] });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `:point_right: ${escapeMrkdwnWithin(input.note, 2000)}` }],
+    });
   }
   blocks.push(
     {
@@ -103,6 +104,12 @@ export function requestModal(input: RequestModalInput): ModalView {
       dispatch_action: true,
       label: { type: 'plain_text', text: 'Role' },
       element: roleMenu,
+      ...(roleMenu.type === 'external_select' && {
+        hint: {
+          type: 'plain_text' as const,
+          text: `${roles.length} roles: type part of a role's name or description to find it.`,
+        },
+      }),
     },
     {
       type: 'input',
@@ -131,7 +138,10 @@ export function requestModal(input: RequestModalInput): ModalView {
       ...(selected?.ticketPattern !== undefined && {
         hint: {
           type: 'plain_text' as const,
-          text: `${selected.id} needs a ticket reference matching ${selected.ticketPattern}, e.g. INC-42.`,
+          text: truncate(
+            `${selected.id} needs a ticket reference matching ${selected.ticketPattern}, e.g. INC-42.`,
+            BLOCK_KIT_LIMITS.inputHint,
+          ),
         },
       }),
     },

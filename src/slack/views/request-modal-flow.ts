@@ -1,10 +1,12 @@
-import type { App, BlockAction, StaticSelectAction } from '@slack/bolt';
+import type { App, BlockAction, ExternalSelectAction, StaticSelectAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { z } from 'zod';
 import type { DomainErrorCode } from '../../domain/errors';
 import { isDomainError } from '../../domain/errors';
 import { withinAckDeadline } from '../ack-deadline';
 import { requestConfirmationText } from '../blocks/command-replies';
 import { requestModal, requestSentView } from '../blocks/request-modal';
+import { MORE_ROLES_VALUE, roleIdValueSchema, roleSuggestions } from '../blocks/role-options';
 import { answerFailure } from '../error-reporter';
 import { ACTION_IDS, INPUT_IDS, SHORTCUT_IDS, VIEW_IDS } from '../ids';
 import { inlineError, viewInput } from '../interaction';
@@ -58,6 +60,22 @@ const FIELD_OF: Partial<Record<DomainErrorCode, string>> = {
   missing_ticket: INPUT_IDS.reason,
 };
 
+/** The role picked in the menu, static or type-ahead; anything that is not a role ID (the "more" hint) is no pick. */
+const pickedRoleSchema = z.object({ selected_option: z.object({ value: roleIdValueSchema }) });
+
+/** What Slack sends as someone types in the type-ahead role menu. */
+const roleSuggestionSchema = z.object({
+  user: z.object({ id: z.string().min(1) }),
+  value: z.string().default(''),
+});
+
+/** Why a submitted role value is not a role, next to the field. */
+function roleValueError(value: string): string {
+  return value === MORE_ROLES_VALUE
+    ? 'That is not a role: type more of its name or description, then choose it.'
+    : 'Choose a role from the menu.';
+}
+
 /** The request modal: opened from the global shortcut and the App Home, redrawn when a role is picked, submitted. */
 export function registerRequestModal(app: App, deps: SlackDeps): void {
   app.shortcut(SHORTCUT_IDS.requestAccess, async ({ ack, shortcut, client }) => {
@@ -74,38 +92,78 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
     });
   });
 
+  // The type-ahead role menu (more roles than one static menu holds): only roles this person may request, matched
+  // on what they typed. The answer is the acknowledgement, so it waits for the roles, within Slack's deadline.
+  app.options<'block_suggestion'>(
+    { type: 'block_suggestion', action_id: ACTION_IDS.pickRole },
+    async ({ ack, body }) => {
+      const parsed = roleSuggestionSchema.safeParse(body);
+      if (!parsed.success) {
+        await ack({ options: [] });
+        return;
+      }
+      const { user, value } = parsed.data;
+      const roles = deps.requests.requestableRoles(user.id).then(
+        (requestable) => ({ requestable }),
+        (error: unknown) => ({ error }),
+      );
+      const ready = await withinAckDeadline(roles);
+      if (ready === undefined || 'error' in ready) {
+        deps.logger.warn(
+          { err: ready && 'error' in ready ? ready.error : undefined, userId: user.id },
+          'no role suggestions: the requestable roles could not be read in time',
+        );
+        await ack({ options: [] });
+        return;
+      }
+      await ack(roleSuggestions(ready.requestable, value));
+    },
+  );
+
   // Picking a role redraws the form so the duration menu offers that role's durations and default.
-  app.action<BlockAction<StaticSelectAction>>(ACTION_IDS.pickRole, async ({ ack, body, action, client }) => {
-    await ack();
-    const view = body.view;
-    if (!view) return;
-    try {
-      const form = await deps.requests.requestForm(body.user.id);
-      const reason = viewInput(view.state.values, INPUT_IDS.reason, INPUT_IDS.reason);
-      await client.views.update({
-        view_id: view.id,
-        hash: view.hash,
-        view: requestModal({
-          roles: form.roles,
-          minDurationMs: form.minDurationMs,
-          selectedRoleId: action.selected_option.value,
-          ...(reason !== undefined && { reason }),
-        }),
-      });
-    } catch (error) {
-      // A hash conflict means the person changed the form again meanwhile; that later update wins.
-      deps.logger.info({ err: error, userId: body.user.id }, 'request modal not redrawn for the picked role');
-    }
-  });
+  app.action<BlockAction<StaticSelectAction | ExternalSelectAction>>(
+    ACTION_IDS.pickRole,
+    async ({ ack, body, action, client }) => {
+      await ack();
+      const view = body.view;
+      const picked = pickedRoleSchema.safeParse(action);
+      if (!view || !picked.success) return;
+      try {
+        const form = await deps.requests.requestForm(body.user.id);
+        // A role this person may not request (a forged pick) redraws nothing; the submission refuses it.
+        if (!form.roles.some((role) => role.id === picked.data.selected_option.value)) return;
+        const reason = viewInput(view.state.values, INPUT_IDS.reason, INPUT_IDS.reason);
+        await client.views.update({
+          view_id: view.id,
+          hash: view.hash,
+          view: requestModal({
+            roles: form.roles,
+            minDurationMs: form.minDurationMs,
+            selectedRoleId: picked.data.selected_option.value,
+            ...(reason !== undefined && { reason }),
+          }),
+        });
+      } catch (error) {
+        // A hash conflict means the person changed the form again meanwhile; that later update wins.
+        deps.logger.info({ err: error, userId: body.user.id }, 'request modal not redrawn for the picked role');
+      }
+    },
+  );
 
   app.view(VIEW_IDS.request, async ({ ack, body, view, client }) => {
     const userId = body.user.id;
     const values = view.state.values;
-    const roleId = viewInput(values, INPUT_IDS.role, ACTION_IDS.pickRole);
-    if (roleId === undefined) {
+    const roleValue = viewInput(values, INPUT_IDS.role, ACTION_IDS.pickRole);
+    if (roleValue === undefined) {
       await ack({ response_action: 'errors', errors: { [INPUT_IDS.role]: 'Choose a role.' } });
       return;
     }
+    const parsedRole = roleIdValueSchema.safeParse(roleValue);
+    if (!parsedRole.success) {
+      await ack({ response_action: 'errors', errors: { [INPUT_IDS.role]: roleValueError(roleValue) } });
+      return;
+    }
+    const roleId = parsedRole.data;
     const duration = viewInput(values, INPUT_IDS.duration, INPUT_IDS.duration);
     const work = deps.requests
       .requestAccess({
@@ -145,6 +203,17 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
       { userId, roleId },
     );
     const field = (isDomainError(ready.error) && FIELD_OF[ready.error.code]) || INPUT_IDS.role;
-    await ack({ response_action: 'errors', errors: { [field]: inlineError(text) } });
+    // The domain's refusal lists every role this person may request, which the menu already offers.
+    const roleRefused =
+      isDomainError(ready.error) &&
+      (ready.error.code === 'role_not_requestable' || ready.error.code === 'unknown_role');
+    await ack({
+      response_action: 'errors',
+      errors: {
+        [field]: roleRefused
+          ? `You may not request "${roleId}"; choose one of the roles the menu offers.`
+          : inlineError(text),
+      },
+    });
   });
 }

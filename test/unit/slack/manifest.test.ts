@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '@slack/bolt';
 import { parse } from 'yaml';
-import { EVENT_NAMES, SHORTCUT_IDS, SLASH_COMMAND } from '../../../src/slack/ids';
+import { ACTION_IDS, EVENT_NAMES, SHORTCUT_IDS, SLASH_COMMAND } from '../../../src/slack/ids';
 import { registerListeners } from '../../../src/slack/register-listeners';
 import { EVENTS_PATH } from '../../../src/slack/slack-app';
 import type { SlackDeps } from '../../../src/slack/slack-deps';
@@ -16,7 +16,7 @@ interface Manifest {
   oauth_config: { scopes: { bot: string[] } };
   settings: {
     event_subscriptions?: { request_url: string; bot_events: string[] };
-    interactivity: { is_enabled: boolean; request_url: string };
+    interactivity: { is_enabled: boolean; request_url: string; message_menu_options_url?: string };
   };
 }
 
@@ -80,9 +80,24 @@ describe('manifest.yml', () => {
     expect(listeners.action.length + listeners.view.length).toBeGreaterThan(0);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.interactivity.request_url).toMatch(new RegExp(`${EVENTS_PATH}$`));
-    // Menus with options loaded from the app and message listeners would need more settings and scopes.
-    expect(listeners.options).toEqual([]);
+    // Message listeners would need more events and scopes.
     expect(listeners.message).toEqual([]);
+  });
+
+  it('declares the options load URL, at the events path, because the code answers a type-ahead menu', () => {
+    // Only the request form's role menu loads its options from the bot, and only as block_suggestion.
+    expect(listeners.options).toEqual([{ type: 'block_suggestion', action_id: ACTION_IDS.pickRole }]);
+    expect(manifest.settings.interactivity.message_menu_options_url).toMatch(new RegExp(`${EVENTS_PATH}$`));
+  });
+
+  it('puts every URL on the same placeholder host, so one replacement sets them all', () => {
+    const urls = [
+      ...manifest.features.slash_commands.map((command) => command.url),
+      manifest.settings.event_subscriptions?.request_url,
+      manifest.settings.interactivity.request_url,
+      manifest.settings.interactivity.message_menu_options_url,
+    ];
+    expect(urls.map((url) => /^https:\/\/([^/]+)\//.exec(url ?? '')?.[1])).toEqual(urls.map(() => 'YOUR-HOST'));
   });
 
   it('asks for exactly the bot scopes the code uses', () => {

@@ -116,6 +116,32 @@ describe('appHomeView', () => {
   });
 });
 
+describe('appHomeView with hundreds of items', () => {
+  it('stays within 100 blocks and 3000 characters a section with 300 of each, long texts included', () => {
+    const longRole = makeRole({ description: '&'.repeat(3000) });
+    const many = (prefix: string, make: (id: string) => AccessRequest, extra: Partial<OverviewItem> = {}) =>
+      Array.from({ length: 300 }, (_, index) => ({
+        request: make(`${prefix}${String(index).padStart(4, '0')}`),
+        role: longRole,
+        ...extra,
+      }));
+    const view = appHomeView(
+      overview({
+        active: many('act', (id) => active(id), { pendingExtension: 'ext00001' }),
+        pending: many('pen', (id) => makeRequest({ id, reason: '<'.repeat(1000) })),
+        awaitingDecision: many('dec', (id) => makeRequest({ id, reason: '>\n'.repeat(500) })),
+      }),
+    );
+    const blocks = view.blocks as KnownBlock[];
+    // docs.slack.dev/reference/views/home-tab-views: at most 100 blocks.
+    expect(blocks.length).toBeLessThanOrEqual(100);
+    expect(viewLimitProblems(view)).toEqual([]);
+    const text = JSON.stringify(blocks);
+    expect(text).toContain('…and 290 more: `/jit list`');
+    expect(text).toContain('…and 285 more: the approval channels');
+  });
+});
+
 describe('viewLimitProblems', () => {
   it('finds a view that Slack would refuse', () => {
     const blocks: KnownBlock[] = Array.from({ length: 101 }, () => ({ type: 'divider', block_id: 'same' }));

@@ -233,3 +233,25 @@ describe('stateLine', () => {
     expect(stateLine(makeRequest())).toBe(':hourglass_flowing_sand: Pending');
   });
 });
+
+describe('approvalMessage within Slack limits', () => {
+  it('fits a reason that escaping makes five times longer, and long policy and cloud texts, in their sections', () => {
+    const role = makeRole({ description: 'd'.repeat(5000) });
+    const request = makeRequest({ reason: '&'.repeat(1000) });
+    const sections = (blocks: KnownBlock[]) =>
+      blocks.flatMap((block) =>
+        block.type === 'section' ? [block.text?.text ?? '', ...(block.fields ?? []).map((field) => field.text)] : [],
+      );
+    const pending = approvalMessage(request, role).blocks;
+    // docs.slack.dev/reference/block-kit/blocks/section-block: text ≤ 3000, each field ≤ 2000.
+    for (const text of sections(pending)) expect(text.length).toBeLessThanOrEqual(3000);
+    const fields = pending.flatMap((block) => (block.type === 'section' ? (block.fields ?? []) : []));
+    for (const field of fields) expect(field.text.length).toBeLessThanOrEqual(2000);
+    expect(JSON.stringify(pending)).toContain('&amp;&amp;');
+    const failed = approvalMessage(
+      makeRequest({ state: 'failed', failureReason: '<'.repeat(5000), reason: '>'.repeat(1000) }),
+      role,
+    ).blocks;
+    for (const text of sections(failed)) expect(text.length).toBeLessThanOrEqual(3000);
+  });
+});

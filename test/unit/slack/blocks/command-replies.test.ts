@@ -167,3 +167,36 @@ describe('audit replies', () => {
     );
   });
 });
+
+describe('replies with hundreds of items', () => {
+  it('rolesText lists as many roles as fit 4,000 characters and counts the rest', () => {
+    const roles = Array.from({ length: 300 }, (_, index) =>
+      makeRole({ id: `role-${index}`, description: `${'&'.repeat(400)} ${index}` }),
+    );
+    const text = rolesText(roles);
+    // docs.slack.dev/reference/methods/chat.postMessage: keep text within 4,000 characters.
+    expect(text.length).toBeLessThanOrEqual(4000);
+    const listed = text.split('\n').filter((line) => line.startsWith('• ')).length;
+    expect(listed).toBeGreaterThan(0);
+    expect(text.split('\n').at(-1)).toBe(
+      `…and ${300 - listed} more: type part of a name or description in the form (\`/jit\`) to find one.`,
+    );
+  });
+
+  it('rolesText lists every role when they fit, without a count', () => {
+    const text = rolesText([makeRole({ id: 'a' }), makeRole({ id: 'b' })]);
+    expect(text).not.toContain('more');
+    expect(text.split('\n')).toHaveLength(3);
+  });
+
+  it('listText stays within 4,000 characters and points to the Home tab for the rest', () => {
+    const now = T0 + MINUTE;
+    const requests = Array.from({ length: 200 }, (_, index) =>
+      makeRequest({ id: `req${String(index).padStart(5, '0')}` }),
+    );
+    const text = listText(requests, now);
+    expect(text.length).toBeLessThanOrEqual(4000);
+    const listed = text.split('\n').filter((line) => line.startsWith('• ')).length;
+    expect(text).toContain(`…and ${200 - listed} more: the bot's Home tab lists them with buttons.`);
+  });
+});

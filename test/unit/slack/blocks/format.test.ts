@@ -1,5 +1,12 @@
 import { SYSTEM_ACTORS } from '../../../../src/domain/access-request';
-import { actorName, escapeMrkdwn, requestIdCode, slackTime, utcTime } from '../../../../src/slack/blocks/format';
+import {
+  actorName,
+  escapeMrkdwn,
+  escapeMrkdwnWithin,
+  requestIdCode,
+  slackTime,
+  utcTime,
+} from '../../../../src/slack/blocks/format';
 
 describe('escapeMrkdwn', () => {
   it.each([
@@ -68,5 +75,25 @@ describe('actorName', () => {
 describe('requestIdCode', () => {
   it('wraps the ID in backticks', () => {
     expect(requestIdCode('k7m2xq9d')).toBe('`k7m2xq9d`');
+  });
+});
+
+describe('escapeMrkdwnWithin', () => {
+  it('escapes like escapeMrkdwn when the result fits', () => {
+    expect(escapeMrkdwnWithin('a <b> & c', 100)).toBe(escapeMrkdwn('a <b> & c'));
+    expect(escapeMrkdwnWithin('12345', 5)).toBe('12345');
+  });
+
+  it('cuts the escaped text to the limit with an ellipsis, never inside an escape', () => {
+    const cut = escapeMrkdwnWithin('&'.repeat(1000), 3000);
+    expect(cut.length).toBeLessThanOrEqual(3000);
+    expect(cut.endsWith('&amp;…')).toBe(true);
+    expect(escapeMrkdwnWithin('ab&', 6)).toBe('ab…');
+    expect(escapeMrkdwnWithin('123456', 5)).toBe('1234…');
+  });
+
+  it('continues a quote on each new line when asked', () => {
+    expect(escapeMrkdwnWithin('one\ntwo', 100, { quote: true })).toBe('one\n>two');
+    expect(escapeMrkdwnWithin('one\ntwo', 100)).toBe('one\ntwo');
   });
 });

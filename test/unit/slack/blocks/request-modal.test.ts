@@ -1,4 +1,4 @@
-import type { InputBlock, KnownBlock, StaticSelect } from '@slack/types';
+import type { ExternalSelect, InputBlock, KnownBlock, StaticSelect } from '@slack/types';
 import { durationChoices } from '../../../../src/slack/blocks/duration-choices';
 import { requestModal, requestSentView } from '../../../../src/slack/blocks/request-modal';
 import { ACTION_IDS, INPUT_IDS, VIEW_IDS } from '../../../../src/slack/ids';
@@ -11,6 +11,17 @@ const ROLES = [
   makeRole({ id: 'rehearsal', provider: 'dryrun', maxDurationMs: 8 * HOUR, defaultDurationMs: HOUR }),
   makeRole({ id: 'ticketed', provider: 'aws', ticketPattern: 'INC-[0-9]+' }),
 ];
+
+/** `count` roles alternating between Azure and AWS, with descriptions far past Slack's 75 per option. */
+const manyRoles = (count: number) =>
+  Array.from({ length: count }, (_, index) =>
+    makeRole({
+      id: `role-${index}`,
+      description: 'x'.repeat(300),
+      provider: index % 2 ? 'aws' : 'azure',
+      maxDurationMs: HOUR,
+    }),
+  );
 
 function input(blocks: KnownBlock[], blockId: string): InputBlock {
   const block = blocks.find((candidate) => candidate.block_id === blockId);
@@ -97,14 +108,48 @@ describe('requestModal', () => {
     expect(input(plain.blocks as KnownBlock[], INPUT_IDS.reason).hint).toBeUndefined();
   });
 
-  it('stays within Slack limits with 200 roles and long descriptions', () => {
-    const many = Array.from({ length: 200 }, (_, index) =>
-      makeRole({ id: `role-${index}`, description: 'x'.repeat(300), provider: index % 2 ? 'aws' : 'azure' }),
-    );
-    const view = requestModal({ roles: many, minDurationMs: MINUTE, selectedRoleId: 'role-3' });
+  it('keeps a static menu of every role, grouped, while they fit in one (100 options across groups)', () => {
+    const hundred = manyRoles(100);
+    const view = requestModal({ roles: hundred, minDurationMs: MINUTE, selectedRoleId: 'role-99' });
     expect(viewLimitProblems(view)).toEqual([]);
     const menu = select(view.blocks as KnownBlock[], INPUT_IDS.role);
-    expect(menu.option_groups?.flatMap((group) => group.options)).toHaveLength(100);
+    expect(menu.type).toBe('static_select');
+    expect(menu.option_groups?.map((group) => group.label.text)).toEqual(['Azure', 'AWS']);
+    expect(menu.option_groups?.flatMap((group) => group.options.map((option) => option.value))).toHaveLength(100);
+    expect(menu.initial_option?.value).toBe('role-99');
+    expect(input(view.blocks as KnownBlock[], INPUT_IDS.role).hint).toBeUndefined();
+  });
+
+  it('past 100 roles asks Slack to load them as the person types, and keeps the picked one and its limits', () => {
+    const many = manyRoles(101);
+    const view = requestModal({ roles: many, minDurationMs: MINUTE, selectedRoleId: 'role-100' });
+    expect(viewLimitProblems(view)).toEqual([]);
+    const block = input(view.blocks as KnownBlock[], INPUT_IDS.role);
+    const menu = block.element as ExternalSelect;
+    expect(menu).toMatchObject({ type: 'external_select', action_id: ACTION_IDS.pickRole, min_query_length: 0 });
+    expect(menu).not.toHaveProperty('options');
+    expect(menu).not.toHaveProperty('option_groups');
+    expect(menu.initial_option?.value).toBe('role-100');
+    expect(menu.initial_option?.text.text.length).toBeLessThanOrEqual(75);
+    expect(menu.initial_option?.description?.text.length).toBeLessThanOrEqual(75);
+    expect(block.dispatch_action).toBe(true);
+    expect(block.hint?.text).toContain('101 roles: type part of');
+    expect(input(view.blocks as KnownBlock[], INPUT_IDS.duration).hint?.text).toBe('At most 1h for role-100.');
+  });
+
+  it('stays within Slack limits with long policy texts and a long note', () => {
+    const long = [makeRole({ id: 'ticketed', ticketPattern: `INC-${'[0-9]'.repeat(800)}` })];
+    const view = requestModal({
+      roles: long,
+      minDurationMs: MINUTE,
+      selectedRoleId: 'ticketed',
+      note: '&'.repeat(3000),
+    });
+    expect(viewLimitProblems(view)).toEqual([]);
+    expect(input(view.blocks as KnownBlock[], INPUT_IDS.reason).hint?.text.length).toBeLessThanOrEqual(2000);
+    const note = JSON.stringify(view.blocks[0]);
+    expect(note).toContain('&amp;');
+    expect(note.length).toBeLessThan(2200);
   });
 
   it('says plainly when there is no role to request, with nothing to submit', () => {
