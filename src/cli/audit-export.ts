@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Redis } from 'ioredis';
@@ -13,6 +12,7 @@ import { RedisAuditLog } from '../store/audit-log';
 import { RedisKeys } from '../store/keys';
 import { AUDIT_EXPORT_USAGE, parseAuditExportArgs } from './audit-options';
 import { CliError } from './cli-error';
+import { loadDotEnv } from './dot-env';
 
 /** How long to wait for Redis before saying it cannot be reached. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -114,10 +114,10 @@ function isBrokenPipe(error: unknown): boolean {
 if (require.main === module) {
   // As the bot does: .env in the working directory, with the real environment taking precedence.
   try {
-    if (existsSync('.env')) process.loadEnvFile('.env');
+    loadDotEnv();
   } catch (error) {
-    process.stderr.write(`audit: cannot read .env: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(78);
+    process.stderr.write(`audit: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(error instanceof CliError ? error.exitStatus : 1);
   }
   runAuditExport({
     args: process.argv.slice(2),

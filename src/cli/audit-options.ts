@@ -12,7 +12,7 @@ export interface AuditExportOptions {
   requestId?: string;
 }
 
-export const AUDIT_EXPORT_USAGE = `Usage: npm run -s audit -- [options]   (or: node dist/cli/audit-export.js [options])
+export const AUDIT_EXPORT_USAGE = `Usage: npm run -s audit -- [options]   (or: npx jit-access-bot audit [options])
 
 Writes the audit trail (state changes and notes, oldest first) from Redis to standard output.
 

@@ -6,7 +6,7 @@ const EXIT_STATUS: Record<CliErrorCode, number> = {
   usage: 64,
   /** EX_UNAVAILABLE: a service it needs (Redis) cannot be reached. */
   unavailable: 69,
-  /** EX_CONFIG: a bad setting in the environment. */
+  /** EX_CONFIG: a bad setting in the environment or the policy file. */
   config: 78,
 };
 

@@ -4,12 +4,13 @@ import type { EnvConfig } from '../config/env-schema';
 import type { Clock, CloudProvider, CloudProviders, GrantCheckpoints } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { createAwsProvider } from './aws/aws-provider';
-import { awsIamPower, awsTargetSchema } from './aws/aws-target';
+import { awsIamPower, awsTargetSchema, describeAwsGrant } from './aws/aws-target';
 import { createAzureProvider } from './azure/azure-provider';
-import { azureIamPower, azureTargetSchema } from './azure/azure-target';
-import { DryrunProvider, dryrunTargetSchema } from './dryrun/dryrun-provider';
+import { azureIamPower, azureTargetSchema, describeAzureGrant } from './azure/azure-target';
+import { DryrunProvider, describeDryrunGrant, dryrunTargetSchema } from './dryrun/dryrun-provider';
 import { createGcpProvider } from './gcp/gcp-provider';
-import { gcpIamPower, gcpTargetSchema } from './gcp/gcp-target';
+import { describeGcpGrant, gcpIamPower, gcpTargetSchema } from './gcp/gcp-target';
+import type { GrantDescriber } from './grant-description';
 
 /** What providers may need to be built; each takes only its part. */
 export interface ProviderDeps {
@@ -61,6 +62,14 @@ export const PROVIDER_IAM_POWER: Readonly<
   aws: awsIamPower,
   azure: azureIamPower,
   gcp: gcpIamPower,
+};
+
+/** Per provider: what a role's grant would create and as whom, told from the policy alone (`jit-access-bot explain`). */
+export const PROVIDER_GRANT_DESCRIBERS: Readonly<Record<string, GrantDescriber>> = {
+  dryrun: describeDryrunGrant,
+  aws: describeAwsGrant,
+  azure: describeAzureGrant,
+  gcp: describeGcpGrant,
 };
 
 /** The configured providers, by name. */

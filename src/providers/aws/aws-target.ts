@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  type GrantDescription,
+  grantEmail,
+  missingIdentity,
+  type PolicyPrincipal,
+  REQUEST_ID_PLACEHOLDER,
+} from '../grant-description';
 
 /**
  * AWS's limit on one customer managed policy, in characters without whitespace (IAM and AWS STS quotas:
@@ -345,4 +352,47 @@ export function awsIamPower(target: Readonly<Record<string, unknown>>): string |
     if (powerful !== undefined) return `its statements allow ${powerful}`;
   }
   return undefined;
+}
+
+/**
+ * What a grant of this AWS target would create for the person, and as whom: the IAM user from `principals.<user>.aws`
+ * or their email for the IAM kinds (as `iamUserName` in the provider), the Identity Center user with their email.
+ */
+export function describeAwsGrant(
+  target: Readonly<Record<string, unknown>>,
+  principal: PolicyPrincipal,
+): GrantDescription {
+  const parsed = awsTargetSchema.parse(target);
+  const email = grantEmail(principal);
+  if (parsed.kind === 'identity-center') {
+    const user = email?.value ?? '<their email>';
+    return {
+      artefact: `account assignment of permission set ${parsed.permissionSetArn} in account ${parsed.accountId} (instance ${parsed.instanceArn}) to the Identity Center user with email ${user}; the bot removes it at expiry`,
+      grantee: email === undefined ? 'nobody yet' : `the Identity Center user with email ${user} (${email.source})`,
+      ...(email === undefined && {
+        refusal: missingIdentity(principal, 'email: <their Identity Center email>'),
+      }),
+    };
+  }
+  const fromMap = principal.mapped !== undefined;
+  const userName = principal.mapped ?? email?.value;
+  const user = userName ?? '<their IAM user>';
+  const what =
+    parsed.kind === 'assume-role'
+      ? `allowing sts:AssumeRole on ${parsed.roleArn}`
+      : `holding the role's ${parsed.statements.length} statement(s)`;
+  const artefact = `customer managed policy ${JIT_POLICY_PATH}${jitPolicyName(REQUEST_ID_PLACEHOLDER)} ${what}, attached to IAM user ${user}; AWS ends it at expiry (DateLessThan ${EXPIRY_KEY})`;
+  if (userName === undefined) {
+    return { artefact, grantee: 'nobody yet', refusal: missingIdentity(principal, 'aws: <IAM user name>') };
+  }
+  const source = fromMap ? `principals.${principal.slackUserId}.aws` : (email?.source ?? '');
+  return {
+    artefact,
+    grantee: `IAM user ${userName} (${source})`,
+    // A Slack email is only known at grant time; the provider checks it then.
+    ...((fromMap || principal.email !== undefined) &&
+      !isIamUserName(userName) && {
+        refusal: `"${userName}" cannot be an IAM user name (letters, digits and +=,.@_-, at most 64 characters): set aws: <IAM user name> under principals.${principal.slackUserId}`,
+      }),
+  };
 }

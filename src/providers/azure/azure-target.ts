@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type GrantDescription, grantEmail, missingIdentity, type PolicyPrincipal } from '../grant-description';
 
 const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const GUID_PATTERN = new RegExp(`^${GUID}$`);
@@ -107,4 +108,41 @@ export function azureIamPower(target: Readonly<Record<string, unknown>>): string
   if (!parsed.success) return undefined;
   const name = IAM_POWER_ROLES[roleDefinitionGuid(parsed.data.roleDefinitionId).toLowerCase()];
   return name === undefined ? undefined : `the ${name} role can assign roles`;
+}
+
+/**
+ * What a grant of this Azure target would create for the person, and as whom: the Entra object ID from
+ * `principals.<user>.azure`, else the Entra user found by their email in Microsoft Graph.
+ */
+export function describeAzureGrant(
+  target: Readonly<Record<string, unknown>>,
+  principal: PolicyPrincipal,
+): GrantDescription {
+  const parsed = azureTargetSchema.parse(target);
+  const email = grantEmail(principal);
+  const role = roleDefinitionResourceId(parsed);
+  const known = IAM_POWER_ROLES[roleDefinitionGuid(role)];
+  const roleText = known === undefined ? role : `${role} (${known})`;
+  let who: string;
+  let grantee: string;
+  let refusal: string | undefined;
+  if (principal.mapped !== undefined) {
+    who = `Entra object ${principal.mapped}`;
+    grantee = `Entra object ${principal.mapped} (principals.${principal.slackUserId}.azure)`;
+    if (!isGuid(principal.mapped)) {
+      refusal = `principals.${principal.slackUserId}.azure is ${principal.mapped}, not an Entra object ID: set it to the GUID shown as Object ID on the user's page in Entra ID`;
+    }
+  } else if (email !== undefined) {
+    who = `the Entra user whose email or user principal name is ${email.value}`;
+    grantee = `${who} (${email.source}), looked up in Microsoft Graph`;
+  } else {
+    who = 'their Entra user';
+    grantee = 'nobody yet';
+    refusal = missingIdentity(principal, 'azure: <their Entra object ID>');
+  }
+  const artefact =
+    parsed.kind === 'pim'
+      ? `PIM schedule on ${parsed.scope}: an active assignment of role ${roleText} to ${who}, with an expiration Azure enforces`
+      : `role assignment of role ${roleText} at ${parsed.scope} to ${who}, named by a GUID derived from the request ID and described "jit <requestId> until <expiry>"; the bot removes it at expiry`;
+  return { artefact, grantee, ...(refusal !== undefined && { refusal }) };
 }

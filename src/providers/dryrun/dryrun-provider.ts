@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CloudProviderError } from '../../domain/errors';
 import type { CloudProvider, FoundGrant, GrantOutcome, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
+import type { GrantDescription, PolicyPrincipal } from '../grant-description';
 
 /** What a dry-run role's `target:` may say. */
 export const dryrunTargetSchema = z
@@ -13,6 +14,27 @@ export const dryrunTargetSchema = z
     failGrantWith: z.string().min(1).optional(),
   })
   .strict();
+
+/** What a dry-run grant records, and under which name: `principals.<user>.dryrun`, else the Slack user ID. */
+export function describeDryrunGrant(
+  target: Readonly<Record<string, unknown>>,
+  principal: PolicyPrincipal,
+): GrantDescription {
+  const parsed = dryrunTargetSchema.parse(target);
+  const name = principal.mapped ?? principal.slackUserId;
+  return {
+    artefact: `nothing in any cloud: a record jit-<requestId> in Redis of the grant to ${name}${
+      parsed.description === undefined ? '' : ` (${parsed.description})`
+    }, deleted at expiry`,
+    grantee:
+      principal.mapped === undefined
+        ? `${name} (their Slack user ID)`
+        : `${name} (principals.${principal.slackUserId}.dryrun)`,
+    ...(parsed.failGrantWith !== undefined && {
+      refusal: `every grant of this role fails on purpose (target.failGrantWith): ${parsed.failGrantWith}`,
+    }),
+  };
+}
 
 /** One would-be grant, as the dry run records it. */
 export interface DryrunGrant {

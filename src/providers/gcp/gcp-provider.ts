@@ -11,7 +11,7 @@ import type {
 import type { Logger } from '../../lib/logger';
 import { forEachLimited } from '../for-each-limited';
 import { DEFAULT_CALL_RETRY, isTransientHttpStatus, providerError, retryTransient } from '../retry';
-import { type GcpResourceKind, type GcpTarget, gcpTargetSchema, resourceKind } from './gcp-target';
+import { type GcpResourceKind, type GcpTarget, gcpTargetSchema, MEMBER_PREFIXES, resourceKind } from './gcp-target';
 import {
   countConditionalBindings,
   countPrincipals,
@@ -76,9 +76,6 @@ const CALL_OPTIONS: CallOptions = { retry: null, timeout: 30_000 };
  * in a few round trips, few enough not to spend the read quota (per project and minute) in a burst.
  */
 const SWEEP_CONCURRENCY = 4;
-
-/** Principal prefixes the bot passes through as written in the policy's principals map. */
-const MEMBER_PREFIXES = ['user:', 'group:', 'serviceAccount:', 'principal://', 'principalSet://'];
 
 const PERMISSION_PREFIX: Readonly<Record<GcpResourceKind, string>> = {
   projects: 'resourcemanager.projects',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type GrantDescription, grantEmail, missingIdentity, type PolicyPrincipal } from '../grant-description';
 
 /** A project ID as Google allows it: 6–30 characters, lowercase letter first, no trailing hyphen. */
 const PROJECT_ID = '[a-z][a-z0-9-]{4,28}[a-z0-9]';
@@ -113,4 +114,49 @@ export function gcpIamPower(target: Readonly<Record<string, unknown>>): string |
   const parsed = gcpTargetSchema.safeParse(target);
   if (!parsed.success) return undefined;
   return IAM_POWER_ROLES.has(parsed.data.role) ? `${parsed.data.role} can change IAM` : undefined;
+}
+
+/** Principal prefixes the bot passes through as written in the policy's principals map. */
+export const MEMBER_PREFIXES: readonly string[] = [
+  'user:',
+  'group:',
+  'serviceAccount:',
+  'principal://',
+  'principalSet://',
+];
+
+/**
+ * What a grant of this GCP target would create for the person, and as which IAM member: `principals.<user>.gcp`
+ * (as the provider's `gcpMember` reads it), else `user:<their email>`.
+ */
+export function describeGcpGrant(
+  target: Readonly<Record<string, unknown>>,
+  principal: PolicyPrincipal,
+): GrantDescription {
+  const parsed = gcpTargetSchema.parse(target);
+  const email = grantEmail(principal);
+  const mapped = principal.mapped?.trim();
+  let member: string;
+  let grantee: string;
+  let refusal: string | undefined;
+  if (mapped) {
+    const prefixed = MEMBER_PREFIXES.some((prefix) => mapped.startsWith(prefix));
+    member = prefixed ? mapped : `user:${mapped}`;
+    grantee = `${member} (principals.${principal.slackUserId}.gcp)`;
+    if (!prefixed && mapped.includes(':')) {
+      refusal = `principals.${principal.slackUserId}.gcp is "${mapped}", not a principal the bot grants to: write it as user:<email>, group:<email> or serviceAccount:<email>`;
+    }
+  } else if (email !== undefined) {
+    member = `user:${email.value}`;
+    grantee = `${member} (${email.source})`;
+  } else {
+    member = 'user:<their email>';
+    grantee = 'nobody yet';
+    refusal = missingIdentity(principal, 'gcp: "user:<email>"');
+  }
+  return {
+    artefact: `conditional IAM binding of ${parsed.role} on ${parsed.resource} for ${member}, titled jit-<requestId> with the condition request.time < timestamp(<expiry>), so IAM ends it at expiry`,
+    grantee,
+    ...(refusal !== undefined && { refusal }),
+  };
 }
