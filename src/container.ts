@@ -33,6 +33,7 @@ import { RedisGrantCheckpoints } from './store/grant-checkpoints';
 import { RedisIrrevocableGrants } from './store/irrevocable-grants';
 import { RedisKeys } from './store/keys';
 import { checkRedisSettings, pingRedis } from './store/redis-checks';
+import { RedisConnectionWatch } from './store/redis-connection';
 import { RedisRequestStore } from './store/request-store';
 
 export interface ContainerOptions {
@@ -74,12 +75,11 @@ export function buildContainer(options: ContainerOptions): Container {
   const redis = new Redis(env.REDIS_URL, { connectionName: 'jit-store' });
   // BullMQ workers must never give up on a command, or a Redis blip would stop revocations.
   const bullRedis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, connectionName: 'jit-jobs' });
-  for (const [name, connection] of [
-    ['store', redis],
-    ['jobs', bullRedis],
-  ] as const) {
-    connection.on('error', (error) => logger.error({ err: error, connection: name }, 'Redis connection error'));
-  }
+  // One line when Redis goes and one when it is back, instead of an error per connection per reconnect attempt.
+  // BullMQ's own duplicates of bullRedis fail and recover with it; the job layer drops their connection errors.
+  const redisWatch = new RedisConnectionWatch(env.REDIS_URL, logger.child({ component: 'redis' }));
+  redisWatch.watch('store', redis);
+  redisWatch.watch('jobs', bullRedis);
 
   const policy: PolicySource = { current: () => config.policy };
   const slackClientOptions: WebClientOptions = {
@@ -176,6 +176,8 @@ export function buildContainer(options: ContainerOptions): Container {
   });
 
   let workers: RunningWorkers | undefined;
+  // Stopping a receiver that never started rejects; a refused start (bad token, port in use) must not say so.
+  let slackStarted = false;
   let reconcileKeeper: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   return {
@@ -226,17 +228,22 @@ export function buildContainer(options: ContainerOptions): Container {
         }, everyMs);
         reconcileKeeper.unref();
       }
-      return slack.start(port);
+      const started = await slack.start(port);
+      slackStarted = true;
+      return started;
     },
     stop() {
       stopping ??= (async () => {
-        await slack
-          .stop()
-          .catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
+        if (slackStarted) {
+          await slack
+            .stop()
+            .catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
+        }
         clearInterval(reconcileKeeper);
         await workers?.close();
         await closeQueues(queues);
         await providers.close();
+        redisWatch.close();
         await Promise.allSettled([redis.quit(), bullRedis.quit()]);
       })();
       return stopping;

@@ -43,9 +43,22 @@ const envSchema = z.object({
     .min(0, { error: 'must be between 0 and 65535' })
     .max(65535, { error: 'must be between 0 and 65535' })
     .default(3000),
+  // No default here: whether it was given decides if the bot may start a local Redis (see parseEnv).
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' })
-    .default('redis://127.0.0.1:6379'),
+    .optional(),
+  JIT_LOCAL_REDIS_PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int({ error: 'must be a whole port number' })
+    .min(1, { error: 'must be between 1 and 65535' })
+    .max(65535, { error: 'must be between 1 and 65535' })
+    .default(6379),
+  JIT_REDIS_WAIT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(1_000, { error: 'must be at least 1000 ms' })
+    .max(600_000, { error: 'must be at most 600000 ms' })
+    .default(15_000),
   JIT_POLICY_FILE: z.string().min(1).default('./policy.yml'),
   JIT_REDIS_PREFIX: z
     .string()
@@ -90,7 +103,30 @@ function isResourceManagerEndpoint(value: string): boolean {
   }
 }
 
-export type EnvConfig = z.infer<typeof envSchema>;
+/** The settings, with `REDIS_URL` always filled in and `redisUrlGiven` telling whether it came from the user. */
+export type EnvConfig = Omit<z.infer<typeof envSchema>, 'REDIS_URL'> & {
+  REDIS_URL: string;
+  /** False when `REDIS_URL` was unset: the bot then uses, or starts, a Redis on 127.0.0.1:`JIT_LOCAL_REDIS_PORT`. */
+  redisUrlGiven: boolean;
+};
+
+/** The Redis used when `REDIS_URL` is unset: the local one on the loopback address. */
+export function localRedisUrl(port: number): string {
+  return `redis://127.0.0.1:${port}`;
+}
+
+function withRedisUrl<T extends { REDIS_URL?: string | undefined; JIT_LOCAL_REDIS_PORT: number }>(
+  data: T,
+): Omit<T, 'REDIS_URL'> & { REDIS_URL: string; redisUrlGiven: boolean } {
+  return {
+    ...data,
+    REDIS_URL: data.REDIS_URL ?? localRedisUrl(data.JIT_LOCAL_REDIS_PORT),
+    redisUrlGiven: data.REDIS_URL !== undefined,
+  };
+}
+
+/** Every variable the bot itself reads, so deployment files can be checked against the schema. */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as readonly (keyof EnvConfig)[];
 
 /**
  * Reads the settings from the environment once, listing every missing or bad one with its fix.
@@ -108,19 +144,23 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvConfig {
     );
   }
   if (!result.success || problems.length > 0) throw new ConfigError('The environment', problems);
-  return result.data;
+  return withRedisUrl(result.data);
 }
 
 /** The settings that locate the store: all the audit export needs, so it runs without any Slack settings. */
 export type StoreEnvConfig = Pick<EnvConfig, 'REDIS_URL' | 'JIT_REDIS_PREFIX'>;
 
 /**
- * Reads only `REDIS_URL` and `JIT_REDIS_PREFIX`, with the same rules and defaults as {@link parseEnv}.
+ * Reads only `REDIS_URL` (or `JIT_LOCAL_REDIS_PORT`) and `JIT_REDIS_PREFIX`, with the same rules and defaults as
+ * {@link parseEnv}.
  * @throws ConfigError
  */
 export function parseStoreEnv(env: NodeJS.ProcessEnv): StoreEnvConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = envSchema.pick({ REDIS_URL: true, JIT_REDIS_PREFIX: true }).safeParse(present);
+  const result = envSchema
+    .pick({ REDIS_URL: true, JIT_REDIS_PREFIX: true, JIT_LOCAL_REDIS_PORT: true })
+    .safeParse(present);
   if (!result.success) throw new ConfigError('The environment', formatIssues(result.error.issues));
-  return result.data;
+  const { REDIS_URL, JIT_REDIS_PREFIX } = withRedisUrl(result.data);
+  return { REDIS_URL, JIT_REDIS_PREFIX };
 }

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock, JobScheduler, NoticeKind, ReminderKind } from '../domain/ports';
 import type { Logger } from '../lib/logger';
+import { isRedisConnectionError } from '../store/redis-connection';
 import {
   HOME_JOB_NAME,
   HOME_REFRESH_WINDOW_MS,
@@ -21,8 +22,11 @@ export type Queues = Readonly<Record<QueueKey, Queue>>;
 export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
   const make = (key: QueueKey) => {
     const queue = new Queue(QUEUE_NAMES[key], { connection, prefix, defaultJobOptions: JOB_OPTIONS[key] });
-    // Without a listener BullMQ prints connection errors raw to stderr, outside the structured log.
-    queue.on('error', (error) => logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'queue error'));
+    // Without a listener BullMQ prints connection errors raw to stderr, outside the structured log. Connection
+    // errors repeat on every reconnect attempt; the container's Redis watch reports the outage once instead.
+    queue.on('error', (error) => {
+      if (!isRedisConnectionError(error)) logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'queue error');
+    });
     return queue;
   };
   return {

@@ -6,6 +6,7 @@ import type { Alerter } from '../domain/ports';
 import type { Reconciler } from '../domain/reconciler';
 import type { RevocationMonitor } from '../domain/revocation-monitor';
 import type { Logger } from '../lib/logger';
+import { isRedisConnectionError } from '../store/redis-connection';
 import { approvalTimeoutProcessor } from './processors/approval-timeout-processor';
 import { grantProcessor } from './processors/grant-processor';
 import { notifyProcessor } from './processors/notify-processor';
@@ -102,7 +103,10 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
           type === CAPPED_JITTER ? cappedJitterBackoff(attemptsMade, REVOKE_BACKOFF) : 1_000,
       },
     });
-    worker.on('error', (error) => logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'worker error'));
+    // Connection errors repeat on every reconnect attempt of every worker; the Redis watch reports the outage once.
+    worker.on('error', (error) => {
+      if (!isRedisConnectionError(error)) logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'worker error');
+    });
     worker.on('failed', (job, error) => {
       deps.metrics.countJobFailure(QUEUE_NAMES[key]);
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {

@@ -1,4 +1,4 @@
-import { WebClient } from '@slack/web-api';
+import { LogLevel, WebClient } from '@slack/web-api';
 import { ACTION_IDS, INPUT_IDS, VIEW_IDS } from '../../src/slack/ids';
 import type { RecordedCall } from '../support/fake-slack-api';
 import { startTestBot, type TestBot } from '../support/test-bot';
@@ -214,7 +214,21 @@ describe('the request form and every surface with 300 roles', () => {
   }, 60_000);
 
   it('the fake Slack refuses what Slack refuses: a view over 100 blocks, a menu over 100 options', async () => {
-    const client = new WebClient('xoxb-test-token-0000', { slackApiUrl: bot.slack.url, retryConfig: { retries: 0 } });
+    // The refusals below are expected; the client would print each one on the console.
+    const quiet = {
+      debug() {},
+      info() {},
+      warn() {},
+      error() {},
+      setLevel() {},
+      getLevel: () => LogLevel.ERROR,
+      setName() {},
+    };
+    const client = new WebClient('xoxb-test-token-0000', {
+      slackApiUrl: bot.slack.url,
+      retryConfig: { retries: 0 },
+      logger: quiet,
+    });
     const divider = { type: 'divider' };
     await expect(
       client.views.publish({ user_id: 'U0ALICE', view: { type: 'home', blocks: Array(101).fill(divider) } }),

@@ -14,11 +14,9 @@ export interface BotProcess {
   exited: Promise<number | null>;
 }
 
-/** Compiles src/ to dist/ the way `npm start` does before running it. */
+/** Compiles src/ to dist/ the way `npm start` does before running it: only when the sources changed. */
 export function buildBot(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-  });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build-if-stale.js')], { cwd: ROOT });
 }
 
 /** Starts the built bot in `cwd` with exactly the given environment (plus PATH). */
