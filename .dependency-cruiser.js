@@ -30,6 +30,24 @@ module.exports = {
       to: { path: ['^src/providers/', '^src/store/', '^src/jobs/'] },
     },
     {
+      name: 'config-knows-no-provider',
+      comment:
+        'config/ reads settings and the policy; what each provider adds (target schemas, IAM power, propagation) is ' +
+        'passed in by the caller, so config never imports a provider.',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/providers/' },
+    },
+    {
+      name: 'lib-is-a-leaf',
+      comment:
+        'lib/ is plumbing any layer may use (logger, metrics, the wall clock); it imports no other part of src/. ' +
+        'Something that needs a domain type is an adapter or belongs to the domain.',
+      severity: 'error',
+      from: { path: '^src/lib/' },
+      to: { path: '^src/', pathNot: '^src/lib/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -4,7 +4,7 @@ import { parseEnv } from '../src/config/env-schema';
 import { parsePolicy } from '../src/config/policy-schema';
 import { buildContainer, type Container } from '../src/container';
 import { createLogger } from '../src/lib/logger';
-import { PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from '../src/providers/registry';
+import { PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS, PROVIDER_TARGET_SCHEMAS } from '../src/providers/registry';
 import { type FakeCloudOptions, LatencyCloudProvider } from './latency-provider';
 
 export const BENCH_CHANNEL = 'C0BENCH';
@@ -63,7 +63,13 @@ export async function startBenchBot(options: BenchBotOptions): Promise<BenchBot>
     PORT: '0',
     LOG_LEVEL: options.logLevel ?? 'warn',
   });
-  const policy = parsePolicy(BENCH_POLICY, 'bench policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
+  const policy = parsePolicy(
+    BENCH_POLICY,
+    'bench policy',
+    PROVIDER_TARGET_SCHEMAS,
+    PROVIDER_IAM_POWER,
+    PROVIDER_PROPAGATION_MS,
+  );
   const cloudRedis = new Redis(options.redisUrl, { connectionName: 'bench-cloud' });
   const container = buildContainer({
     config: { env, policy },

@@ -1,6 +1,7 @@
 import type { WebClientOptions } from '@slack/web-api';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
+import { randomRequestIds } from './adapters/random-request-ids';
 import type { AppConfig } from './config/load-config';
 import { AuditService } from './domain/audit-service';
 import { GrantLifecycle } from './domain/grant-lifecycle';
@@ -17,7 +18,6 @@ import { type RunningWorkers, startWorkers } from './jobs/workers';
 import { systemClock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import { Metrics } from './lib/metrics';
-import { randomRequestIds } from './lib/request-ids';
 import type { DryrunProvider } from './providers/dryrun/dryrun-provider';
 import { buildProviders } from './providers/registry';
 import { SlackAlerter } from './slack/alerter';
@@ -49,7 +49,11 @@ export interface ContainerOptions {
   providers?: readonly CloudProvider[];
 }
 
-/** Everything the bot is made of, built in one place; the only module that constructs clients. */
+/**
+ * Everything the running bot is made of, wired in one place: its Redis connections and Slack clients are made here
+ * and handed to the parts that use them. Each cloud provider builds its own SDK clients (`providers/registry.ts`),
+ * and BullMQ builds its queues' and workers' connections from the one given to the job layer.
+ */
 export interface Container {
   keys: RedisKeys;
   redis: Redis;
@@ -214,6 +218,7 @@ export function buildContainer(options: ContainerOptions): Container {
           monitor,
           reconciler,
           metrics,
+          clock,
           logger,
           lockDurationMs: env.JIT_JOB_LOCK_MS,
           concurrency: { grant: env.JIT_GRANT_CONCURRENCY, revoke: env.JIT_REVOKE_CONCURRENCY },

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { type AppConfig, loadConfig } from './config/load-config';
 import { buildContainer, type Container } from './container';
 import { createLogger, type Logger, maskSecrets } from './lib/logger';
-import { PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from './providers/registry';
+import { PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS, PROVIDER_TARGET_SCHEMAS } from './providers/registry';
 import { prepareRedis } from './startup/prepare-redis';
 import { describeStartupFailure, EXIT } from './startup/startup-failure';
 import type { LocalRedis } from './store/local-redis';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   let logger: Logger | undefined;
   try {
     if (existsSync('.env')) process.loadEnvFile('.env');
-    config = loadConfig(process.env, PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
+    config = loadConfig(process.env, PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS);
     logger = createLogger({ level: config.env.LOG_LEVEL });
     // From here on a signal also stops what start-up has begun, such as a local Redis.
     onSignals(logger);

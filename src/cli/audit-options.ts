@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
+import { AUDIT_FORMATS, type AuditFormat, isAuditFormat } from '../domain/audit-format';
 import { DEFAULT_AUDIT_SINCE, parsePointInTime } from '../domain/audit-service';
 import { isDomainError } from '../domain/errors';
-import { AUDIT_FORMATS, type AuditFormat, isAuditFormat } from '../lib/audit-format';
 import { CliError } from './cli-error';
 
 /** What `npm run audit -- …` asked for, with times resolved to epoch milliseconds. */
@@ -74,7 +74,12 @@ function pointInTime(option: string, text: string, now: number): number {
   try {
     return parsePointInTime(text, now);
   } catch (error) {
-    if (isDomainError(error)) throw usage(`${option} ${error.message}`);
+    // The domain refuses by code (the only one here is `invalid_duration`); the CLI writes its own sentence.
+    if (isDomainError(error)) {
+      throw usage(
+        `${option} "${text.trim()}" is neither a time back from now (30m, 12h, 7d, 1d12h) nor a date (2025-01-31 or 2025-01-31T08:00:00Z).`,
+      );
+    }
     throw error;
   }
 }

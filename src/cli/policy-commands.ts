@@ -3,7 +3,12 @@ import type { Writable } from 'node:stream';
 import { ConfigError } from '../config/config-error';
 import { loadPolicyFile } from '../config/load-config';
 import type { Policy } from '../domain/policy';
-import { PROVIDER_GRANT_DESCRIBERS, PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from '../providers/registry';
+import {
+  PROVIDER_GRANT_DESCRIBERS,
+  PROVIDER_IAM_POWER,
+  PROVIDER_PROPAGATION_MS,
+  PROVIDER_TARGET_SCHEMAS,
+} from '../providers/registry';
 import { CliError } from './cli-error';
 import { formatExplanation } from './explanation-text';
 import { explainPolicy } from './policy-explanation';
@@ -87,7 +92,7 @@ function policyFileFromEnv(env: NodeJS.ProcessEnv): string {
 /** @throws CliError `config` carrying the loader's own message, so it reads as it does when the bot refuses to start */
 function loadPolicy(path: string): Policy {
   try {
-    return loadPolicyFile(path, PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
+    return loadPolicyFile(path, PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS);
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError('config', error.message, { cause: error });
     throw error;

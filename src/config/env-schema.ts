@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseResourceManagerEndpoint } from '../providers/gcp/resource-manager-endpoint';
 import { ConfigError, formatIssues } from './config-error';
+import { parseResourceManagerEndpoint } from './resource-manager-endpoint';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Policy } from '../domain/policy';
 import { ConfigError } from './config-error';
 import { type EnvConfig, parseEnv } from './env-schema';
-import { type IamPowerDetectors, parsePolicy, type TargetSchemas } from './policy-schema';
+import { type IamPowerDetectors, type PropagationDefaults, parsePolicy, type TargetSchemas } from './policy-schema';
 
 export interface AppConfig {
   env: EnvConfig;
@@ -10,7 +10,12 @@ export interface AppConfig {
 }
 
 /** Reads and validates the policy file named by `JIT_POLICY_FILE`. @throws ConfigError */
-export function loadPolicyFile(path: string, targetSchemas: TargetSchemas, iamPower: IamPowerDetectors = {}): Policy {
+export function loadPolicyFile(
+  path: string,
+  targetSchemas: TargetSchemas,
+  iamPower: IamPowerDetectors = {},
+  propagation: PropagationDefaults = {},
+): Policy {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -22,7 +27,7 @@ export function loadPolicyFile(path: string, targetSchemas: TargetSchemas, iamPo
         : `cannot be read (${code ?? String(error)}): check the path and its permissions`,
     ]);
   }
-  return parsePolicy(text, `The policy file ${path}`, targetSchemas, iamPower);
+  return parsePolicy(text, `The policy file ${path}`, targetSchemas, iamPower, propagation);
 }
 
 /**
@@ -34,6 +39,7 @@ export function loadConfig(
   env: NodeJS.ProcessEnv,
   targetSchemas: TargetSchemas,
   iamPower: IamPowerDetectors = {},
+  propagation: PropagationDefaults = {},
 ): AppConfig {
   const errors: ConfigError[] = [];
   let parsedEnv: EnvConfig | undefined;
@@ -49,6 +55,7 @@ export function loadConfig(
       parsedEnv?.JIT_POLICY_FILE ?? env.JIT_POLICY_FILE ?? './policy.yml',
       targetSchemas,
       iamPower,
+      propagation,
     );
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -1,14 +1,30 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../domain/duration';
+import { type DomainErrorDetails, isDomainError } from '../domain/errors';
 import type { Policy, Role } from '../domain/policy';
 import { ConfigError, formatIssues } from './config-error';
+
+/** The policy file's sentence for a duration the domain refuses: the domain gives a code and the facts, not prose. */
+function durationProblem(text: string, error: unknown): string {
+  if (!isDomainError(error) || error.code !== 'invalid_duration') {
+    return error instanceof Error ? error.message : String(error);
+  }
+  switch ((error.details as DomainErrorDetails<'invalid_duration'>).problem) {
+    case 'zero':
+      return `"${text}" is zero; ask for a positive duration such as 30m.`;
+    case 'too-long':
+      return `"${text}" is longer than any role allows.`;
+    default:
+      return `"${text}" is not a duration. Use a number with a unit: 30s, 15m, 2h, 1d, or a combination such as 1h30m.`;
+  }
+}
 
 const durationText = z.string({ error: 'must be a duration such as 30m, 2h or 1h30m' }).transform((text, ctx) => {
   try {
     return parseDuration(text);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    ctx.addIssue({ code: 'custom', message: durationProblem(text, error) });
     return z.NEVER;
   }
 });
@@ -19,7 +35,7 @@ const durationOrZero = z.string({ error: 'must be a duration such as 0s, 1m or 1
   try {
     return parseDuration(text);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    ctx.addIssue({ code: 'custom', message: durationProblem(text, error) });
     return z.NEVER;
   }
 });
@@ -38,9 +54,6 @@ const selectorSchema = z
     usergroups: z.array(usergroupId).default([]),
   })
   .strict();
-
-/** How long after a revocation each provider's changes have propagated, by default (see CLOUDS.md). */
-const DEFAULT_PROPAGATION = { dryrun: '0s', aws: '1m', gcp: '7m', azure: '10m' } as const;
 
 const settingsSchema = z
   .object({
@@ -189,6 +202,12 @@ export type IamPowerDetectors = Readonly<
   Record<string, (target: Readonly<Record<string, unknown>>) => string | undefined>
 >;
 
+/**
+ * Per provider: how long after a revocation its changes have propagated, in milliseconds, unless
+ * `settings.propagation` says otherwise. Each provider declares its own (see `providers/registry.ts`).
+ */
+export type PropagationDefaults = Readonly<Record<string, number>>;
+
 type ParsedRole = z.infer<typeof roleSchema>;
 
 /** A role's risk, approvals and maximum once the defaults that depend on its risk are applied. */
@@ -215,6 +234,7 @@ export function parsePolicy(
   source: string,
   targetSchemas: TargetSchemas,
   iamPower: IamPowerDetectors = {},
+  propagation: PropagationDefaults = {},
 ): Policy {
   let document: unknown;
   try {
@@ -227,7 +247,7 @@ export function parsePolicy(
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
   const problems = crossCheck(result.data, targetSchemas, iamPower);
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return toPolicy(result.data, iamPower);
+  return toPolicy(result.data, iamPower, propagation);
 }
 
 /** Rules that span fields: uniqueness, limits within limits, approvers for approval-gated roles, targets. */
@@ -327,7 +347,7 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas, iamPower
   return problems;
 }
 
-function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
+function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors, propagation: PropagationDefaults): Policy {
   const warnings: string[] = [];
   const { settings } = parsed;
   return {
@@ -341,12 +361,7 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors): Policy {
       admins: settings.admins,
       alertAfter: settings.alertAfter,
       reconcileEveryMs: settings.reconcileEvery,
-      propagationMs: {
-        ...Object.fromEntries(
-          Object.entries(DEFAULT_PROPAGATION).map(([name, text]) => [name, text === '0s' ? 0 : parseDuration(text)]),
-        ),
-        ...settings.propagation,
-      },
+      propagationMs: { ...propagation, ...settings.propagation },
       auditRetentionMs: settings.auditRetention,
       allowedTeams: settings.allowedTeams,
       maxOpenRequestsPerPerson: settings.maxOpenRequestsPerPerson,

@@ -1,3 +1,4 @@
+import type { GrantRefusal } from './grant-refusal';
 import type { PrincipalIdentities } from './policy';
 
 /** Every state a request can be in; the allowed moves between them live in `request-machine.ts`. */
@@ -61,7 +62,10 @@ export interface AccessRequest {
   revocationRequestedAt?: number;
   endedAt?: number;
   endedBy?: string;
+  /** Why granting failed, as plain text (the audit trail's reason; a provider's own message). */
   failureReason?: string;
+  /** When the policy refused the grant: the coded refusal, from which the Slack layer writes the sentence. */
+  grantRefusal?: GrantRefusal;
   /** What the denying approver told the requester, if anything. */
   denialReason?: string;
   /**

@@ -2,7 +2,6 @@ import { isSelected } from './approvals';
 import type { AuditEntry } from './audit-event';
 import { parseDuration } from './duration';
 import { DomainError } from './errors';
-import type { PeopleSelector } from './policy';
 import type { AuditLog, Clock, PeopleDirectory, PolicySource } from './ports';
 
 /** Where an export starts when it names no time: the last week. */
@@ -50,7 +49,11 @@ export class AuditService {
         reason: 'audit export refused: not an admin',
         at: this.deps.clock.now(),
       });
-      throw new DomainError('not_allowed', whoMayExport(admins), { action: 'audit' });
+      throw new DomainError('not_allowed', {
+        situation: 'not-admin',
+        action: 'audit',
+        admins: { users: [...admins.users], usergroups: [...admins.usergroups] },
+      });
     }
     const limit = this.deps.maxEntries ?? MAX_EXPORT_ENTRIES;
     const entries: AuditEntry[] = [];
@@ -82,29 +85,13 @@ export async function* selectAuditEntries(
   }
 }
 
-function whoMayExport(admins: PeopleSelector): string {
-  const named = [
-    ...admins.users.map((userId) => `<@${userId}>`),
-    ...admins.usergroups.map((groupId) => `members of <!subteam^${groupId}>`),
-  ];
-  if (named.length === 0) {
-    return 'Nobody may export the audit trail in Slack: the policy names no admins (`settings.admins`). Ask your platform team to add you there, or to run `npm run audit` where the bot runs.';
-  }
-  return `Only the bot's admins may export the audit trail: ${joinNames(named)}. Ask one of them, or ask your platform team to add you to \`settings.admins\` in the policy.`;
-}
-
-function joinNames(names: readonly string[]): string {
-  if (names.length <= 1) return names.join('');
-  return `${names.slice(0, -1).join(', ')} and ${names.at(-1) ?? ''}`;
-}
-
 /** `2025-01-31`, `2025-01-31T08:00`, `2025-01-31T08:00:00.000Z`, `2025-01-31 08:00:00+02:00`. */
 const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /**
  * A point in time as people write it for an export window: a duration back from `now` (`7d`, `12h`, `1d12h`)
  * or an ISO date or date-time (a date alone is midnight UTC; a date-time without an offset is local time).
- * @throws DomainError `invalid_duration` naming both accepted forms
+ * @throws DomainError `invalid_duration` (problem `not-a-point-in-time`)
  */
 export function parsePointInTime(text: string, now: number): number {
   const trimmed = text.trim();
@@ -122,9 +109,5 @@ export function parsePointInTime(text: string, now: number): number {
       if (!(error instanceof DomainError)) throw error;
     }
   }
-  throw new DomainError(
-    'invalid_duration',
-    `"${trimmed}" is neither a time back from now (30m, 12h, 7d, 1d12h) nor a date (2025-01-31 or 2025-01-31T08:00:00Z).`,
-    { input: text },
-  );
+  throw new DomainError('invalid_duration', { input: text, problem: 'not-a-point-in-time' });
 }

@@ -1,5 +1,5 @@
 /** Which email may name a person in a cloud: the policy's principals map first, a Slack email only when trusted. */
-import { CloudProviderError } from './errors';
+import { GrantRefused } from './grant-refusal';
 import type { PolicySettings, PrincipalIdentities } from './policy';
 import type { CloudProvider, PeopleDirectory } from './ports';
 
@@ -7,8 +7,8 @@ import type { CloudProvider, PeopleDirectory } from './ports';
  * The email a grant names the person by: `principals.<user>.email`, else their Slack profile email when the
  * policy allows profile emails and Slack confirmed it; undefined when the provider does not name people by email
  * or Slack has none (the provider then refuses, saying which principals entry to add).
- * @throws CloudProviderError (not retryable) when the person's only way to be named in this cloud would be an
- * email the policy or Slack does not vouch for; the message says which principals entry fixes it.
+ * @throws GrantRefused (not retryable) `principals_required` or `email_unconfirmed` when the person's only way
+ * to be named in this cloud would be an email the policy or Slack does not vouch for.
  */
 export async function emailForGrant(
   slackUserId: string,
@@ -24,18 +24,13 @@ export async function emailForGrant(
   const mapped = identities[provider.name] !== undefined;
   if (settings.identity === 'principals') {
     if (mapped) return undefined;
-    throw new CloudProviderError(
-      provider.name,
-      `<@${slackUserId}> has no entry under \`principals\` in the policy file, and this policy names people in clouds only through it (settings.identity: principals), never by their Slack email: an admin must add \`${provider.name}: …\` or \`email: …\` under principals.${slackUserId}.`,
-      false,
-    );
+    throw new GrantRefused({ code: 'principals_required', details: { userId: slackUserId, provider: provider.name } });
   }
   const profile = await directory.userEmail(slackUserId);
   if (profile === undefined || profile.confirmed) return profile?.address;
   if (mapped) return undefined;
-  throw new CloudProviderError(
-    provider.name,
-    `Slack has not confirmed the email on <@${slackUserId}>'s profile (${profile.address}), so the bot will not use it to name them in ${provider.name}: confirm it in Slack, or an admin can add \`${provider.name}: …\` or \`email: …\` under principals.${slackUserId} in the policy file.`,
-    false,
-  );
+  throw new GrantRefused({
+    code: 'email_unconfirmed',
+    details: { userId: slackUserId, provider: provider.name, address: profile.address },
+  });
 }

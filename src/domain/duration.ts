@@ -18,11 +18,7 @@ export function parseDuration(text: string): number {
   const normalised = text.trim().toLowerCase();
   const match = DURATION_PATTERN.exec(normalised);
   if (normalised === '' || !match) {
-    throw new DomainError(
-      'invalid_duration',
-      `"${text}" is not a duration. Use a number with a unit: 30s, 15m, 2h, 1d, or a combination such as 1h30m.`,
-      { input: text },
-    );
+    throw new DomainError('invalid_duration', { input: text, problem: 'syntax' });
   }
   let total = 0;
   UNIT_ORDER.forEach((unit, index) => {
@@ -30,12 +26,10 @@ export function parseDuration(text: string): number {
     if (amount !== undefined) total += Number(amount) * UNIT_MS[unit];
   });
   if (total <= 0) {
-    throw new DomainError('invalid_duration', `"${text}" is zero; ask for a positive duration such as 30m.`, {
-      input: text,
-    });
+    throw new DomainError('invalid_duration', { input: text, problem: 'zero' });
   }
   if (!Number.isSafeInteger(total) || total > MAX_PARSABLE_MS) {
-    throw new DomainError('invalid_duration', `"${text}" is longer than any role allows.`, { input: text });
+    throw new DomainError('invalid_duration', { input: text, problem: 'too-long' });
   }
   return total;
 }

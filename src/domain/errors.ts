@@ -1,6 +1,7 @@
 /**
- * Every refusal the domain can give, by code. The Slack layer turns a code (and its details) into a sentence
- * the person can act on; operators see the code in the log.
+ * Every refusal the domain can give, by code. The domain says only what was refused and the facts behind it
+ * (the details); the Slack layer (`slack/domain-text.ts`) turns a code and its details into a sentence the
+ * person can act on, and operators see the code and details in the log and the audit trail.
  */
 export type DomainErrorCode =
   | 'unknown_role'
@@ -22,37 +23,151 @@ export type DomainErrorCode =
   | 'foreign_team'
   /** A deactivated, restricted or guest account tried to decide. */
   | 'inactive_account'
-  /** The text after `/jit` could not be understood. */
+  /** The text of a command could not be understood. */
   | 'invalid_command'
   | 'missing_ticket'
   | 'too_many_requests';
 
-/** Structured details that make a refusal specific; every field is optional so each code takes what it needs. */
-export interface DomainErrorDetails {
-  roleId?: string;
-  requestId?: string;
-  requestableRoleIds?: string[];
-  input?: string;
-  limit?: string;
-  state?: string;
-  action?: string;
+/** What people do that the domain can refuse on a decision (Approve or Deny). */
+export type DecisionAction = 'approve' | 'deny';
+
+/** What is refused when the request or click comes from a workspace the policy does not serve. */
+export type OriginAction = 'request access' | 'extend access' | DecisionAction;
+
+/** Who the policy names: Slack user IDs and user group IDs, plain. */
+export interface NamedPeople {
+  users: string[];
+  usergroups: string[];
 }
 
-/** A refusal by the domain: nothing was changed. */
-export class DomainError extends Error {
+/**
+ * A new request (not an extension) as asked for, so a refusal can show how to ask again with the same role and
+ * duration.
+ */
+export interface NewRequestAsked {
+  durationMs: number;
+}
+
+/** Why someone may not do what they tried. */
+export type NotAllowedDetails =
+  /** Only the holder of the access may extend it. */
+  | { situation: 'not-holder'; action: 'extend'; requestId: string; requesterId: string }
+  /** Only the requester may cancel. */
+  | { situation: 'not-requester'; action: 'cancel'; requestId: string; requesterId: string }
+  /** Only the requester or an approver of the role may revoke the access or see the request. */
+  | {
+      situation: 'not-requester-or-approver';
+      action: 'revoke' | 'status';
+      requestId: string;
+      requesterId: string;
+      roleId: string;
+    }
+  /** Only the policy's admins (`settings.admins`) may do this. */
+  | { situation: 'not-admin'; action: 'retry-revocation' | 'review'; requestId: string }
+  /** Only the policy's admins may export the audit trail; `admins` says who they are. */
+  | { situation: 'not-admin'; action: 'audit'; admins: NamedPeople }
+  /** The request's role has left the policy, so nobody can decide it. */
+  | { situation: 'role-removed'; action: DecisionAction; requestId: string; roleId: string }
+  /** The actor is not among the role's approvers. */
+  | { situation: 'not-approver'; action: DecisionAction; requestId: string; roleId: string };
+
+/** Why the request is in the wrong state for what was tried. */
+export type InvalidStateDetails =
+  /** An extension cannot itself be extended; `extends` is the request to extend instead. */
+  | { situation: 'is-extension'; action: 'extend'; requestId: string; extends: string }
+  /** The access is not active (or is ending now), so there is nothing to extend. */
+  | { situation: 'nothing-to-extend'; action: 'extend'; requestId: string; state: string }
+  /** An extension of this request already waits for approval or is being applied. */
+  | {
+      situation: 'extension-waiting';
+      action: 'extend';
+      requestId: string;
+      extensionId: string;
+      extensionState: 'pending' | 'approved';
+    }
+  /** The request is no longer pending, so it cannot be cancelled. */
+  | { situation: 'not-pending'; action: 'cancel'; requestId: string; state: string }
+  /** The access is being granted right now. */
+  | { situation: 'being-granted'; action: 'revoke'; requestId: string; state: string }
+  /** The request is still pending: no access to revoke; `byRequester` when the requester could cancel it. */
+  | { situation: 'still-pending'; action: 'revoke'; requestId: string; state: string; byRequester: boolean }
+  /** The request has ended; no access to revoke, no revocation to retry. */
+  | { situation: 'not-active'; action: 'revoke' | 'retry-revocation'; requestId: string; state: string }
+  /** The request was not break-glass access, so there is nothing to review. */
+  | { situation: 'not-break-glass'; action: 'review'; requestId: string }
+  /** The request was decided (or ended) already. */
+  | { situation: 'already-decided'; action: DecisionAction; requestId: string; state: string }
+  /** The request's approval deadline has passed. */
+  | { situation: 'decision-timed-out'; action: DecisionAction; requestId: string; state: 'timed-out' }
+  /** The state machine does not allow the move from `state` to `to`. */
+  | { situation: 'transition'; requestId: string; state: string; to: string };
+
+/** The facts behind each refusal, by code: what the Slack layer needs to write the sentence. */
+export interface DomainErrorDetailsByCode {
+  unknown_role: { roleId: string; requestableRoleIds: string[] };
+  role_not_requestable:
+    | { roleId: string; requestableRoleIds: string[] }
+    /** The policy no longer lets the holder request the role, so their grant cannot be extended. */
+    | { roleId: string; requestId: string; action: 'extend' };
+  invalid_duration: {
+    /** As typed. */
+    input: string;
+    /** Not in the duration syntax; zero; longer than anything parsed; neither a duration back nor a date. */
+    problem: 'syntax' | 'zero' | 'too-long' | 'not-a-point-in-time';
+  };
+  duration_too_long:
+    | { roleId: string; input?: string; limit: string; durationMs: number; maxMs: number }
+    /** An extension: the grant already lasts `usedMs` of the role's `maxMs` in total. */
+    | { roleId: string; requestId: string; limit: string; usedMs: number; maxMs: number; action: 'extend' };
+  duration_too_short: { roleId: string; input?: string; limit: string; durationMs: number; minMs: number };
+  missing_reason: { roleId: string; newRequest?: NewRequestAsked };
+  reason_too_long: { roleId: string; limit: string; length: number };
+  missing_ticket: { roleId: string; ticketPattern: string; newRequest?: NewRequestAsked };
+  unknown_request: { requestId: string };
+  not_allowed: NotAllowedDetails;
+  self_approval: { requestId: string; roleId: string; action: DecisionAction };
+  already_approved_by_you: { requestId: string; approvalsMissing: number };
+  invalid_state: InvalidStateDetails;
+  concurrent_update: { requestId: string };
+  /** `requestId` absent when the click named none; `channel` is where the real approval message is, if any. */
+  stale_click: { requestId?: string; action?: string; channel?: string };
+  foreign_team: { action: OriginAction; origin?: string; allowedCount: number };
+  inactive_account: { requestId: string; action: DecisionAction; account: 'unknown' | 'deactivated' | 'guest' };
+  /** Thrown by a front end for input it could not parse; `explanation` is that front end's own sentence. */
+  invalid_command: { explanation: string };
+  too_many_requests: { limit: string; open: number };
+}
+
+export type DomainErrorDetails<C extends DomainErrorCode = DomainErrorCode> = DomainErrorDetailsByCode[C];
+
+/** A refusal by the domain: nothing was changed. The message is technical (code and details), for logs. */
+export class DomainError<C extends DomainErrorCode = DomainErrorCode> extends Error {
   override readonly name = 'DomainError';
 
   constructor(
-    readonly code: DomainErrorCode,
-    message: string,
-    readonly details: DomainErrorDetails = {},
+    readonly code: C,
+    readonly details: DomainErrorDetailsByCode[C],
   ) {
-    super(message);
+    super(`${code}: ${describeDetails(details)}`);
+  }
+
+  /** The request the refusal is about, when it names one. */
+  get requestId(): string | undefined {
+    const { details } = this;
+    return 'requestId' in details && typeof details.requestId === 'string' ? details.requestId : undefined;
   }
 }
 
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof DomainError;
+}
+
+/** Details as `key=value` pairs for logs and audit lines, e.g. `requestId=k7m2xq9d state=active`. */
+export function describeDetails(details: object): string {
+  return Object.entries(details)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
 }
 
 /**

@@ -3,6 +3,7 @@ import { mayRequest } from './approvals';
 import { emailForGrant } from './cloud-identity';
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
+import { type GrantRefusal, GrantRefused } from './grant-refusal';
 import { findRole, type Role } from './policy';
 import type {
   Alerter,
@@ -101,9 +102,11 @@ export class GrantLifecycle {
 
   /**
    * Marks an approved request failed with a reason people can act on, and removes anything a partial grant
-   * may have left. Returns the cleanup error, if any, for the job to log; the failure itself is already stored.
+   * may have left. `reason` is the plain text kept for the audit trail; a policy refusal is stored with its code
+   * and details too, so the Slack layer can write the sentence. Returns the cleanup error, if any, for the job to
+   * log; the failure itself is already stored.
    */
-  async failGrant(requestId: string, reason: string): Promise<{ cleanupError?: unknown }> {
+  async failGrant(requestId: string, reason: string, refusal?: GrantRefusal): Promise<{ cleanupError?: unknown }> {
     const at = this.deps.clock.now();
     const change = await commitChange(this.deps.store, requestId, (current) =>
       current.state === 'approved'
@@ -112,7 +115,7 @@ export class GrantLifecycle {
             actor: SYSTEM_ACTORS.grantJob,
             reason,
             at,
-            patch: { failureReason: reason },
+            patch: { failureReason: reason, ...(refusal !== undefined && { grantRefusal: refusal }) },
           })
         : undefined,
     );
@@ -196,15 +199,18 @@ export class GrantLifecycle {
     if (await provider.heldBefore?.(spec)) return { accessRemains: false };
     if (!(await provider.verify(spec))) return { accessRemains: false };
     await provider.revoke(spec);
-    const message = `Access of <@${request.requesterId}> to ${request.roleId} (request ${request.id}) was still in place in ${provider.name} after its revocation had time to propagate; the bot revoked it again. Check the cloud.`;
     await this.deps.audit.note({
       kind: 'alert',
       requestId,
       actor: 'system:verify',
-      reason: message,
+      reason: `Access of ${request.requesterId} to ${request.roleId} (request ${request.id}) was still in place in ${provider.name} after its revocation had time to propagate; the bot revoked it again. Check the cloud.`,
       at: this.deps.clock.now(),
     });
-    await this.deps.alerter.alert({ kind: 'access-remains', requestId, message });
+    await this.deps.alerter.alert({
+      kind: 'access-remains',
+      requestId,
+      details: { requesterId: request.requesterId, roleId: request.roleId, provider: provider.name },
+    });
     return { accessRemains: true };
   }
 
@@ -257,9 +263,9 @@ export class GrantLifecycle {
    */
   private async applyExtension(extension: AccessRequest, extendedId: string): Promise<LifecycleOutcome> {
     const original = await this.deps.store.get(extendedId);
-    const ended = `the access it extends (request ${extendedId}) has already ended`;
+    const ended = () => new GrantRefused({ code: 'extended_access_ended', details: { extendedId } });
     if (!original?.grant || original.expiresAt === undefined || original.activatedAt === undefined) {
-      throw new CloudProviderError('policy', ended, false);
+      throw ended();
     }
     const alreadyApplied = original.extensionsApplied?.includes(extension.id) ?? false;
     if (!alreadyApplied) {
@@ -268,17 +274,16 @@ export class GrantLifecycle {
         original.revocationRequestedBy !== undefined ||
         original.expiresAt <= this.deps.clock.now()
       ) {
-        throw new CloudProviderError('policy', ended, false);
+        throw ended();
       }
       await this.checkStillAllowed(extension);
       const role = this.roleInForce(extension);
       const totalMs = original.expiresAt - original.activatedAt + extension.durationMs;
       if (totalMs > role.maxDurationMs) {
-        throw new CloudProviderError(
-          'policy',
-          `${formatDuration(totalMs)} in total is more than ${role.id} now allows (${formatDuration(role.maxDurationMs)})`,
-          false,
-        );
+        throw new GrantRefused({
+          code: 'extension_over_max',
+          details: { roleId: role.id, totalMs, maxMs: role.maxDurationMs },
+        });
       }
     }
     const expiresAt = alreadyApplied ? original.expiresAt : original.expiresAt + extension.durationMs;
@@ -318,10 +323,10 @@ export class GrantLifecycle {
         if (current?.state !== 'active' || current.revocationRequestedBy !== undefined) {
           // It ended while the cloud was being told: the artefact must not outlive it.
           await provider.revoke(grantSpec(original, grant, original.expiresAt));
-          throw new CloudProviderError('policy', ended, false);
+          throw ended();
         }
         // Another change of its expiry got there first (a second extension): decide again on a fresh read.
-        throw new CloudProviderError('policy', `request ${extendedId} changed while it was being extended`, true);
+        throw new GrantRefused({ code: 'extended_request_changed', details: { extendedId } });
       }
       extended = change.after;
     }
@@ -399,16 +404,15 @@ export class GrantLifecycle {
   /**
    * The policy may have changed since the approval (the role removed, the requester no longer among its
    * requesters): nothing is granted then.
-   * @throws CloudProviderError (not retryable) saying what changed.
+   * @throws GrantRefused (not retryable) `role_removed` or `requester_not_allowed`.
    */
   private async checkStillAllowed(request: AccessRequest): Promise<void> {
     const role = this.roleInForce(request);
     if (!(await mayRequest(role, request.requesterId, this.deps.directory))) {
-      throw new CloudProviderError(
-        'policy',
-        `the policy no longer lets <@${request.requesterId}> request ${role.id}`,
-        false,
-      );
+      throw new GrantRefused({
+        code: 'requester_not_allowed',
+        details: { requesterId: request.requesterId, roleId: role.id },
+      });
     }
   }
 
@@ -416,10 +420,10 @@ export class GrantLifecycle {
     return this.deps.providers.get(this.roleInForce(request).provider);
   }
 
-  /** @throws CloudProviderError (not retryable) when the role is gone from the policy. */
+  /** @throws GrantRefused (not retryable) `role_removed` when the role is gone from the policy. */
   private roleInForce(request: AccessRequest): Role {
     const role = findRole(this.deps.policy.current(), request.roleId);
-    if (!role) throw new CloudProviderError('policy', `role ${request.roleId} is no longer in the policy`, false);
+    if (!role) throw new GrantRefused({ code: 'role_removed', details: { roleId: request.roleId } });
     return role;
   }
 
@@ -443,7 +447,7 @@ export class GrantLifecycle {
       policy.settings,
       this.deps.directory,
     ).catch((error: unknown) => {
-      if (use === 'cleanup' && error instanceof CloudProviderError) return undefined;
+      if (use === 'cleanup' && error instanceof GrantRefused) return undefined;
       throw error;
     });
     return { provider: role.provider, target: role.target, identities, ...(email !== undefined && { email }) };

@@ -45,20 +45,45 @@ export interface AuditLog {
 }
 
 export const ALERT_KINDS = ['revocation-failing', 'access-remains', 'drift', 'break-glass'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
 
-/** Something a person must look at now. */
-export interface Alert {
-  kind: (typeof ALERT_KINDS)[number];
-  requestId?: string;
-  /** What happened and what to do, in a sentence or two. */
-  message: string;
-  /** The error behind it, if any, as text. */
-  error?: string;
-  /** Offer a "Retry now" for the request's revocation. */
-  retryRevocation?: boolean;
-  /** Offer "Mark reviewed" for break-glass access. */
-  review?: boolean;
+/** The cloud and the store disagree about one request's grant. */
+export type DriftDetails =
+  /** The store has the grant active, but the cloud holds no artefact for it (removed by hand?). */
+  | { situation: 'missing-in-cloud'; provider: string; roleId: string; requesterId: string }
+  /**
+   * The cloud holds an artefact for a request the store does not know (Redis emptied?). `endsAt` is when it ends
+   * by itself; absent when it is past its expiry and is being revoked now.
+   */
+  | { situation: 'unknown-to-store'; provider: string; description: string; endsAt?: number }
+  /** The cloud still holds an artefact of a request that has ended (`state`); it is being revoked. */
+  | { situation: 'left-behind'; provider: string; description: string; state: string };
+
+/** What each kind of alert is about: the facts the Slack layer writes its sentence from (plain IDs). */
+export interface AlertDetailsByKind {
+  /** A revocation has failed `attempts` times; the bot keeps retrying. */
+  'revocation-failing': { attempts: number };
+  /** Access was still in place after its revocation had time to propagate; it was revoked again. */
+  'access-remains': { requesterId: string; roleId: string; provider: string };
+  drift: DriftDetails;
+  /** Break-glass access was granted at once and must be reviewed by an admin. */
+  'break-glass': { requesterId: string; roleId: string; durationMs: number; reason: string };
 }
+
+/** Something a person must look at now: its kind and facts; the Slack layer writes the sentence. */
+export type Alert = {
+  [K in AlertKind]: {
+    kind: K;
+    requestId: string;
+    details: AlertDetailsByKind[K];
+    /** The error behind it, if any, as text. */
+    error?: string;
+    /** Offer a "Retry now" for the request's revocation. */
+    retryRevocation?: boolean;
+    /** Offer "Mark reviewed" for break-glass access. */
+    review?: boolean;
+  };
+}[AlertKind];
 
 /** Tells the operators (the admin channel). */
 export interface Alerter {

@@ -4,6 +4,7 @@ import type {
   Clock,
   CloudProvider,
   CloudProviders,
+  DriftDetails,
   FoundGrant,
   JobScheduler,
   PolicySource,
@@ -130,11 +131,12 @@ export class Reconciler {
         ...(request.grant.memo !== undefined && { memo: request.grant.memo }),
       };
       if (provider.sweeps && !provider.sweeps(spec)) continue;
-      await this.drift(
-        report,
-        request.id,
-        `Request ${request.id} (${request.roleId} for <@${request.requesterId}>) is active in the store, but ${provider.name} holds no artefact for it: it may have been removed by hand.`,
-      );
+      await this.drift(report, request.id, {
+        situation: 'missing-in-cloud',
+        provider: provider.name,
+        roleId: request.roleId,
+        requesterId: request.requesterId,
+      });
     }
   }
 
@@ -144,25 +146,23 @@ export class Reconciler {
     const request = await this.deps.store.get(grant.requestId);
     const expiresAt = grant.expiresAt ?? request?.expiresAt;
     if (!request) {
-      await this.drift(
-        report,
-        grant.requestId,
-        `${provider.name} holds ${grant.description}, made by the bot for request ${grant.requestId}, which the store does not know (was Redis emptied?). ${
-          expiresAt !== undefined && expiresAt > now
-            ? `It ends by itself at ${new Date(expiresAt).toISOString()} and will be revoked then.`
-            : 'It is past its expiry and is being revoked.'
-        }`,
-      );
+      await this.drift(report, grant.requestId, {
+        situation: 'unknown-to-store',
+        provider: provider.name,
+        description: grant.description,
+        ...(expiresAt !== undefined && expiresAt > now && { endsAt: expiresAt }),
+      });
       if (expiresAt === undefined || expiresAt <= now)
         await this.revokeFound(provider, grant, report, 'unknown to the store and past its expiry');
       return;
     }
     if (isTerminal(request.state)) {
-      await this.drift(
-        report,
-        grant.requestId,
-        `${provider.name} still holds ${grant.description} although request ${grant.requestId} is ${request.state}; revoking it.`,
-      );
+      await this.drift(report, grant.requestId, {
+        situation: 'left-behind',
+        provider: provider.name,
+        description: grant.description,
+        state: request.state,
+      });
       await this.revokeFound(provider, grant, report, `left behind after the request was ${request.state}`);
       return;
     }
@@ -188,15 +188,31 @@ export class Reconciler {
     });
   }
 
-  private async drift(report: ReconcileReport, requestId: string, message: string): Promise<void> {
+  private async drift(report: ReconcileReport, requestId: string, details: DriftDetails): Promise<void> {
     report.drift += 1;
     await this.deps.audit.note({
       kind: 'drift',
       requestId,
       actor: 'system:reconciler',
-      reason: message,
+      reason: driftReason(requestId, details),
       at: this.deps.clock.now(),
     });
-    await this.deps.alerter.alert({ kind: 'drift', requestId, message });
+    await this.deps.alerter.alert({ kind: 'drift', requestId, details });
+  }
+}
+
+/** The audit trail's plain-text account of a drift (plain IDs; the admin channel gets the Slack sentence). */
+function driftReason(requestId: string, details: DriftDetails): string {
+  switch (details.situation) {
+    case 'missing-in-cloud':
+      return `Request ${requestId} (${details.roleId} for ${details.requesterId}) is active in the store, but ${details.provider} holds no artefact for it: it may have been removed by hand.`;
+    case 'unknown-to-store':
+      return `${details.provider} holds ${details.description}, made by the bot for request ${requestId}, which the store does not know (was Redis emptied?). ${
+        details.endsAt !== undefined
+          ? `It ends by itself at ${new Date(details.endsAt).toISOString()} and will be revoked then.`
+          : 'It is past its expiry and is being revoked.'
+      }`;
+    case 'left-behind':
+      return `${details.provider} still holds ${details.description} although request ${requestId} is ${details.state}; revoking it.`;
   }
 }

@@ -29,17 +29,9 @@ export async function commitChange(
     if (!change) return undefined;
     if (await store.update(change.next, before.version, change.audit)) return { before, after: change.next };
   }
-  throw new DomainError(
-    'concurrent_update',
-    `Request ${requestId} kept changing while we tried to update it; please try again.`,
-    { requestId },
-  );
+  throw new DomainError('concurrent_update', { requestId });
 }
 
 export function unknownRequest(requestId: string): DomainError {
-  return new DomainError(
-    'unknown_request',
-    `There is no request with ID "${requestId}". \`/jit list\` shows your open requests and their IDs.`,
-    { requestId },
-  );
+  return new DomainError('unknown_request', { requestId });
 }

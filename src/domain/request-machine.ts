@@ -51,9 +51,11 @@ export interface TransitionResult {
  */
 export function transition(request: AccessRequest, input: TransitionInput): TransitionResult {
   if (!canTransition(request.state, input.to)) {
-    throw new DomainError('invalid_state', `Request ${request.id} is ${request.state}; it cannot become ${input.to}.`, {
+    throw new DomainError('invalid_state', {
+      situation: 'transition',
       requestId: request.id,
       state: request.state,
+      to: input.to,
     });
   }
   const next: AccessRequest = {

@@ -3,7 +3,7 @@ import { type AccessRequest, type MessageRef, OPEN_STATES, SYSTEM_ACTORS } from 
 import { approvalsMissing, isApprover, isRequesterOrApprover, isSelected, mayRequest } from './approvals';
 import { autoApproves } from './auto-approve-rule';
 import { formatDuration, parseDuration } from './duration';
-import { DomainError } from './errors';
+import { type DecisionAction, DomainError, describeDetails, type NewRequestAsked, type OriginAction } from './errors';
 import { findRole, type Role } from './policy';
 import type {
   Alerter,
@@ -22,8 +22,6 @@ import { transition } from './request-machine';
 export const MAX_REASON_LENGTH = 1000;
 /** Longest denial reason kept; the modal allows no more. */
 export const MAX_DENIAL_REASON_LENGTH = 500;
-/** Roles named when a request for a role is refused. */
-const ROLES_NAMED_IN_REFUSAL = 20;
 /** IDs taken in a row before giving up; with 40 bits of randomness this never happens in practice. */
 const MAX_ID_ATTEMPTS = 5;
 
@@ -110,9 +108,9 @@ export class RequestService {
   async recordRefusal(actorId: string, action: string, error: DomainError): Promise<void> {
     await this.deps.audit.note({
       kind: 'refusal',
-      ...(error.details.requestId !== undefined && { requestId: error.details.requestId }),
+      ...(error.requestId !== undefined && { requestId: error.requestId }),
       actor: actorId,
-      reason: `${action} refused (${error.code}): ${error.message}`,
+      reason: `${action} refused (${error.code}): ${describeDetails(error.details)}`,
       at: this.deps.clock.now(),
     });
   }
@@ -144,24 +142,10 @@ export class RequestService {
     const role = findRole(policy, roleId);
     if (!role || !(await mayRequest(role, input.requesterId, this.deps.directory))) {
       const requestable = (await this.requestableRoles(input.requesterId)).map((r) => r.id);
-      // A policy may give someone hundreds of roles; the refusal names the first few and counts the rest.
-      const named = requestable.slice(0, ROLES_NAMED_IN_REFUSAL).join(', ');
-      const more = requestable.length - ROLES_NAMED_IN_REFUSAL;
-      const list =
-        requestable.length === 0
-          ? 'none (ask your platform team)'
-          : more > 0
-            ? `${named} and ${more} more (\`/jit roles\`)`
-            : named;
-      throw role
-        ? new DomainError('role_not_requestable', `You may not request "${roleId}". Roles you may request: ${list}.`, {
-            roleId,
-            requestableRoleIds: requestable,
-          })
-        : new DomainError('unknown_role', `There is no role "${roleId}". Roles you may request: ${list}.`, {
-            roleId,
-            requestableRoleIds: requestable,
-          });
+      throw new DomainError(role ? 'role_not_requestable' : 'unknown_role', {
+        roleId,
+        requestableRoleIds: requestable,
+      });
     }
 
     const durationMs = this.checkDuration(
@@ -170,31 +154,36 @@ export class RequestService {
       role,
       input.duration,
     );
-    const reason = this.checkReason(input.reason, role, `/jit request ${role.id} ${formatDuration(durationMs)}`);
+    const reason = this.checkReason(input.reason, role, { durationMs });
     const cap = policy.settings.maxOpenRequestsPerPerson;
     // An extension lengthens access already counted; it is not another open request.
     const open = (await this.deps.store.listByRequester(input.requesterId, OPEN_STATES)).filter(
       (request) => request.extends === undefined,
     );
     if (open.length >= cap) {
-      throw new DomainError(
-        'too_many_requests',
-        `You already have ${open.length} pending or active requests, the most one person may have; cancel or revoke one first (\`/jit list\`).`,
-        { limit: String(cap) },
-      );
+      throw new DomainError('too_many_requests', { limit: String(cap), open: open.length });
     }
     const request = await this.storeNewRequest(input, role, { durationMs, reason });
     if (role.breakGlass) {
       const approved = await this.autoApprove(request, 'break-glass: approved at once, to be reviewed by an admin');
-      const message = `<@${request.requesterId}> used break-glass access to ${role.id} for ${formatDuration(request.durationMs)} (request ${request.id}). Reason: ${request.reason}. An admin must review it.`;
       await this.deps.audit.note({
         kind: 'alert',
         requestId: request.id,
         actor: SYSTEM_ACTORS.autoApprove,
-        reason: message,
+        reason: `${request.requesterId} used break-glass access to ${role.id} for ${formatDuration(request.durationMs)} (request ${request.id}). Reason: ${request.reason}. An admin must review it.`,
         at: request.createdAt,
       });
-      await this.deps.alerter.alert({ kind: 'break-glass', requestId: request.id, message, review: true });
+      await this.deps.alerter.alert({
+        kind: 'break-glass',
+        requestId: request.id,
+        details: {
+          requesterId: request.requesterId,
+          roleId: role.id,
+          durationMs: request.durationMs,
+          reason: request.reason,
+        },
+        review: true,
+      });
       return { request: approved, role };
     }
     return { request: await this.approveAtOnceOrAsk(request, role), role };
@@ -205,15 +194,19 @@ export class RequestService {
     const { request, role } = await this.view(requestId);
     const now = this.deps.clock.now();
     if (request.requesterId !== actorId) {
-      throw new DomainError('not_allowed', `Only <@${request.requesterId}>, who holds this access, can extend it.`, {
-        requestId,
+      throw new DomainError('not_allowed', {
+        situation: 'not-holder',
         action: 'extend',
+        requestId,
+        requesterId: request.requesterId,
       });
     }
     if (request.extends !== undefined) {
-      throw new DomainError('invalid_state', `${request.id} is an extension; extend ${request.extends} instead.`, {
-        requestId,
+      throw new DomainError('invalid_state', {
+        situation: 'is-extension',
         action: 'extend',
+        requestId,
+        extends: request.extends,
       });
     }
     if (
@@ -223,42 +216,40 @@ export class RequestService {
       request.activatedAt === undefined ||
       request.expiresAt <= now
     ) {
-      const why =
-        request.state === 'active'
-          ? 'is ending now'
-          : `is ${request.state === 'approved' ? 'being granted' : request.state}`;
-      throw new DomainError('invalid_state', `Access for ${request.id} ${why}, so there is nothing to extend.`, {
+      throw new DomainError('invalid_state', {
+        situation: 'nothing-to-extend',
+        action: 'extend',
         requestId,
         state: request.state,
-        action: 'extend',
       });
     }
     if (!role || !(await mayRequest(role, actorId, this.deps.directory))) {
-      throw new DomainError(
-        'role_not_requestable',
-        `The policy no longer lets you request ${request.roleId}, so ${request.id} cannot be extended.`,
-        { requestId, roleId: request.roleId, action: 'extend' },
-      );
+      throw new DomainError('role_not_requestable', { requestId, roleId: request.roleId, action: 'extend' });
     }
     const waiting = (await this.deps.store.listByRequester(actorId, ['pending', 'approved'])).find(
       (other) => other.extends === request.id,
     );
     if (waiting) {
-      throw new DomainError(
-        'invalid_state',
-        `Extension ${waiting.id} of ${request.id} is already ${waiting.state === 'pending' ? 'waiting for approval' : 'being applied'}; cancel it first to ask for a different time.`,
-        { requestId, action: 'extend' },
-      );
+      throw new DomainError('invalid_state', {
+        situation: 'extension-waiting',
+        action: 'extend',
+        requestId,
+        extensionId: waiting.id,
+        extensionState: waiting.state === 'pending' ? 'pending' : 'approved',
+      });
     }
     const minDurationMs = this.deps.policy.current().settings.minDurationMs;
     const usedMs = request.expiresAt - request.activatedAt;
     const maxExtraMs = role.maxDurationMs - usedMs;
     if (maxExtraMs < minDurationMs) {
-      throw new DomainError(
-        'duration_too_long',
-        `${request.id} already lasts ${formatDuration(usedMs)} of the ${formatDuration(role.maxDurationMs)} ${role.id} allows in total; ask anew with \`/jit request ${role.id}\` when it ends.`,
-        { requestId, roleId: role.id, limit: formatDuration(role.maxDurationMs), action: 'extend' },
-      );
+      throw new DomainError('duration_too_long', {
+        requestId,
+        roleId: role.id,
+        limit: formatDuration(role.maxDurationMs),
+        usedMs,
+        maxMs: role.maxDurationMs,
+        action: 'extend',
+      });
     }
     const needsApproval = !role.selfExtend && !role.autoApprove && !role.breakGlass;
     return { request, role, maxExtraMs, minDurationMs, needsApproval };
@@ -306,11 +297,10 @@ export class RequestService {
     const change = await commitChange(this.deps.store, requestId, async (request) => {
       const role = await this.checkDecider(request, actorId, 'approve', click);
       if (request.approvals.some((approval) => approval.userId === actorId)) {
-        throw new DomainError(
-          'already_approved_by_you',
-          `You already approved ${request.id}; it needs approval from ${approvalsMissing(request, role)} more approver(s).`,
-          { requestId: request.id },
-        );
+        throw new DomainError('already_approved_by_you', {
+          requestId: request.id,
+          approvalsMissing: approvalsMissing(request, role),
+        });
       }
       const at = this.deps.clock.now();
       const approvals = [...request.approvals, { userId: actorId, at }];
@@ -370,22 +360,20 @@ export class RequestService {
   async cancel(requestId: string, actorId: string): Promise<AccessRequest> {
     const change = await commitChange(this.deps.store, requestId, (request) => {
       if (request.requesterId !== actorId) {
-        throw new DomainError(
-          'not_allowed',
-          `Only <@${request.requesterId}>, who asked for ${request.id}, can cancel it.`,
-          { requestId: request.id, action: 'cancel' },
-        );
+        throw new DomainError('not_allowed', {
+          situation: 'not-requester',
+          action: 'cancel',
+          requestId: request.id,
+          requesterId: request.requesterId,
+        });
       }
       if (request.state !== 'pending') {
-        const hint =
-          request.state === 'approved' || request.state === 'active'
-            ? ` To end the access, use \`/jit revoke ${request.id}\`.`
-            : '';
-        throw new DomainError(
-          'invalid_state',
-          `Request ${request.id} is already ${request.state}, so it cannot be cancelled.${hint}`,
-          { requestId: request.id, state: request.state, action: 'cancel' },
-        );
+        throw new DomainError('invalid_state', {
+          situation: 'not-pending',
+          action: 'cancel',
+          requestId: request.id,
+          state: request.state,
+        });
       }
       const at = this.deps.clock.now();
       return transition(request, { to: 'cancelled', actor: actorId, reason: 'cancelled by requester', at });
@@ -404,32 +392,38 @@ export class RequestService {
     const change = await commitChange(this.deps.store, requestId, async (request) => {
       const role = findRole(this.deps.policy.current(), request.roleId);
       if (!(await isRequesterOrApprover(request, role, actorId, this.deps.directory))) {
-        throw new DomainError(
-          'not_allowed',
-          `Only <@${request.requesterId}> or an approver of ${request.roleId} can revoke ${request.id}.`,
-          { requestId: request.id, action: 'revoke' },
-        );
+        throw new DomainError('not_allowed', {
+          situation: 'not-requester-or-approver',
+          action: 'revoke',
+          requestId: request.id,
+          requesterId: request.requesterId,
+          roleId: request.roleId,
+        });
       }
       if (request.state === 'approved') {
-        throw new DomainError(
-          'invalid_state',
-          `Access for ${request.id} is being granted right now; revoke it again in a few seconds.`,
-          { requestId: request.id, state: request.state, action: 'revoke' },
-        );
+        throw new DomainError('invalid_state', {
+          situation: 'being-granted',
+          action: 'revoke',
+          requestId: request.id,
+          state: request.state,
+        });
       }
       if (request.state === 'pending') {
-        throw new DomainError(
-          'invalid_state',
-          `Request ${request.id} is still pending, so there is no access to revoke.${request.requesterId === actorId ? ` Use \`/jit cancel ${request.id}\` to withdraw it.` : ''}`,
-          { requestId: request.id, state: request.state, action: 'revoke' },
-        );
+        throw new DomainError('invalid_state', {
+          situation: 'still-pending',
+          action: 'revoke',
+          requestId: request.id,
+          state: request.state,
+          byRequester: request.requesterId === actorId,
+        });
       }
       if (request.state !== 'active') {
-        throw new DomainError(
-          'invalid_state',
-          `Request ${request.id} is already ${request.state}; there is no access to revoke.`,
-          { requestId: request.id, state: request.state, action: 'revoke' },
-        );
+        throw new DomainError('invalid_state', {
+          situation: 'not-active',
+          action: 'revoke',
+          requestId: request.id,
+          state: request.state,
+        });
       }
       if (request.revocationRequestedBy !== undefined) return undefined;
       const at = this.deps.clock.now();
@@ -450,11 +444,13 @@ export class RequestService {
     const view = await this.view(requestId);
     const { request, role } = view;
     if (!(await isRequesterOrApprover(request, role, actorId, this.deps.directory))) {
-      throw new DomainError(
-        'not_allowed',
-        `Only <@${request.requesterId}> and the approvers of ${request.roleId} can see ${request.id}.`,
-        { requestId: request.id, action: 'status' },
-      );
+      throw new DomainError('not_allowed', {
+        situation: 'not-requester-or-approver',
+        action: 'status',
+        requestId: request.id,
+        requesterId: request.requesterId,
+        roleId: request.roleId,
+      });
     }
     return view;
   }
@@ -470,12 +466,13 @@ export class RequestService {
    */
   async retryRevocation(requestId: string, actorId: string): Promise<AccessRequest> {
     const { request } = await this.view(requestId);
-    await this.checkAdmin(actorId, requestId, 'retry-revocation', 'retry a revocation');
+    await this.checkAdmin(actorId, requestId, 'retry-revocation');
     if (request.state !== 'active') {
-      throw new DomainError('invalid_state', `Request ${request.id} is already ${request.state}; nothing to retry.`, {
+      throw new DomainError('invalid_state', {
+        situation: 'not-active',
+        action: 'retry-revocation',
         requestId,
         state: request.state,
-        action: 'retry-revocation',
       });
     }
     await this.deps.scheduler.revokeNow(requestId);
@@ -485,22 +482,15 @@ export class RequestService {
   /** An admin records that they reviewed a break-glass grant after the fact. */
   async reviewBreakGlass(requestId: string, actorId: string): Promise<AccessRequest> {
     const { request, role } = await this.view(requestId);
-    await this.checkAdmin(actorId, requestId, 'review', 'review break-glass access');
+    await this.checkAdmin(actorId, requestId, 'review');
     if (role !== undefined && !role.breakGlass) {
-      throw new DomainError(
-        'invalid_state',
-        `Request ${requestId} was not break-glass access; there is nothing to review.`,
-        {
-          requestId,
-          action: 'review',
-        },
-      );
+      throw new DomainError('invalid_state', { situation: 'not-break-glass', action: 'review', requestId });
     }
     await this.deps.audit.note({
       kind: 'review',
       requestId,
       actor: actorId,
-      reason: `break-glass access of <@${request.requesterId}> to ${request.roleId} reviewed`,
+      reason: `break-glass access of ${request.requesterId} to ${request.roleId} reviewed`,
       at: this.deps.clock.now(),
     });
     return request;
@@ -539,31 +529,29 @@ export class RequestService {
 
   /** Checks that the actor may decide this pending request now, under the policy in force. */
   /** Refuses anyone but the policy's admins (`settings.admins`). */
-  private async checkAdmin(actorId: string, requestId: string, action: string, what: string): Promise<void> {
+  private async checkAdmin(actorId: string, requestId: string, action: 'retry-revocation' | 'review'): Promise<void> {
     if (await isSelected(this.deps.policy.current().settings.admins, actorId, this.deps.directory)) return;
-    throw new DomainError('not_allowed', `Only the admins named in the policy (settings.admins) can ${what}.`, {
-      requestId,
-      action,
-    });
+    throw new DomainError('not_allowed', { situation: 'not-admin', action, requestId });
   }
 
   /** Refuses what comes from a workspace or organisation the policy does not serve. */
-  private checkOrigin(origin: Origin, action: string): void {
+  private checkOrigin(origin: Origin, action: OriginAction): void {
     const allowed = this.deps.policy.current().settings.allowedTeams;
     if (allowed.length === 0) return;
     if (origin.teamId !== undefined && allowed.includes(origin.teamId)) return;
     if (origin.enterpriseId !== undefined && allowed.includes(origin.enterpriseId)) return;
-    throw new DomainError(
-      'foreign_team',
-      `This bot serves only its own workspace${allowed.length > 1 ? 's' : ''}; you cannot ${action} from ${origin.teamId ?? origin.enterpriseId ?? 'an unknown workspace'}.`,
-      { action },
-    );
+    const from = origin.teamId ?? origin.enterpriseId;
+    throw new DomainError('foreign_team', {
+      action,
+      ...(from !== undefined && { origin: from }),
+      allowedCount: allowed.length,
+    });
   }
 
   private async checkDecider(
     request: AccessRequest,
     actorId: string,
-    action: 'approve' | 'deny',
+    action: DecisionAction,
     click: ClickContext,
   ): Promise<Role> {
     this.checkOrigin(click, action);
@@ -572,58 +560,56 @@ export class RequestService {
       // naming no message is refused too.
       const stored = await this.deps.store.getApprovalMessage(request.id);
       if (!stored || stored.channel !== click.message?.channel || stored.ts !== click.message?.ts) {
-        throw new DomainError(
-          'stale_click',
-          `That button is not on the approval message of ${request.id}; decide on the message in <#${stored?.channel ?? 'its approval channel'}>.`,
-          { requestId: request.id, action },
-        );
+        throw new DomainError('stale_click', {
+          requestId: request.id,
+          action,
+          ...(stored !== undefined && { channel: stored.channel }),
+        });
       }
     }
     if (request.state !== 'pending') {
-      throw new DomainError(
-        'invalid_state',
-        `Request ${request.id} is already ${request.state}; nothing to ${action}.`,
-        { requestId: request.id, state: request.state, action },
-      );
+      throw new DomainError('invalid_state', {
+        situation: 'already-decided',
+        action,
+        requestId: request.id,
+        state: request.state,
+      });
     }
     if (this.deps.clock.now() >= request.approvalDeadline) {
-      throw new DomainError(
-        'invalid_state',
-        `Request ${request.id} waited too long for a decision and has timed out; the requester can ask again.`,
-        { requestId: request.id, state: 'timed-out', action },
-      );
+      throw new DomainError('invalid_state', {
+        situation: 'decision-timed-out',
+        action,
+        requestId: request.id,
+        state: 'timed-out',
+      });
     }
     if (request.requesterId === actorId) {
-      throw new DomainError(
-        'self_approval',
-        action === 'approve'
-          ? `You asked for ${request.id}, so you cannot approve it; another approver of ${request.roleId} must.`
-          : `You asked for ${request.id}; withdraw it with \`/jit cancel ${request.id}\` instead of denying it.`,
-        { requestId: request.id, action },
-      );
+      throw new DomainError('self_approval', { requestId: request.id, roleId: request.roleId, action });
     }
     const role = findRole(this.deps.policy.current(), request.roleId);
     if (!role) {
-      throw new DomainError(
-        'not_allowed',
-        `Role ${request.roleId} is no longer in the policy, so ${request.id} can no longer be decided.`,
-        { requestId: request.id, roleId: request.roleId, action },
-      );
+      throw new DomainError('not_allowed', {
+        situation: 'role-removed',
+        action,
+        requestId: request.id,
+        roleId: request.roleId,
+      });
     }
     if (!(await isApprover(role, actorId, this.deps.directory))) {
-      throw new DomainError(
-        'not_allowed',
-        `You are not an approver of ${role.id}, so you cannot ${action} ${request.id}.`,
-        { requestId: request.id, roleId: role.id, action },
-      );
+      throw new DomainError('not_allowed', {
+        situation: 'not-approver',
+        action,
+        requestId: request.id,
+        roleId: role.id,
+      });
     }
     const standing = await this.deps.directory.userStanding(actorId);
     if (!standing || standing.deactivated || standing.guest) {
-      throw new DomainError(
-        'inactive_account',
-        `Your Slack account is ${!standing ? 'unknown to Slack' : standing.deactivated ? 'deactivated' : 'a guest account'}, so it cannot ${action} access requests.`,
-        { requestId: request.id, action },
-      );
+      throw new DomainError('inactive_account', {
+        requestId: request.id,
+        action,
+        account: !standing ? 'unknown' : standing.deactivated ? 'deactivated' : 'guest',
+      });
     }
     return role;
   }
@@ -693,49 +679,46 @@ export class RequestService {
   /** @returns the duration when it is within the role's bounds (`maxMs`, the policy minimum). */
   private checkDuration(durationMs: number, maxMs: number, role: Role, input: string | undefined): number {
     if (durationMs > maxMs) {
-      throw new DomainError(
-        'duration_too_long',
-        `${formatDuration(durationMs)} is longer than ${role.id} allows; ask for at most ${formatDuration(maxMs)}.`,
-        { roleId: role.id, ...(input !== undefined && { input }), limit: formatDuration(maxMs) },
-      );
+      throw new DomainError('duration_too_long', {
+        roleId: role.id,
+        ...(input !== undefined && { input }),
+        limit: formatDuration(maxMs),
+        durationMs,
+        maxMs,
+      });
     }
     const minDurationMs = this.deps.policy.current().settings.minDurationMs;
     if (durationMs < minDurationMs) {
-      throw new DomainError(
-        'duration_too_short',
-        `${formatDuration(durationMs)} is shorter than the minimum; ask for at least ${formatDuration(minDurationMs)}.`,
-        { roleId: role.id, ...(input !== undefined && { input }), limit: formatDuration(minDurationMs) },
-      );
+      throw new DomainError('duration_too_short', {
+        roleId: role.id,
+        ...(input !== undefined && { input }),
+        limit: formatDuration(minDurationMs),
+        durationMs,
+        minMs: minDurationMs,
+      });
     }
     return durationMs;
   }
 
-  /** @returns the trimmed reason when it is present, not too long, and names a ticket where the role needs one. */
-  /** `usage` is the command to show in the hint, when the reason was typed in one. */
-  private checkReason(text: string, role: Role, usage: string | undefined): string {
+  /**
+   * @returns the trimmed reason when it is present, not too long, and names a ticket where the role needs one.
+   * `newRequest` is set for a new request (not an extension), so the refusal can show how to ask again.
+   */
+  private checkReason(text: string, role: Role, newRequest: NewRequestAsked | undefined): string {
     const reason = text.trim();
+    const asked = newRequest !== undefined ? { newRequest } : {};
     if (reason === '') {
-      throw new DomainError(
-        'missing_reason',
-        `Say why you need ${role.id}${usage ? `: \`${usage} <reason, e.g. a ticket>\`` : ''}.`,
-        {
-          roleId: role.id,
-        },
-      );
+      throw new DomainError('missing_reason', { roleId: role.id, ...asked });
     }
     if (reason.length > MAX_REASON_LENGTH) {
-      throw new DomainError(
-        'reason_too_long',
-        `The reason is ${reason.length} characters long; keep it under ${MAX_REASON_LENGTH} and link to details.`,
-        { roleId: role.id, limit: String(MAX_REASON_LENGTH) },
-      );
+      throw new DomainError('reason_too_long', {
+        roleId: role.id,
+        limit: String(MAX_REASON_LENGTH),
+        length: reason.length,
+      });
     }
     if (role.ticketPattern !== undefined && !new RegExp(role.ticketPattern).test(reason)) {
-      throw new DomainError(
-        'missing_ticket',
-        `${role.id} needs a ticket reference in the reason (matching \`${role.ticketPattern}\`, e.g. INC-42)${usage ? `: \`${usage} INC-42 <why>\`` : ''}.`,
-        { roleId: role.id },
-      );
+      throw new DomainError('missing_ticket', { roleId: role.id, ticketPattern: role.ticketPattern, ...asked });
     }
     return reason;
   }

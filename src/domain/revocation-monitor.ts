@@ -27,18 +27,19 @@ export class RevocationMonitor {
     const due = attempt === alertAfter || (attempt - alertAfter) % REMIND_EVERY_FAILURES === 0;
     if (!due) return;
     const errorText = error instanceof Error ? error.message : String(error);
-    const message = `Revoking access for request ${requestId} has failed ${attempt} times; the bot keeps retrying with backoff. The access stays in place until it succeeds.`;
+    // The audit trail's plain text; the admin channel gets the Slack layer's sentence.
+    const summary = `Revoking access for request ${requestId} has failed ${attempt} times; the bot keeps retrying with backoff. The access stays in place until it succeeds.`;
     await this.deps.audit.note({
       kind: 'alert',
       requestId,
       actor: 'system:revocation',
-      reason: `${message} Last error: ${errorText}`,
+      reason: `${summary} Last error: ${errorText}`,
       at: this.deps.clock.now(),
     });
     await this.deps.alerter.alert({
       kind: 'revocation-failing',
       requestId,
-      message,
+      details: { attempts: attempt },
       error: errorText,
       retryRevocation: true,
     });

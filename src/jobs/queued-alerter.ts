@@ -15,7 +15,7 @@ export class QueuedAlerter implements Alerter {
   ) {}
 
   async alert(alert: Alert): Promise<void> {
-    this.logger.error({ alert }, `${alert.kind}: ${alert.message}`);
+    this.logger.error({ alert }, `${alert.kind} alert for request ${alert.requestId}`);
     try {
       await this.notifyQueue.add(ALERT_JOB_NAME, { alert } satisfies AlertJob);
     } catch (error) {

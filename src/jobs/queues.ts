@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ALERT_KINDS, NOTICE_KINDS, type NoticeKind } from '../domain/ports';
+import { type Alert, NOTICE_KINDS, type NoticeKind } from '../domain/ports';
+import { isRequestId } from '../domain/request-id';
 
 /** Each kind of deferred work has its own queue, so a backlog of notices never delays a revocation. */
 export const QUEUE_NAMES = {
@@ -14,7 +15,7 @@ export const QUEUE_NAMES = {
 } as const;
 export type QueueKey = keyof typeof QUEUE_NAMES;
 
-const requestId = z.string().regex(/^[a-z0-9]{1,64}$/, { error: 'must be a request ID' });
+const requestId = z.string().refine(isRequestId, { error: 'must be a request ID' });
 
 /** Payload of grant, revoke and approval-timeout jobs: only the request ID; everything else is in the store. */
 export const requestJobSchema = z.object({ requestId }).strict();
@@ -25,21 +26,66 @@ export const noticeJobSchema = z
   .strict();
 export type NoticeJob = z.infer<typeof noticeJobSchema>;
 
+/** Fields every alert may carry besides its kind and details. */
+const alertOptions = {
+  requestId,
+  error: z.string().optional(),
+  retryRevocation: z.boolean().optional(),
+  review: z.boolean().optional(),
+};
+
+const driftDetailsSchema = z.discriminatedUnion('situation', [
+  z
+    .object({
+      situation: z.literal('missing-in-cloud'),
+      provider: z.string(),
+      roleId: z.string(),
+      requesterId: z.string(),
+    })
+    .strict(),
+  z
+    .object({
+      situation: z.literal('unknown-to-store'),
+      provider: z.string(),
+      description: z.string(),
+      endsAt: z.number().optional(),
+    })
+    .strict(),
+  z
+    .object({ situation: z.literal('left-behind'), provider: z.string(), description: z.string(), state: z.string() })
+    .strict(),
+]);
+
+/** One alert: its kind and the details that kind carries (see `AlertDetailsByKind`). */
+const alertSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('revocation-failing'),
+      details: z.object({ attempts: z.number().int().positive() }).strict(),
+      ...alertOptions,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('access-remains'),
+      details: z.object({ requesterId: z.string(), roleId: z.string(), provider: z.string() }).strict(),
+      ...alertOptions,
+    })
+    .strict(),
+  z.object({ kind: z.literal('drift'), details: driftDetailsSchema, ...alertOptions }).strict(),
+  z
+    .object({
+      kind: z.literal('break-glass'),
+      details: z
+        .object({ requesterId: z.string(), roleId: z.string(), durationMs: z.number(), reason: z.string() })
+        .strict(),
+      ...alertOptions,
+    })
+    .strict(),
+]) satisfies z.ZodType<Alert>;
+
 /** An alert for the admin channel, queued so that a slow or rate-limited Slack never holds up the job raising it. */
-export const alertJobSchema = z
-  .object({
-    alert: z
-      .object({
-        kind: z.enum(ALERT_KINDS),
-        requestId: requestId.optional(),
-        message: z.string(),
-        error: z.string().optional(),
-        retryRevocation: z.boolean().optional(),
-        review: z.boolean().optional(),
-      })
-      .strict(),
-  })
-  .strict();
+export const alertJobSchema = z.object({ alert: alertSchema }).strict();
 export type AlertJob = z.infer<typeof alertJobSchema>;
 
 /** The notify queue's job name for alerts; notices are named by their kind. */

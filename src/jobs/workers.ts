@@ -2,7 +2,7 @@ import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GrantLifecycle } from '../domain/grant-lifecycle';
 import type { NoticeService } from '../domain/notice-service';
-import type { Alerter } from '../domain/ports';
+import type { Alerter, Clock } from '../domain/ports';
 import type { Reconciler } from '../domain/reconciler';
 import type { RevocationMonitor } from '../domain/revocation-monitor';
 import type { Logger } from '../lib/logger';
@@ -27,6 +27,8 @@ export interface WorkerDeps {
   monitor: RevocationMonitor;
   reconciler: Reconciler;
   metrics: JobMetrics;
+  /** Times Slack's Retry-After pause, so shutdown knows whether the notify queue is still held back. */
+  clock: Clock;
   logger: Logger;
   /**
    * How long a worker's claim on a job lasts without renewal (renewed while it runs). After a crash its jobs are
@@ -79,7 +81,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       alertPoster: deps.alertPoster,
       // Slack's limits hold for the whole workspace, so the whole notify queue waits, here and in other processes.
       pauseQueue: async (ms) => {
-        notifyPausedUntil = Math.max(notifyPausedUntil, Date.now() + ms);
+        notifyPausedUntil = Math.max(notifyPausedUntil, deps.clock.now() + ms);
         await notifyWorker?.rateLimit(ms);
       },
       countRateLimit: () => deps.metrics.countSlackRateLimit(),
@@ -121,7 +123,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     async close() {
       // While Slack's Retry-After runs, BullMQ would hold shutdown until it ends; the notices it holds back are
       // back in their queue, not lost, so the notify worker then stops without waiting.
-      const rateLimited = Date.now() < notifyPausedUntil;
+      const rateLimited = deps.clock.now() < notifyPausedUntil;
       await Promise.all(workers.map((worker) => worker.close(rateLimited && worker === notifyWorker)));
     },
   };

@@ -27,25 +27,34 @@ export interface ProviderDeps {
 /** A provider the policy file can name: how its roles' `target:` is validated, and how it is built. */
 interface ProviderDefinition {
   targetSchema: z.ZodType;
+  /**
+   * How long after a revocation the cloud's own caches may still honour the grant (see CLOUDS.md); the read-back
+   * that checks access is gone waits this long unless the policy's `settings.propagation` says otherwise.
+   */
+  propagationMs: number;
   create(deps: ProviderDeps): CloudProvider;
 }
 
 const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   dryrun: {
     targetSchema: dryrunTargetSchema,
+    propagationMs: 0,
     create: (deps) =>
       new DryrunProvider(deps.redis, deps.dryrunGrantsKey, deps.logger.child({ provider: 'dryrun' }), deps.clock),
   },
   aws: {
     targetSchema: awsTargetSchema,
+    propagationMs: 60_000,
     create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' }), deps.checkpoints),
   },
   azure: {
     targetSchema: azureTargetSchema,
-    create: (deps) => createAzureProvider(deps.logger.child({ provider: 'azure' }), deps.env),
+    propagationMs: 10 * 60_000,
+    create: (deps) => createAzureProvider(deps.logger.child({ provider: 'azure' }), deps.env, deps.clock),
   },
   gcp: {
     targetSchema: gcpTargetSchema,
+    propagationMs: 7 * 60_000,
     create: (deps) => createGcpProvider(deps.logger.child({ provider: 'gcp' }), deps.env),
   },
 };
@@ -53,6 +62,11 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
 /** Each provider's schema for a role's `target:`; the policy loader validates roles against these. */
 export const PROVIDER_TARGET_SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.fromEntries(
   Object.entries(PROVIDERS).map(([name, definition]) => [name, definition.targetSchema]),
+);
+
+/** Each provider's propagation time, in milliseconds; the policy loader fills in `settings.propagation` from it. */
+export const PROVIDER_PROPAGATION_MS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(PROVIDERS).map(([name, definition]) => [name, definition.propagationMs]),
 );
 
 /** Per provider: why a role's target can change IAM itself; such roles default to `risk: high`. */

@@ -8,6 +8,13 @@ export interface RetryOptions {
   /** True for failures worth another try soon (throttling, 5xx, a lost etag race). */
   isTransient(error: unknown): boolean;
   onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  /**
+   * How long the cloud asked to be left alone after this failure (its `Retry-After`, in ms), or undefined when it
+   * did not say; see {@link parseRetryAfter}. Providers whose errors carry no such hint leave it out.
+   */
+  retryAfterMs?(error: unknown): number | undefined;
+  /** Told before the wait the cloud asked for; `waitMs` is that wait within `capMs`. */
+  onRetryAfter?(error: unknown, retryAfterMs: number, waitMs: number): void;
   /** Injected in tests; `Math.random` otherwise. */
   random?: () => number;
 }
@@ -20,8 +27,9 @@ export const DEFAULT_CALL_RETRY: Readonly<CallRetrySettings> = { attempts: 4, ba
 
 /**
  * Runs a cloud call, retrying transient failures with exponential backoff and full jitter, so many grants that
- * hit the same throttling do not retry in lockstep. What still fails is rethrown as is; the job above retries
- * again later, with its own backoff.
+ * hit the same throttling do not retry in lockstep. When the cloud said how long to wait (`Retry-After`), that
+ * wait (within `capMs`) comes first, then the jittered backoff. What still fails is rethrown as is; the job above
+ * retries again later, with its own backoff.
  */
 export async function retryTransient<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
   const random = options.random ?? Math.random;
@@ -30,12 +38,32 @@ export async function retryTransient<T>(operation: () => Promise<T>, options: Re
       return await operation();
     } catch (error) {
       if (attempt >= options.attempts || !options.isTransient(error)) throw error;
+      const askedMs = options.retryAfterMs?.(error);
+      if (askedMs !== undefined) {
+        const waitMs = Math.min(askedMs, options.capMs);
+        options.onRetryAfter?.(error, askedMs, waitMs);
+        await sleep(waitMs);
+      }
       const ceiling = Math.min(options.capMs, options.baseMs * 2 ** (attempt - 1));
       const delayMs = Math.round(random() * ceiling);
       options.onRetry?.(error, attempt, delayMs);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await sleep(delayMs);
     }
   }
+}
+
+/**
+ * A `Retry-After` header's wait in ms. Only the delta-seconds form is read (what ARM and Graph send); an HTTP-date
+ * or anything else counts as no hint, so the plain backoff applies.
+ */
+export function parseRetryAfter(header: string | null | undefined): number | undefined {
+  if (header === undefined || header === null) return undefined;
+  const seconds = Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** HTTP statuses that say "try again": throttling, timeouts and server-side failures. */

@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Alert, Alerter, Clock } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { escapeMrkdwn } from './blocks/format';
+import { alertText } from './domain-text';
 import { ACTION_IDS } from './ids';
 
 /** The same alert (kind and request) is posted at most once in this window per process. */
@@ -38,13 +39,13 @@ export class SlackAlerter implements Alerter {
   async alert(alert: Alert): Promise<void> {
     const channel = this.options.adminChannel();
     if (channel === undefined) return;
-    const key = `${alert.kind}:${alert.requestId ?? alert.message}`;
+    const key = `${alert.kind}:${alert.requestId}`;
     const now = this.clock.now();
     const last = this.lastPosted.get(key);
     if (last !== undefined && now - last < ALERT_REPEAT_WINDOW_MS && alert.kind === 'drift') return;
     await this.client.chat.postMessage({
       channel,
-      text: `${TITLES[alert.kind]}: ${alert.message}`,
+      text: `${TITLES[alert.kind]}: ${alertText(alert)}`,
       blocks: alertBlocks(alert),
     });
     this.lastPosted.set(key, now);
@@ -55,7 +56,7 @@ export class SlackAlerter implements Alerter {
 /** The alert message: what happened, the error, and the retry button when it applies. */
 export function alertBlocks(alert: Alert): KnownBlock[] {
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*${TITLES[alert.kind]}*\n${escapeMrkdwn(alert.message)}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `*${TITLES[alert.kind]}*\n${escapeMrkdwn(alertText(alert))}` } },
   ];
   if (alert.error !== undefined) {
     blocks.push({

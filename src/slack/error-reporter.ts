@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { isDomainError } from '../domain/errors';
 import type { Logger } from '../lib/logger';
+import { refusalText } from './domain-text';
 import type { SlackDeps } from './slack-deps';
 
 /**
- * Turns any error from a use case into the sentence shown to the person (ephemeral). Domain refusals are
- * already written for people; anything else is logged in full and shown with a reference the operators can find.
+ * Turns any error from a use case into the sentence shown to the person (ephemeral). A domain refusal's code
+ * and details become its sentence (`domain-text.ts`); anything else is logged in full and shown with a reference
+ * the operators can find.
  */
 export function describeForPerson(error: unknown, logger: Logger, context: Record<string, unknown>): string {
   if (isDomainError(error)) {
     logger.info({ ...context, code: error.code, details: error.details }, `refused: ${error.code}`);
-    return `:no_entry: ${error.message}`;
+    return `:no_entry: ${refusalText(error)}`;
   }
   const reference = randomUUID().slice(0, 8);
   logger.error({ ...context, err: error, reference }, 'unexpected error handling a Slack interaction');

@@ -2,13 +2,14 @@ import type { BlockAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import type { PersonalOverview } from '../domain/ports';
+import { isRequestId } from '../domain/request-id';
 import type { ClickContext } from '../domain/request-service';
 import { appHomeView } from './blocks/app-home';
 import { infoModal } from './blocks/info-modal';
 import type { SlackDeps } from './slack-deps';
 
 /** A button's value is only ever a request ID; anything else is refused before reaching the domain. */
-export const requestIdValueSchema = z.string().regex(/^[a-z0-9]{1,64}$/);
+export const requestIdValueSchema = z.string().refine(isRequestId);
 
 /** Where a signed click came from and what it sits on: a message, or the clicker's own App Home. */
 export function clickContextOf(body: BlockAction): ClickContext {

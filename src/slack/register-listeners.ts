@@ -7,6 +7,8 @@ import { registerReviewBreakGlassAction } from './actions/review-break-glass-act
 import { registerJitCommand } from './commands/jit-command';
 import { registerAppHomeOpened } from './events/app-home-opened';
 import type { SlackDeps } from './slack-deps';
+import { registerDenySubmission } from './views/deny-submission';
+import { registerExtendSubmission } from './views/extend-submission';
 import { registerRequestModal } from './views/request-modal-flow';
 
 /** Every listener, registered in one place; the manifest test checks each against `manifest.yml`. */
@@ -15,7 +17,9 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   registerRequestModal(app, deps);
   registerApproveAction(app, deps);
   registerDenyAction(app, deps);
+  registerDenySubmission(app, deps);
   registerGrantActions(app, deps);
+  registerExtendSubmission(app, deps);
   registerAppHomeOpened(app, deps);
   registerRetryRevocationAction(app, deps);
   registerReviewBreakGlassAction(app, deps);

@@ -1,15 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { App, type CustomRoute, HTTPReceiver } from '@slack/bolt';
+import { App, type CustomRoute, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { EnvConfig } from '../config/env-schema';
 import type { Clock } from '../domain/ports';
 import type { Logger } from '../lib/logger';
-import type { Metrics } from '../lib/metrics';
-import { ackKindOf, ackKindOfRawBody } from './ack-kind';
+import { type AckRecorder, SocketModeAckTimer } from './ack-timing';
 import { toBoltLogger } from './bolt-logger';
 import type { BotIdentityResolver } from './bot-identity';
-import { isFromTheFuture } from './request-freshness';
+import { SlackHttpReceiver } from './slack-http-receiver';
 
 /** Where Slack sends events, commands and interactions in HTTP mode. */
 export const EVENTS_PATH = '/slack/events';
@@ -21,13 +18,11 @@ export interface SlackAppHandle {
   stop(): Promise<void>;
 }
 
-/** Where acknowledgement latency goes. */
-export type AckRecorder = Pick<Metrics, 'observeAckLatency'>;
-
 /**
- * The Bolt app: HTTP receiver at `/slack/events` (with the operations `routes` beside it), or Socket Mode when an
- * app token is set (the routes then on `PORT`). Times every acknowledgement into `acks`. Transport only; listeners
- * are registered by the caller.
+ * The Bolt app on a receiver of our own making: {@link SlackHttpReceiver} at `/slack/events` (with the operations
+ * `routes` beside it, refusing future-dated requests), or Bolt's Socket Mode receiver when an app token is set (the
+ * routes then on `PORT`). Either way every acknowledgement is timed into `acks`. Transport only; listeners are
+ * registered by the caller.
  */
 export function createSlackApp(
   env: EnvConfig,
@@ -43,16 +38,17 @@ export function createSlackApp(
   // kills the process) when Slack is briefly unreachable.
   const authorize = async () => ({ botToken: env.SLACK_BOT_TOKEN, ...(await identity.resolve()) });
   if (env.SLACK_APP_TOKEN !== undefined) {
-    const app = new App({
-      authorize,
+    const timer = new SocketModeAckTimer(acks);
+    const receiver = new SocketModeReceiver({
       appToken: env.SLACK_APP_TOKEN,
-      socketMode: true,
       logger: boltLogger,
-      clientOptions,
       customRoutes: routes,
-      installerOptions: { port: env.PORT },
+      // The Socket Mode client opens its connection through the same Web API settings as the app's client.
+      installerOptions: { port: env.PORT, clientOptions },
+      customPropertiesExtractor: timer.received,
     });
-    timeSocketModeAcks(app, acks);
+    timer.watch(receiver.client);
+    const app = new App({ authorize, receiver, logger: boltLogger, clientOptions });
     return {
       app,
       async start() {
@@ -62,67 +58,25 @@ export function createSlackApp(
       stop: () => app.stop().then(() => undefined),
     };
   }
-  const receiver = new HTTPReceiver({
-    signingSecret: env.SLACK_SIGNING_SECRET ?? '',
-    endpoints: EVENTS_PATH,
-    customRoutes: routes,
-    logger: boltLogger,
+  const receiver = new SlackHttpReceiver({
+    bolt: {
+      signingSecret: env.SLACK_SIGNING_SECRET ?? '',
+      endpoints: EVENTS_PATH,
+      customRoutes: routes,
+      logger: boltLogger,
+    },
+    clock,
+    logger,
+    acks,
   });
-  const verifyAndDispatch = receiver.requestListener;
-  receiver.requestListener = (request, response) => {
-    if (request.method === 'POST' && request.url?.split('?')[0] === EVENTS_PATH) timeHttpAck(request, response, acks);
-    if (isFromTheFuture(request, clock.now())) {
-      logger.warn({ url: request.url }, 'refused a Slack request timestamped in the future');
-      response.writeHead(401).end();
-      return;
-    }
-    verifyAndDispatch(request, response);
-  };
   const app = new App({ authorize, receiver, logger: boltLogger, clientOptions });
   return {
     app,
     async start(port: number) {
-      const server = await app.start(port);
-      const address = server.address();
+      // Bolt's start hands the port to our receiver, which resolves with its listening server.
+      const address = (await app.start(port)).address();
       return { port: typeof address === 'object' && address !== null ? address.port : undefined };
     },
-    stop: () => receiver.stop().then(() => undefined),
-  };
-}
-
-/**
- * HTTP mode: from the request reaching the receiver to the response being finished, which is when Slack has its
- * acknowledgement (signature checks and body reading included). The kind is read from the body Bolt buffered onto
- * the request, after the response is out.
- */
-function timeHttpAck(request: IncomingMessage, response: ServerResponse, acks: AckRecorder): void {
-  // A monotonic timer, not the Clock port: this measures a duration, and a test's fixed clock would make it 0.
-  const started = performance.now();
-  response.once('finish', () => {
-    const elapsed = performance.now() - started;
-    const { rawBody } = request as IncomingMessage & { rawBody?: unknown };
-    const kind = Buffer.isBuffer(rawBody)
-      ? ackKindOfRawBody(rawBody.toString('utf8'), request.headers['content-type'])
-      : 'other';
-    acks.observeAckLatency(elapsed, kind);
-  });
-}
-
-/**
- * Socket Mode: from Bolt receiving the envelope to the ack being sent back over the socket. The receiver hands each
- * envelope to `app.processEvent` (Bolt's receiver contract), so wrapping it sees every envelope and its ack.
- */
-function timeSocketModeAcks(app: App, acks: AckRecorder): void {
-  const processEvent = app.processEvent.bind(app);
-  app.processEvent = (event) => {
-    const started = performance.now();
-    const kind = ackKindOf(event.body);
-    return processEvent({
-      ...event,
-      ack: async (response) => {
-        await event.ack(response);
-        acks.observeAckLatency(performance.now() - started, kind);
-      },
-    });
+    stop: () => receiver.stop(),
   };
 }

@@ -1,5 +1,29 @@
 import { z } from 'zod';
 import { type AccessRequest, REQUEST_STATES } from '../domain/access-request';
+import type { GrantRefusal } from '../domain/grant-refusal';
+
+/** A grant the policy refused, stored with the failed request; records stored before codes existed lack it. */
+const grantRefusalSchema = z.discriminatedUnion('code', [
+  z.object({ code: z.literal('role_removed'), details: z.object({ roleId: z.string() }) }),
+  z.object({
+    code: z.literal('requester_not_allowed'),
+    details: z.object({ requesterId: z.string(), roleId: z.string() }),
+  }),
+  z.object({ code: z.literal('extended_access_ended'), details: z.object({ extendedId: z.string() }) }),
+  z.object({
+    code: z.literal('extension_over_max'),
+    details: z.object({ roleId: z.string(), totalMs: z.number(), maxMs: z.number() }),
+  }),
+  z.object({ code: z.literal('extended_request_changed'), details: z.object({ extendedId: z.string() }) }),
+  z.object({
+    code: z.literal('email_unconfirmed'),
+    details: z.object({ userId: z.string(), provider: z.string(), address: z.string() }),
+  }),
+  z.object({
+    code: z.literal('principals_required'),
+    details: z.object({ userId: z.string(), provider: z.string() }),
+  }),
+]) satisfies z.ZodType<GrantRefusal>;
 
 const storedRequestSchema = z.object({
   id: z.string(),
@@ -33,6 +57,7 @@ const storedRequestSchema = z.object({
   endedAt: z.number().optional(),
   endedBy: z.string().optional(),
   failureReason: z.string().optional(),
+  grantRefusal: grantRefusalSchema.optional(),
   denialReason: z.string().optional(),
   extends: z.string().optional(),
   extensionsApplied: z.array(z.string()).optional(),

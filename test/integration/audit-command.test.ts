@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../../src/domain/audit-event';
-import { AUDIT_CSV_COLUMNS, csvField } from '../../src/lib/audit-format';
+import { AUDIT_CSV_COLUMNS, csvField } from '../../src/domain/audit-format';
 import { readCsv } from '../support/csv-reader';
 import { FILE_UPLOAD } from '../support/fake-slack-api';
 import { startTestBot, type TestBot } from '../support/test-bot';
@@ -56,7 +56,8 @@ describe('/jit audit', () => {
     expect(reply).toBe(
       ":no_entry: Only the bot's admins may export the audit trail: <@U0SEC> and members of <!subteam^S0AUDITORS>. Ask one of them, or ask your platform team to add you to `settings.admins` in the policy.",
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The refusal is in the acknowledgement; once the bot has finished handling the command, nothing more came.
+    await bot.handled();
     expect(bot.slack.calls().filter((call) => call.method.startsWith('files.') || call.method === FILE_UPLOAD)).toEqual(
       [],
     );
@@ -113,8 +114,9 @@ describe('/jit audit', () => {
     expect(reply).toMatch(
       /^:ledger: There are no audit entries since .* about `abcdefgh`; there is nothing to send\.$/,
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await bot.handled();
     expect(bot.slack.calls('files.getUploadURLExternal')).toEqual([]);
+    expect(bot.slack.uploads()).toEqual([]);
   });
 
   it.each([

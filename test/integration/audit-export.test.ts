@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { AuditEntry } from '../../src/domain/audit-event';
-import { AUDIT_CSV_COLUMNS } from '../../src/lib/audit-format';
+import { AUDIT_CSV_COLUMNS } from '../../src/domain/audit-format';
 import { RedisAuditLog } from '../../src/store/audit-log';
 import { RedisKeys } from '../../src/store/keys';
 import { readCsv } from '../support/csv-reader';

@@ -20,13 +20,7 @@ describe('who may decide', () => {
     const id = await bot.request('U0ALICE', 'sandbox-admin 1h reason');
     await bot.approvalMessage(id);
     await bot.waitForState(id, 'pending');
-    let message = await bot.container.store.getApprovalMessage(id);
-    for (let tries = 0; !message && tries < 100; tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      message = await bot.container.store.getApprovalMessage(id);
-    }
-    if (!message) throw new Error('approval message not stored');
-    return { id, ...message };
+    return { id, ...(await bot.storedApprovalMessage(id)) };
   }
 
   function click(
@@ -240,7 +234,12 @@ describe('decisions under the policy in force', () => {
     bot.setPolicy(TEST_POLICY.replace('requesters:\n      users: [U0BOB]', 'requesters:\n      users: [U0CAROL]'));
     await bot.click('U0LEAD', 'approve', id);
     const failed = await bot.waitForState(id, 'failed');
-    expect(failed.failureReason).toBe('the policy no longer lets <@U0BOB> request restricted');
+    // Stored coded, with a plain-text reason for the audit trail; the DM renders the sentence from the code.
+    expect(failed.grantRefusal).toEqual({
+      code: 'requester_not_allowed',
+      details: { requesterId: 'U0BOB', roleId: 'restricted' },
+    });
+    expect(failed.failureReason).toBe('the policy no longer lets U0BOB request restricted');
     expect(await bot.container.dryrun.grants()).toEqual([]);
   });
 });

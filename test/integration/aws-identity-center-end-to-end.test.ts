@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sso-admin';
 import type { AccessRequest } from '../../src/domain/access-request';
 import { overrideEnv } from '../support/env-override';
+import { eventuallyValue } from '../support/eventually';
 import { type MotoServer, startMotoServer } from '../support/moto-server';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { USERGROUPS } from './test-policy';
@@ -114,19 +115,17 @@ roles:
   }
 
   /** Waits until the revocation check of the request has run (it reads the cloud back once the change propagated). */
-  async function revocationChecked(request: AccessRequest): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const line = bot.logs.find(
-        (entry) =>
-          entry.requestId === request.id &&
-          (entry.msg === 'revocation verified in the cloud' ||
-            entry.msg === 'access was still there after revocation; revoked again and alerted'),
-      );
-      if (line) return line;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`the revocation of ${request.id} was not checked`);
+  function revocationChecked(request: AccessRequest): Promise<Record<string, unknown>> {
+    return eventuallyValue(
+      () =>
+        bot.logs.find(
+          (entry) =>
+            entry.requestId === request.id &&
+            (entry.msg === 'revocation verified in the cloud' ||
+              entry.msg === 'access was still there after revocation; revoked again and alerted'),
+        ),
+      `the revocation of ${request.id} was checked in the cloud`,
+    );
   }
 
   it('a standing assignment survives a grant of the same permission set, and no alarm is raised', async () => {

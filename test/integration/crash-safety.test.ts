@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ACTION_IDS } from '../../src/slack/ids';
 import { type BotProcess, buildBot, spawnBot, stopBot, waitForHealth } from '../support/bot-process';
+import { eventuallyValue } from '../support/eventually';
 import { FakeGcpCrm } from '../support/fake-gcp-crm';
 import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
 import { findOnPath } from '../support/find-on-path';
@@ -66,20 +67,19 @@ class RestartableRedis {
       '--maxmemory-policy',
       'noeviction',
     ]);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      try {
-        await client.connect();
-        await client.ping();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      } finally {
-        client.disconnect();
-      }
-    }
+    await eventuallyValue(
+      async () => {
+        const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        try {
+          await client.connect();
+          return await client.ping();
+        } finally {
+          client.disconnect();
+        }
+      },
+      `redis-server on port ${this.port} answers PING`,
+      { intervalMs: 50 },
+    );
   }
 
   async stop(): Promise<void> {
@@ -91,15 +91,9 @@ class RestartableRedis {
   }
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
+/** The shared wait, with room for processes to be killed, restarted and to catch up. */
+const eventually = <T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string) =>
+  eventuallyValue(probe, what, { timeoutMs: 20_000, intervalMs: 50 });
 
 /**
  * Real processes and real failures: the built bot is killed with SIGKILL mid-grant and after granting, restarted
@@ -169,7 +163,7 @@ describe('crash safety', () => {
       SECRET,
     );
     const reply = String((response.json as { text?: string } | undefined)?.text);
-    const id = /Request `([a-z0-9]+)`/.exec(reply)?.[1];
+    const id = /Request `([^`]+)`/.exec(reply)?.[1];
     if (!id) throw new Error(`request refused: ${reply}`);
     await slack.waitFor(
       (call) => call.method === 'chat.postMessage' && JSON.stringify(call.args.blocks ?? []).includes(id),

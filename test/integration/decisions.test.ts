@@ -1,3 +1,4 @@
+import { isRequestIdShaped } from '../../src/domain/request-id';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
 
@@ -164,7 +165,8 @@ describe('approvers decide', () => {
   it('auto-approves roles that say so, still audited', async () => {
     const reply = await bot.commandText('U0ALICE', 'request staging-deployer 1h deploy hotfix');
     expect(reply).toContain('auto-approved');
-    const id = /`([a-z0-9]{8})`/.exec(reply)?.[1] ?? '';
+    const id = /`([^`]*)`/.exec(reply)?.[1] ?? '';
+    expect(isRequestIdShaped(id)).toBe(true);
     await bot.waitForDm('U0ALICE', 'is active until');
     const audit = await bot.container.auditLog.read({ requestId: id });
     expect(audit.map((event) => [event.to, event.actor])).toEqual([

@@ -1,3 +1,4 @@
+import { isRequestIdShaped } from '../../src/domain/request-id';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
 
@@ -12,8 +13,8 @@ describe('request → approval → grant → timed revocation → expiry notices
 
   it('grants on approval and revokes at expiry, telling the requester and the channel', async () => {
     const reply = await bot.commandText('U0ALICE', 'request sandbox-admin 3s debugging INC-42');
-    expect(reply).toMatch(/Request `[a-z0-9]{8}` for \*sandbox-admin\* \(3s\) is filed/);
-    const id = /`([a-z0-9]{8})`/.exec(reply)?.[1] ?? '';
+    const id = /Request `([^`]*)` for \*sandbox-admin\* \(3s\) is filed/.exec(reply)?.[1] ?? '';
+    expect(isRequestIdShaped(id)).toBe(true);
 
     const posted = await bot.approvalMessage(id);
     const blocks = JSON.stringify(posted.args.blocks);

@@ -1,3 +1,4 @@
+import { eventually } from '../support/eventually';
 import { parseExposition, scrapeMetrics, waitForMetrics } from '../support/prometheus-text';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { startTestBot, type TestBot } from '../support/test-bot';
@@ -123,21 +124,22 @@ describe('readiness when Redis goes away', () => {
 
     // Back on the same port, the bot's connections find it again (and the bot can stop cleanly).
     redis = await startRedisServer({ port: redis.port });
-    const deadline = Date.now() + 10_000;
     let status = 0;
-    while (status !== 200 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      status = (await fetch(`${bot.baseUrl}/readyz`)).status;
-    }
-    expect(status).toBe(200);
+    await eventually(
+      async () => {
+        status = (await fetch(`${bot.baseUrl}/readyz`)).status;
+        return status === 200;
+      },
+      '/readyz answers 200 again',
+      { intervalMs: 50, detail: () => `it last answered ${status}` },
+    );
 
     // BullMQ's Worker.close() never resolves while a worker's blocking connection is still reconnecting
     // (taskforcesh/bullmq#4656); each worker names its connection once it is back, so wait for all of them.
     for (const queue of Object.values(bot.container.queues)) {
-      while ((await queue.getWorkers()).length === 0) {
-        if (Date.now() > deadline) throw new Error(`the ${queue.name} worker did not reconnect`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(async () => (await queue.getWorkers()).length > 0, `the ${queue.name} worker reconnected`, {
+        intervalMs: 50,
+      });
     }
   });
 });

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../../src/domain/access-request';
 import { ACTION_IDS } from '../../src/slack/ids';
+import { eventually } from '../support/eventually';
 import { type FakeGcpCrm, startFakeGcpWithAdc } from '../support/fake-gcp-crm';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { APPROVAL_CHANNEL, startTestBot, type TestBot } from '../support/test-bot';
@@ -31,15 +32,8 @@ roles:
       users: [U0LEAD]
 `;
 
-/** Polls until `check` holds; the description says what was awaited when it never does. */
-async function eventually(check: () => boolean | Promise<boolean>, description: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting until ${description}`);
-}
+/** A sweep runs every second; give a few of them time. */
+const SWEEP = { timeoutMs: 15_000 };
 
 const jitBindings = (fake: FakeGcpCrm) =>
   fake.policy(PROJECT).bindings.filter((binding) => binding.condition?.title?.startsWith('jit-'));
@@ -90,7 +84,7 @@ describe('never leave access behind', () => {
     await client.flushall();
     await client.quit();
 
-    await eventually(() => jitBindings(fake).length === 0, 'the sweep revoked both bindings');
+    await eventually(() => jitBindings(fake).length === 0, 'the sweep revoked both bindings', SWEEP);
     expect(Date.now()).toBeGreaterThanOrEqual(Math.max(alice.expiresAt ?? 0, bob.expiresAt ?? 0));
     const drift = adminAlerts().map((call) => String(call.args.text));
     expect(drift).toEqual(expect.arrayContaining([expect.stringContaining(alice.id), expect.stringContaining(bob.id)]));
@@ -99,6 +93,7 @@ describe('never leave access behind', () => {
     await eventually(
       async () => (await bot.container.auditLog.notes({ kind: 'reconciled' })).length >= 2,
       'both revocations were audited',
+      SWEEP,
     );
     const reconciled = await bot.container.auditLog.notes({ kind: 'reconciled' });
     expect(reconciled.map((note) => note.requestId).sort()).toEqual([alice.id, bob.id].sort());
@@ -166,7 +161,7 @@ describe('never leave access behind', () => {
       { description: 'access-remains alert', timeoutMs: 10_000 },
     );
     expect(String(alert.args.text)).toContain(active.id);
-    await eventually(() => jitBindings(fake).length === 0, 'the binding was revoked again');
+    await eventually(() => jitBindings(fake).length === 0, 'the binding was revoked again', SWEEP);
     const notes = await bot.container.auditLog.notes({ requestId: active.id, kind: 'alert' });
     expect(notes.map((note) => note.actor)).toEqual(['system:verify']);
   });
@@ -176,7 +171,7 @@ describe('never leave access behind', () => {
     const [binding] = jitBindings(fake);
     await bot.waitForExpiry(active);
     fake.seed(PROJECT, [...fake.policy(PROJECT).bindings, ...(binding ? [binding] : [])]);
-    await eventually(() => jitBindings(fake).length === 0, 'the sweep revoked the left-behind binding');
+    await eventually(() => jitBindings(fake).length === 0, 'the sweep revoked the left-behind binding', SWEEP);
     const drift = await bot.container.auditLog.notes({ requestId: active.id, kind: 'drift' });
     expect(drift.map((note) => note.reason).join('\n')).toContain('although request');
   });

@@ -5,6 +5,7 @@
  */
 import type { JobType } from 'bullmq';
 import { ACTION_IDS } from '../../src/slack/ids';
+import { eventually } from '../support/eventually';
 import {
   type BlockActionsInput,
   blockActionsBody,
@@ -75,13 +76,7 @@ async function pendingRequest(bot: TestBot, requester = 'U0ALICE', text = `${ROL
   const id = await bot.request(requester, text);
   await bot.approvalMessage(id);
   await bot.waitForState(id, 'pending');
-  let message = await bot.container.store.getApprovalMessage(id);
-  for (let tries = 0; !message && tries < 200; tries += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    message = await bot.container.store.getApprovalMessage(id);
-  }
-  if (!message) throw new Error(`approval message of ${id} not stored`);
-  return { id, ...message };
+  return { id, ...(await bot.storedApprovalMessage(id)) };
 }
 
 /** A click body on the stored approval message `ref` (overridable, for stale and foreign clicks). */
@@ -203,14 +198,6 @@ async function expectRefusedClick(
     expect(text).toContain(fragment);
     expect(await refusalCount(bot)).toBe(audited + 1);
   });
-}
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, description: string, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -551,7 +538,7 @@ describe('red team: stale, finished and malformed clicks', () => {
         const clickValue = value === 'UPPERCASE' ? ref.id.toUpperCase() : value;
         const response = await sendClick(bot, 'U0LEAD', 'approve', ref, { value: clickValue });
         expect(response.status).toBe(200);
-        await waitUntil(() => refusedValue().length === before + 1, 'the refusal of the button value');
+        await eventually(() => refusedValue().length === before + 1, 'the refusal of the button value is logged');
         expect(bot.slack.calls('chat.postEphemeral').length).toBe(ephemerals);
         expect(bot.logs.filter((line) => line.msg === 'unexpected error handling a Slack interaction')).toEqual([]);
       }),

@@ -146,9 +146,17 @@ describe('the Slack experience', () => {
         shortcutBody({ userId: 'U0ALICE', callbackId: SHORTCUT_IDS.requestAccess, triggerId }),
         bot.signingSecret,
       );
-      await bot.waitForModal(VIEW_IDS.request, triggerId);
-      await bot.pressInHome('U0ALICE', ACTION_IDS.openRequestModal, 'home');
-      await bot.slack.waitForCount((call) => call.method === 'views.open', 2, { description: 'second request form' });
+      const fromShortcut = await bot.waitForModal(VIEW_IDS.request, triggerId);
+      const pressed = await bot.pressInHome('U0ALICE', ACTION_IDS.openRequestModal, 'home');
+      expect(pressed.status).toBe(200);
+      const fromHome = await bot.slack.waitFor(
+        (call) => call.method === 'views.open' && call.args.trigger_id !== triggerId,
+        { description: 'the request form opened from the App Home button, on its own trigger' },
+      );
+      // The same form: callback, title, blocks (the roles Alice may request, durations, reason), metadata.
+      expect(viewOf(fromHome)).toEqual(viewOf(fromShortcut));
+      expect(viewOf(fromHome).callback_id).toBe(VIEW_IDS.request);
+      expect(optionValues(elementOf(inputBlock(fromHome, INPUT_IDS.role)))).toContain('sandbox-admin');
     });
 
     it('the typed one-line command still files at once', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
+import { eventually } from '../support/eventually';
 import type { RecordedCall } from '../support/fake-slack-api';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
@@ -22,23 +23,20 @@ const rateLimited = (retryAfterSeconds: number) => ({
 const allJobs = (bot: TestBot): Promise<Job[]> =>
   bot.container.queues.notify.getJobs(['completed', 'failed', 'delayed', 'waiting', 'active', 'prioritized']);
 
-/** Waits until no notify job is waiting or running (delayed ones, e.g. reminders, stay delayed). */
+/**
+ * Waits until no notify job is waiting or running (delayed ones, e.g. reminders, stay delayed); a queue that never
+ * drains fails the test, saying what was still in it.
+ */
 async function notifyQueueSettled(bot: TestBot): Promise<void> {
-  for (let tries = 0; tries < 500; tries += 1) {
-    const counts = await bot.container.queues.notify.getJobCounts('waiting', 'active', 'prioritized');
-    if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the notify queue never settled');
-}
-
-/** Polls until `check` holds. */
-async function eventually(check: () => Promise<boolean>, description: string): Promise<void> {
-  for (let tries = 0; tries < 500; tries += 1) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting until ${description}`);
+  let counts: Record<string, number> = {};
+  await eventually(
+    async () => {
+      counts = await bot.container.queues.notify.getJobCounts('waiting', 'active', 'prioritized');
+      return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0;
+    },
+    'the notify queue has no waiting or running job',
+    { detail: () => `still in it: ${JSON.stringify(counts)}` },
+  );
 }
 
 /** Jobs put back by a 429, once per time they were put back. */
@@ -144,11 +142,10 @@ describe('Slack rate limits', () => {
     );
     expect(String(posted.args.text)).toContain(id);
     // Raised by the request, posted by the notify queue's job.
-    for (let tries = 0; tries < 50 && !bot.logs.some((line) => line.msg === 'alert posted'); tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const posting = bot.logs.find((line) => line.msg === 'alert posted');
-    expect(posting).toBeDefined();
+    await eventually(
+      () => bot.logs.some((line) => line.msg === 'alert posted'),
+      'the notify job logged "alert posted"',
+    );
   });
 
   it('an alert raised by a job waits out a 429 in the notify queue; the job it came from is not held up', async () => {

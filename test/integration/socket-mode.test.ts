@@ -3,8 +3,10 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { parseEnv } from '../../src/config/env-schema';
 import { parsePolicy } from '../../src/config/policy-schema';
 import { buildContainer, type Container } from '../../src/container';
+import { isRequestIdShaped } from '../../src/domain/request-id';
 import { createLogger } from '../../src/lib/logger';
 import { PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
+import { eventuallyValue } from '../support/eventually';
 import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
 import { freePort } from '../support/free-port';
 import { waitForMetrics } from '../support/prometheus-text';
@@ -57,10 +59,7 @@ describe('Socket Mode (SLACK_APP_TOKEN set)', () => {
   });
 
   it('takes /jit over the socket, answers in the acknowledgement, and serves /healthz', async () => {
-    const deadline = Date.now() + 10_000;
-    while (sockets.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const socket = sockets[0];
-    if (!socket) throw new Error('the bot never opened the Socket Mode connection');
+    const socket = await eventuallyValue(() => sockets[0], 'the bot opened the Socket Mode connection');
 
     const envelopeId = randomUUID();
     const acked = new Promise<{ envelope_id: string; payload?: { text?: string; response_type?: string } }>(
@@ -94,7 +93,8 @@ describe('Socket Mode (SLACK_APP_TOKEN set)', () => {
     );
     const ack = await acked;
     expect(ack.payload?.response_type).toBe('ephemeral');
-    expect(ack.payload?.text).toMatch(/Request `[a-z0-9]{8}` for \*sandbox-admin\* \(1h\) is filed/);
+    const filed = /Request `([^`]*)` for \*sandbox-admin\* \(1h\) is filed/.exec(ack.payload?.text ?? '');
+    expect(isRequestIdShaped(filed?.[1] ?? '')).toBe(true);
     await slack.waitFor((call) => call.method === 'chat.postMessage' && call.args.channel === 'C0APPROVALS', {
       description: 'approval message posted in Socket Mode',
     });

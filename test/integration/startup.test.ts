@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parseInfo } from '../../src/store/redis-checks';
 import { type BotProcess, buildBot, spawnBot, stopBot, waitForHealth } from '../support/bot-process';
+import { eventuallyValue } from '../support/eventually';
 import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
 import { freePort } from '../support/free-port';
 import { startRedisServer } from '../support/redis-server';
@@ -18,15 +19,13 @@ function nonEmptyLines(text: string): string[] {
   return text.split('\n').filter((line) => line.trim() !== '');
 }
 
-async function waitForLog(bot: BotProcess, msg: RegExp, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const line = bot.logs().find((entry) => msg.test(String(entry.msg)));
-    if (line) return line;
-    if (bot.child.exitCode !== null) throw new Error(`bot exited:\n${bot.stderr()}\n${bot.stdout()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no log line matching ${msg}:\n${bot.stderr()}\n${bot.stdout()}`);
+function waitForLog(bot: BotProcess, msg: RegExp, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  return eventuallyValue(() => bot.logs().find((entry) => msg.test(String(entry.msg))), `a log line matches ${msg}`, {
+    timeoutMs,
+    intervalMs: 50,
+    abortIf: () => (bot.child.exitCode !== null ? `the bot exited with code ${bot.child.exitCode}` : undefined),
+    detail: () => `${bot.stderr()}\n${bot.stdout()}`,
+  });
 }
 
 function isRunning(pid: number): boolean {

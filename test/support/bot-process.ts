@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { eventually } from './eventually';
 
 const ROOT = resolve(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/main.js');
@@ -45,17 +46,13 @@ export function spawnBot(env: Record<string, string>, cwd: string): BotProcess {
 
 /** Waits until the bot answers `GET url` with 200; fails early, with its output, if it exits. */
 export async function waitForHealth(url: string, bot: BotProcess, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (bot.child.exitCode !== null) throw new Error(`bot exited early:\n${bot.stderr()}\n${bot.stdout()}`);
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`bot did not become healthy:\n${bot.stderr()}\n${bot.stdout()}`);
+  // A fetch that throws (not listening yet) counts as not yet.
+  await eventually(async () => (await fetch(url)).status === 200, `the bot answers 200 on ${url}`, {
+    timeoutMs,
+    intervalMs: 100,
+    abortIf: () => (bot.child.exitCode !== null ? `the bot exited early with code ${bot.child.exitCode}` : undefined),
+    detail: () => `${bot.stderr()}\n${bot.stdout()}`,
+  });
 }
 
 /** Stops a bot process: SIGKILL for a crash, SIGTERM for a clean stop (then SIGKILL if it lingers). */

@@ -1,3 +1,5 @@
+import { eventuallyValue } from './eventually';
+
 /** One sample line of the Prometheus text exposition format. */
 export interface MetricSample {
   name: string;
@@ -78,15 +80,20 @@ export async function waitForMetrics(
   ready: (metrics: Exposition) => boolean,
   timeoutMs = 10_000,
 ): Promise<Exposition> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await scrapeMetrics(baseUrl);
-  while (!ready(last)) {
-    if (Date.now() > deadline) {
-      const jit = last.samples.filter((sample) => sample.name.startsWith('jit_') && !sample.name.endsWith('_bucket'));
-      throw new Error(`metrics did not reach the expected values within ${timeoutMs} ms:\n${JSON.stringify(jit)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    last = await scrapeMetrics(baseUrl);
-  }
-  return last;
+  let last: Exposition | undefined;
+  return eventuallyValue(
+    async () => {
+      last = await scrapeMetrics(baseUrl);
+      return ready(last) ? last : undefined;
+    },
+    'the metrics reach the expected values',
+    {
+      timeoutMs,
+      intervalMs: 25,
+      detail: () =>
+        JSON.stringify(
+          last?.samples.filter((sample) => sample.name.startsWith('jit_') && !sample.name.endsWith('_bucket')),
+        ),
+    },
+  );
 }

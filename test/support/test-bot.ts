@@ -3,11 +3,12 @@ import { Writable } from 'node:stream';
 import { parseEnv } from '../../src/config/env-schema';
 import { parsePolicy } from '../../src/config/policy-schema';
 import { buildContainer, type Container } from '../../src/container';
-import type { AccessRequest } from '../../src/domain/access-request';
+import type { AccessRequest, MessageRef } from '../../src/domain/access-request';
 import type { CloudProvider } from '../../src/domain/ports';
 import { createLogger } from '../../src/lib/logger';
-import { PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
+import { PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS, PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
 import { ACTION_IDS, EVENT_NAMES, INPUT_IDS, VIEW_IDS } from '../../src/slack/ids';
+import { eventually, eventuallyValue } from './eventually';
 import { type FakeSlackApi, type RecordedCall, startFakeSlackApi } from './fake-slack-api';
 import {
   blockActionsBody,
@@ -54,6 +55,14 @@ export interface TestBot {
   request(userId: string, text: string): Promise<string>;
   /** Waits for the approval message of a request to be posted. */
   approvalMessage(requestId: string): Promise<RecordedCall>;
+  /** Waits until the store holds where the approval message of a request is (clicks need its channel and ts). */
+  storedApprovalMessage(requestId: string): Promise<MessageRef>;
+  /**
+   * Waits until every Slack request the bot received so far has been handled to the end (Bolt's listeners have
+   * returned), not merely acknowledged: the positive signal to wait for before asserting that something did not
+   * happen.
+   */
+  handled(): Promise<void>;
   /** Waits until the stored request is in `state`. */
   waitForState(requestId: string, state: AccessRequest['state'], timeoutMs?: number): Promise<AccessRequest>;
   /** Files a request, has `approverId` approve it, and waits until access is active and the requester told. */
@@ -118,7 +127,13 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     LOG_LEVEL: 'debug',
     ...options.env,
   });
-  const policy = parsePolicy(options.policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
+  const policy = parsePolicy(
+    options.policyYaml,
+    'test policy',
+    PROVIDER_TARGET_SCHEMAS,
+    PROVIDER_IAM_POWER,
+    PROVIDER_PROPAGATION_MS,
+  );
   const rawLogs: string[] = [];
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -144,6 +159,19 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     slackClientOptions: { retryConfig: { retries: 0 } },
     ...(options.providers !== undefined && { providers: options.providers }),
   });
+  // Bolt's receiver hands each request to `app.processEvent`, which resolves once the listeners have returned; the
+  // requests still in there are the ones the bot is still handling.
+  const inFlight = new Set<Promise<void>>();
+  const processEvent = container.slack.app.processEvent.bind(container.slack.app);
+  container.slack.app.processEvent = (event) => {
+    const handling = processEvent(event);
+    inFlight.add(handling);
+    handling.then(
+      () => inFlight.delete(handling),
+      () => inFlight.delete(handling),
+    );
+    return handling;
+  };
   const { port } = await container.start(0);
   const baseUrl = `http://127.0.0.1:${port}`;
   const eventsUrl = `${baseUrl}/slack/events`;
@@ -165,19 +193,21 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     return id;
   };
 
+  const storedApprovalMessage = (requestId: string) =>
+    eventuallyValue(
+      () => container.store.getApprovalMessage(requestId),
+      `the approval message of ${requestId} is stored`,
+    );
+
   /** Presses a button on the stored approval message of the request, once it exists (people click only then). */
   const pressOnApprovalMessage = async (userId: string, actionId: string, requestId: string, triggerId: string) => {
-    let message = await container.store.getApprovalMessage(requestId);
-    for (let tries = 0; message === undefined && tries < 100; tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      message = await container.store.getApprovalMessage(requestId);
-    }
+    const message = await storedApprovalMessage(requestId);
     const body = blockActionsBody({
       userId,
       actionId,
       value: requestId,
-      channelId: message?.channel ?? APPROVAL_CHANNEL,
-      messageTs: message?.ts ?? '1700000000.000001',
+      channelId: message.channel,
+      messageTs: message.ts,
       responseUrl: slack.responseUrl(),
       triggerId,
     });
@@ -209,11 +239,12 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     },
     async request(userId, text) {
       const reply = await bot.commandText(userId, `request ${text}`);
-      const id = /Request `([a-z0-9]+)`/.exec(reply)?.[1];
+      const id = /Request `([^`]+)`/.exec(reply)?.[1];
       if (!id) throw new Error(`request was refused: ${reply}`);
       return id;
     },
     approvalMessage,
+    storedApprovalMessage,
     async click(userId, action, requestId) {
       const triggerId = nextTriggerId();
       const seen = slack.calls().length;
@@ -326,7 +357,13 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
         { description: `ephemeral to ${userId} containing "${fragment}"` },
       ),
     setPolicy(policyYaml) {
-      config.policy = parsePolicy(policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER);
+      config.policy = parsePolicy(
+        policyYaml,
+        'test policy',
+        PROVIDER_TARGET_SCHEMAS,
+        PROVIDER_IAM_POWER,
+        PROVIDER_PROPAGATION_MS,
+      );
     },
     async requestApproved(requesterId, text, approverId) {
       const id = await fileAndApprove(requesterId, text, approverId);
@@ -348,16 +385,16 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       );
       return bot.waitForState(request.id, 'expired');
     },
+    handled: () => eventually(() => inFlight.size === 0, 'the bot has handled every Slack request it received'),
     async waitForState(requestId, state, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
       let last: AccessRequest | undefined;
-      while (Date.now() < deadline) {
-        last = await container.store.get(requestId);
-        if (last?.state === state) return last;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      throw new Error(
-        `request ${requestId} did not become ${state} within ${timeoutMs} ms; it is ${last?.state ?? 'missing'}`,
+      return eventuallyValue(
+        async () => {
+          last = await container.store.get(requestId);
+          return last?.state === state ? last : undefined;
+        },
+        `request ${requestId} is ${state}`,
+        { timeoutMs, detail: () => `it is ${last?.state ?? 'missing'}` },
       );
     },
     waitForDm: (userId, fragment, timeoutMs) =>

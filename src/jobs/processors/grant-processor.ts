@@ -1,6 +1,7 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { CloudProviderError } from '../../domain/errors';
 import type { GrantLifecycle } from '../../domain/grant-lifecycle';
+import { GrantRefused } from '../../domain/grant-refusal';
 import type { Logger } from '../../lib/logger';
 import { requestJobSchema } from '../queues';
 import { parsePayload } from './parse-payload';
@@ -16,14 +17,15 @@ export function grantProcessor(lifecycle: GrantLifecycle, logger: Logger) {
         'grant job finished',
       );
     } catch (error) {
-      const permanent = error instanceof CloudProviderError && !error.retryable;
+      const permanent = (error instanceof CloudProviderError || error instanceof GrantRefused) && !error.retryable;
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (!permanent && !lastAttempt) {
         logger.warn({ err: error, requestId, attempt: job.attemptsMade + 1 }, 'grant failed; will retry');
         throw error;
       }
       const reason = error instanceof Error ? error.message : String(error);
-      const { cleanupError } = await lifecycle.failGrant(requestId, reason);
+      const refusal = error instanceof GrantRefused ? error.refusal : undefined;
+      const { cleanupError } = await lifecycle.failGrant(requestId, reason, refusal);
       logger.error(
         { err: error, requestId, permanent, attempts: job.attemptsMade + 1 },
         'grant failed; request marked failed',

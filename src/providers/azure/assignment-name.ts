@@ -1,3 +1,4 @@
+/** The GUIDs that name the bot's Azure artefacts, derived from the request ID so grant and revoke are idempotent. */
 import { createHash } from 'node:crypto';
 
 /**

@@ -1,3 +1,4 @@
+/** A `provider: azure` role's `target:`: its schema, its role definition's ARM names, and what a grant of it gives. */
 import { z } from 'zod';
 import { type GrantDescription, grantEmail, missingIdentity, type PolicyPrincipal } from '../grant-description';
 

@@ -1,3 +1,4 @@
+/** A minimal Microsoft Graph client: the one users query the principal lookup needs, on its own pipeline. */
 import {
   bearerTokenAuthenticationPolicy,
   createDefaultHttpClient,

@@ -33,6 +33,14 @@ export function requestProgress(status: string | undefined): RequestProgress {
   return 'pending';
 }
 
+/** PIM schedule states after which the assignment gives no access; anything else counts as live. */
+const ENDED_SCHEDULE_STATES = new Set(['revoked', 'canceled', 'denied', 'failed', 'timedout', 'invalid', 'expired']);
+
+/** True when a schedule's `status` says it gives no access any more. */
+export function scheduleEnded(status: string | undefined): boolean {
+  return ENDED_SCHEDULE_STATES.has((status ?? '').toLowerCase());
+}
+
 /**
  * The scope as the bot writes it. PIM hands subscription scopes back as
  * `/providers/Microsoft.Subscription/subscriptions/<id>...` (spec example GetRoleAssignmentSchedulesByScope.json:

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type GrantDescription, grantEmail, missingIdentity, type PolicyPrincipal } from '../grant-description';
+import { providerError } from '../retry';
 
 /** A project ID as Google allows it: 6–30 characters, lowercase letter first, no trailing hyphen. */
 const PROJECT_ID = '[a-z][a-z0-9-]{4,28}[a-z0-9]';
@@ -83,6 +84,17 @@ export const gcpTargetSchema = z
 
 /** A validated `target:` of a `provider: gcp` role. */
 export type GcpTarget = z.infer<typeof gcpTargetSchema>;
+
+/**
+ * A role's target, parsed.
+ * @throws CloudProviderError (not retryable) naming what is wrong with it.
+ */
+export function parseGcpTarget(target: Readonly<Record<string, unknown>>): GcpTarget {
+  const parsed = gcpTargetSchema.safeParse(target);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => issue.message).join('; ');
+  throw providerError('gcp', `This role's gcp target is invalid: ${problems}`, false);
+}
 
 /** The kind of resource a target names, which decides the client and the permission the bot needs. */
 export type GcpResourceKind = 'projects' | 'folders' | 'organizations';

@@ -2,6 +2,7 @@
  * Pure edits of a Google Cloud allow policy: add, replace or remove the bot's one conditional binding and leave
  * every other binding exactly as read. Kept apart from the client so the rules can be tested without a server.
  */
+import { REQUEST_ID_PATTERN } from '../../domain/request-id';
 import { sameMember } from './iam-member';
 
 /** An IAM condition as Cloud Resource Manager returns it (proto3 JSON: absent and empty are the same). */
@@ -186,7 +187,7 @@ function sameCondition(actual: IamCondition | null | undefined, expected: IamCon
  * Request IDs as the bot makes and accepts them; a title is the bot's only when it is `jit-` and exactly this,
  * so `jit-`, `jit-ABC` or `jit-abc-old` someone wrote by hand are never taken for the bot's.
  */
-const JIT_TITLE = /^jit-([a-z0-9]{1,64})$/;
+const JIT_TITLE = new RegExp(`^jit-(${REQUEST_ID_PATTERN})$`);
 
 /** The request ID a condition title names, or undefined when the title is not exactly `jit-<requestId>`. */
 export function requestIdOfTitle(title: string | null | undefined): string | undefined {

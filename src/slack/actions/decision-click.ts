@@ -29,8 +29,10 @@ export async function handleRequestButton(
   const value = requestIdValueSchema.safeParse('value' in action ? action.value : undefined);
   if (!value.success) {
     deps.logger.warn(context, 'refused: button value is not a request ID');
-    const refusal = new DomainError('stale_click', 'The button does not carry a request ID.', {});
-    await answerFailure(refusal, deps, { actorId, action: context.action }, context);
+    // No request ID: the refusal names none, and the Slack wording for it says so.
+    const refusal = new DomainError('stale_click', { action: context.action });
+    const text = await answerFailure(refusal, deps, { actorId, action: context.action }, context);
+    await tellClicker(body, client, 'Not done', text, deps);
     return;
   }
   try {

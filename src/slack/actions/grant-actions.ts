@@ -1,72 +1,26 @@
 import type { App, BlockAction } from '@slack/bolt';
-import { z } from 'zod';
-import { formatDuration } from '../../domain/duration';
-import { isDomainError } from '../../domain/errors';
 import { extendModal } from '../blocks/decision-modals';
-import { infoModal } from '../blocks/info-modal';
-import { answerFailure } from '../error-reporter';
-import { ACTION_IDS, INPUT_IDS, VIEW_IDS } from '../ids';
-import { inlineError, requestIdValueSchema, viewInput, viewMetadata } from '../interaction';
+import { ACTION_IDS } from '../ids';
 import type { SlackDeps } from '../slack-deps';
+import type { ExtendMetadata } from '../views/extend-submission';
 import { handleRequestButton } from './decision-click';
 
-const extendMetadataSchema = z.object({ requestId: requestIdValueSchema }).strict();
-
-/** The requester's buttons on their own grants and requests: Extend, I'm done, Cancel (App Home, reminder DM). */
+/**
+ * The requester's buttons on their own grants and requests: Extend, I'm done, Cancel (App Home, reminder DM). Extend
+ * opens a modal whose submission is `views/extend-submission.ts`.
+ */
 export function registerGrantActions(app: App, deps: SlackDeps): void {
   app.action<BlockAction>(ACTION_IDS.extend, (args) =>
     handleRequestButton(args, deps, async (requestId, actorId) => {
       const options = await deps.requests.extensionOptions(requestId, actorId);
+      const metadata: ExtendMetadata = { requestId };
       await args.client.views.open({
         trigger_id: args.body.trigger_id,
-        view: extendModal({ ...options, privateMetadata: JSON.stringify({ requestId }) }),
+        view: extendModal({ ...options, privateMetadata: JSON.stringify(metadata) }),
       });
       return undefined;
     }),
   );
-
-  app.view(VIEW_IDS.extend, async ({ ack, body, view }) => {
-    const actorId = body.user.id;
-    const metadata = viewMetadata(extendMetadataSchema, view.private_metadata);
-    const duration = viewInput(view.state.values, INPUT_IDS.duration, INPUT_IDS.duration);
-    if (!metadata || duration === undefined) {
-      await ack({
-        response_action: 'errors',
-        errors: {
-          [INPUT_IDS.duration]: metadata
-            ? 'Choose how much more time.'
-            : 'This form is out of date; close it and click Extend again.',
-        },
-      });
-      return;
-    }
-    const reason = viewInput(view.state.values, INPUT_IDS.reason, INPUT_IDS.reason);
-    try {
-      const { request, role } = await deps.requests.requestExtension({
-        requesterId: actorId,
-        teamId: body.team?.id ?? body.user.team_id ?? '',
-        ...(body.enterprise?.id !== undefined && { enterpriseId: body.enterprise.id }),
-        requestId: metadata.requestId,
-        duration,
-        ...(reason !== undefined && { reason }),
-      });
-      const extra = formatDuration(request.durationMs);
-      const text =
-        request.state === 'pending'
-          ? `:inbox_tray: Extension \`${request.id}\` asks for ${extra} more on \`${metadata.requestId}\`; approvers of *${role.id}* decide${role.approvalChannel ? ` in <#${role.approvalChannel}>` : ''}. Your access continues meanwhile, and you get a DM when it is decided.`
-          : `:arrows_clockwise: Adding ${extra} to \`${metadata.requestId}\` now; you get a DM with the new expiry.`;
-      await ack({ response_action: 'update', view: infoModal('Extension asked', text) });
-    } catch (error) {
-      const text = await answerFailure(
-        error,
-        deps,
-        { actorId, action: 'extend' },
-        { userId: actorId, requestId: metadata.requestId },
-      );
-      const field = isDomainError(error) && error.code === 'missing_ticket' ? INPUT_IDS.reason : INPUT_IDS.duration;
-      await ack({ response_action: 'errors', errors: { [field]: inlineError(text) } });
-    }
-  });
 
   app.action<BlockAction>(ACTION_IDS.done, (args) =>
     handleRequestButton(args, deps, async (requestId, actorId, click) => {

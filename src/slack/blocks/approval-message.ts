@@ -3,6 +3,7 @@ import type { AccessRequest } from '../../domain/access-request';
 import { approvalsMissing } from '../../domain/approvals';
 import { formatDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
+import { failureText } from '../domain-text';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits';
 import { actorName, escapeMrkdwnWithin, requestIdCode, slackTime } from './format';
 
@@ -114,7 +115,7 @@ export function stateLine(request: AccessRequest): string {
     case 'timed-out':
       return `:alarm_clock: Timed out at ${slackTime(request.updatedAt)}: nobody decided in time`;
     case 'failed':
-      return `:warning: Approved by ${approvedBy}, but ${request.extends !== undefined ? 'extending' : 'granting'} failed: ${escapeMrkdwnWithin(request.failureReason ?? 'unknown error', MAX_STATE_REASON)}. ${request.extends !== undefined ? 'The access keeps its expiry.' : 'Nothing is granted.'}`;
+      return `:warning: Approved by ${approvedBy}, but ${request.extends !== undefined ? 'extending' : 'granting'} failed: ${escapeMrkdwnWithin(failureText(request), MAX_STATE_REASON)}. ${request.extends !== undefined ? 'The access keeps its expiry.' : 'Nothing is granted.'}`;
     case 'applied':
       return `:white_check_mark: Approved by ${approvedBy} · extension applied; access now lasts until ${slackTime(request.expiresAt ?? 0)}`;
   }

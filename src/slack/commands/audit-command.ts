@@ -1,7 +1,7 @@
 import type { AckFn, RespondArguments, RespondFn, SlashCommand } from '@slack/bolt';
 import { ErrorCode, type WebClient } from '@slack/web-api';
+import { formatAuditExport } from '../../domain/audit-format';
 import { type AuditExport, DEFAULT_AUDIT_SINCE, parsePointInTime } from '../../domain/audit-service';
-import { formatAuditExport } from '../../lib/audit-format';
 import { answerEphemerally } from '../ack-deadline';
 import { auditDeliveryFailedText, auditSummaryText } from '../blocks/command-replies';
 import { escapeMrkdwn, requestIdCode, utcTime } from '../blocks/format';

@@ -57,7 +57,7 @@ async function answer(
         return helpText();
       case 'invalid':
         // Thrown so the refusal is audited and reported like every other one.
-        throw new DomainError('invalid_command', parsed.message);
+        throw new DomainError('invalid_command', { explanation: parsed.message });
       case 'roles':
         return rolesText(await deps.requests.requestableRoles(userId));
       case 'list':

@@ -1,5 +1,5 @@
 import { looksLikeDuration } from '../../domain/duration';
-import { isRequestIdShaped } from '../../lib/request-ids';
+import { isRequestId, isRequestIdShaped } from '../../domain/request-id';
 import { escapeMrkdwn, truncate } from '../blocks/format';
 import { SLASH_COMMAND } from '../ids';
 
@@ -70,7 +70,7 @@ export function parseJitCommand(text: string): JitCommand {
         };
       }
       const requestId = cleanRequestId(id);
-      if (!/^[a-z0-9]{1,64}$/.test(requestId)) {
+      if (!isRequestId(requestId)) {
         return {
           kind: 'invalid',
           message: `That is not a request ID; IDs look like \`k7m2xq9d\`. \`${SLASH_COMMAND} list\` shows yours.`,

@@ -1,9 +1,9 @@
-import type { App, BlockAction, ExternalSelectAction, StaticSelectAction } from '@slack/bolt';
+import type { App, BlockAction, ExternalSelectAction, StaticSelectAction, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import type { DomainErrorCode } from '../../domain/errors';
 import { isDomainError } from '../../domain/errors';
-import { withinAckDeadline } from '../ack-deadline';
+import { answerViewSubmission, withinAckDeadline } from '../ack-deadline';
 import { requestConfirmationText } from '../blocks/command-replies';
 import { requestModal, requestSentView } from '../blocks/request-modal';
 import { MORE_ROLES_VALUE, roleIdValueSchema, roleSuggestions } from '../blocks/role-options';
@@ -150,7 +150,7 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
     },
   );
 
-  app.view(VIEW_IDS.request, async ({ ack, body, view, client }) => {
+  app.view<ViewSubmitAction>(VIEW_IDS.request, async ({ ack, body, view, client }) => {
     const userId = body.user.id;
     const values = view.state.values;
     const roleValue = viewInput(values, INPUT_IDS.role, ACTION_IDS.pickRole);
@@ -165,55 +165,43 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
     }
     const roleId = parsedRole.data;
     const duration = viewInput(values, INPUT_IDS.duration, INPUT_IDS.duration);
-    const work = deps.requests
-      .requestAccess({
-        requesterId: userId,
-        teamId: body.team?.id ?? body.user.team_id ?? '',
-        ...(body.enterprise?.id !== undefined && { enterpriseId: body.enterprise.id }),
-        roleId,
-        ...(duration !== undefined && { duration }),
-        reason: viewInput(values, INPUT_IDS.reason, INPUT_IDS.reason) ?? '',
-      })
-      .then(
-        (filed) => ({ filed }),
-        (error: unknown) => ({ error }),
-      );
-    const ready = await withinAckDeadline(work);
-    if (ready === undefined) {
-      // Too slow to answer in the form: close it and say the outcome in a DM.
-      await ack();
-      const late = await work;
-      const text =
-        'filed' in late
-          ? requestConfirmationText(late.filed.request, late.filed.role)
-          : await answerFailure(late.error, deps, { actorId: userId, action: 'request form' }, { userId });
-      await client.chat.postMessage({ channel: userId, text }).catch((error: unknown) => {
-        deps.logger.warn({ err: error, userId }, 'could not send the outcome of a slow request form');
-      });
-      return;
-    }
-    if ('filed' in ready) {
-      await ack({ response_action: 'update', view: requestSentView(ready.filed.request, ready.filed.role) });
-      return;
-    }
-    const text = await answerFailure(
-      ready.error,
-      deps,
-      { actorId: userId, action: 'request form' },
-      { userId, roleId },
-    );
-    const field = (isDomainError(ready.error) && FIELD_OF[ready.error.code]) || INPUT_IDS.role;
-    // The domain's refusal lists every role this person may request, which the menu already offers.
-    const roleRefused =
-      isDomainError(ready.error) &&
-      (ready.error.code === 'role_not_requestable' || ready.error.code === 'unknown_role');
-    await ack({
-      response_action: 'errors',
-      errors: {
-        [field]: roleRefused
-          ? `You may not request "${roleId}"; choose one of the roles the menu offers.`
-          : inlineError(text),
+    const work = deps.requests.requestAccess({
+      requesterId: userId,
+      teamId: body.team?.id ?? body.user.team_id ?? '',
+      ...(body.enterprise?.id !== undefined && { enterpriseId: body.enterprise.id }),
+      roleId,
+      ...(duration !== undefined && { duration }),
+      reason: viewInput(values, INPUT_IDS.reason, INPUT_IDS.reason) ?? '',
+    });
+    const refusal = (error: unknown) =>
+      answerFailure(error, deps, { actorId: userId, action: 'request form' }, { userId, roleId });
+    // Answered in the form when filed in time; otherwise the form closes and the outcome comes as a DM.
+    await answerViewSubmission(work, {
+      ack,
+      client,
+      userId,
+      logger: deps.logger,
+      form: 'request form',
+      async inForm(outcome) {
+        if (outcome.ok)
+          return { response_action: 'update', view: requestSentView(outcome.value.request, outcome.value.role) };
+        const text = await refusal(outcome.error);
+        const { error } = outcome;
+        const field = (isDomainError(error) && FIELD_OF[error.code]) || INPUT_IDS.role;
+        // The domain's refusal lists every role this person may request, which the menu already offers.
+        const roleRefused =
+          isDomainError(error) && (error.code === 'role_not_requestable' || error.code === 'unknown_role');
+        return {
+          response_action: 'errors',
+          errors: {
+            [field]: roleRefused
+              ? `You may not request "${roleId}"; choose one of the roles the menu offers.`
+              : inlineError(text),
+          },
+        };
       },
+      inDm: async (outcome) =>
+        outcome.ok ? requestConfirmationText(outcome.value.request, outcome.value.role) : refusal(outcome.error),
     });
   });
 }

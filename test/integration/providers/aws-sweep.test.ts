@@ -19,7 +19,8 @@ import {
   grantedStatements,
   timeBoundPolicy,
 } from '../../../src/providers/aws/aws-target';
-import { parseAwsDate, policyDocumentExpiry, requestIdOfPolicyName } from '../../../src/providers/aws/iam-sweep';
+import { requestIdOfPolicyName } from '../../../src/providers/aws/iam-sweep';
+import { parseAwsDate, policyDocumentExpiry } from '../../../src/providers/aws/policy-document';
 import {
   type FaultProxy,
   type MotoServer,

@@ -561,11 +561,15 @@ describe('AzureProvider, kind: pim', () => {
 
 describe('createAzureProvider', () => {
   it('builds the provider from the environment without signing in', () => {
-    const provider = createAzureProvider(createLogger({ level: 'silent' }), {
-      AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://management.usgovcloudapi.net',
-      AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us',
-      AZURE_GRAPH_ENDPOINT: 'https://graph.microsoft.us',
-    });
+    const provider = createAzureProvider(
+      createLogger({ level: 'silent' }),
+      {
+        AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://management.usgovcloudapi.net',
+        AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us',
+        AZURE_GRAPH_ENDPOINT: 'https://graph.microsoft.us',
+      },
+      fake.clock,
+    );
     expect(provider.name).toBe('azure');
     expect(provider.identifiesPeopleByEmail).toBe(true);
   });

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { ConfigError } from '../../../src/config/config-error';
 import { parsePolicy } from '../../../src/config/policy-schema';
 import type { Policy } from '../../../src/domain/policy';
-import { PROVIDER_TARGET_SCHEMAS } from '../../../src/providers/registry';
+import { PROVIDER_PROPAGATION_MS, PROVIDER_TARGET_SCHEMAS } from '../../../src/providers/registry';
 
 const SOURCE = 'policy.yml';
 const M = 60_000;
@@ -22,7 +22,7 @@ const OPERATIONS_DEFAULTS = {
 };
 const H = 60 * M;
 
-const parse = (text: string): Policy => parsePolicy(text, SOURCE, PROVIDER_TARGET_SCHEMAS);
+const parse = (text: string): Policy => parsePolicy(text, SOURCE, PROVIDER_TARGET_SCHEMAS, {}, PROVIDER_PROPAGATION_MS);
 
 /** The problems a policy text is refused with; fails the test when it is accepted or fails otherwise. */
 function problemsOf(text: string): readonly string[] {
@@ -177,6 +177,14 @@ describe('parsePolicy', () => {
         propagationMs: { dryrun: 0, aws: 60_000, gcp: 10 * 60_000, azure: 10 * 60_000 },
         auditRetentionMs: 365 * 24 * 3_600_000,
       });
+    });
+
+    it('takes the default propagation of each provider from the caller (the registry), the policy overriding it', () => {
+      const text = yaml('settings:', '  propagation: {aws: 2m}', 'roles:', role());
+      const policy = parsePolicy(text, SOURCE, PROVIDER_TARGET_SCHEMAS, {}, { dryrun: 5_000, aws: 1_000 });
+
+      expect(policy.settings.propagationMs).toEqual({ dryrun: 5_000, aws: 2 * 60_000 });
+      expect(parsePolicy(MINIMAL, SOURCE, PROVIDER_TARGET_SCHEMAS).settings.propagationMs).toEqual({});
     });
 
     it('takes settings.identity and refuses any value but email or principals', () => {

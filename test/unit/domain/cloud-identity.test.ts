@@ -1,5 +1,5 @@
 import { emailForGrant } from '../../../src/domain/cloud-identity';
-import { CloudProviderError } from '../../../src/domain/errors';
+import { GrantRefused } from '../../../src/domain/grant-refusal';
 import type { ProfileEmail } from '../../../src/domain/ports';
 
 const gcp = { name: 'gcp', identifiesPeopleByEmail: true };
@@ -40,8 +40,12 @@ describe('emailForGrant', () => {
       'alice@example.com',
     );
     const refusal = emailForGrant('U1', {}, gcp, { identity: 'email' }, directory(unconfirmed));
-    await expect(refusal).rejects.toBeInstanceOf(CloudProviderError);
-    await expect(refusal).rejects.toMatchObject({ retryable: false, provider: 'gcp' });
+    await expect(refusal).rejects.toBeInstanceOf(GrantRefused);
+    await expect(refusal).rejects.toMatchObject({
+      retryable: false,
+      refusal: { code: 'email_unconfirmed', details: { userId: 'U1', provider: 'gcp', address: 'alice@example.com' } },
+    });
+    // The plain-text reason kept for the audit trail names the fix, with plain IDs.
     await expect(refusal).rejects.toThrow(/has not confirmed the email .*alice@example\.com.*principals\.U1/);
   });
 
@@ -53,9 +57,11 @@ describe('emailForGrant', () => {
 
   it('with identity: principals, never asks Slack and refuses a person the map does not name', async () => {
     const slack = directory(confirmed);
-    await expect(emailForGrant('U1', {}, gcp, { identity: 'principals' }, slack)).rejects.toThrow(
-      /settings\.identity: principals.*principals\.U1/,
-    );
+    await expect(emailForGrant('U1', {}, gcp, { identity: 'principals' }, slack)).rejects.toMatchObject({
+      retryable: false,
+      refusal: { code: 'principals_required', details: { userId: 'U1', provider: 'gcp' } },
+      message: expect.stringMatching(/settings\.identity: principals.*principals\.U1/),
+    });
     await expect(
       emailForGrant('U1', { gcp: 'user:a@corp.example.com' }, gcp, { identity: 'principals' }, slack),
     ).resolves.toBeUndefined();

@@ -91,8 +91,7 @@ describe('transition', () => {
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({
       code: 'invalid_state',
-      message: `Request ${request.id} is ${from}; it cannot become ${to}.`,
-      details: { requestId: request.id, state: from },
+      details: { situation: 'transition', requestId: request.id, state: from, to },
     });
   });
 

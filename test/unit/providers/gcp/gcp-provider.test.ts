@@ -1,7 +1,7 @@
+import { parseResourceManagerEndpoint } from '../../../../src/config/resource-manager-endpoint';
 import { CloudProviderError } from '../../../../src/domain/errors';
 import { createLogger } from '../../../../src/lib/logger';
 import { createGcpProvider, GcpProvider, gcpMember } from '../../../../src/providers/gcp/gcp-provider';
-import { parseResourceManagerEndpoint } from '../../../../src/providers/gcp/resource-manager-endpoint';
 
 describe('parseResourceManagerEndpoint', () => {
   it.each([

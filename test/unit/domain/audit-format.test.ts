@@ -8,7 +8,7 @@ import {
   formatAuditExport,
   toCsvRow,
   toJsonLine,
-} from '../../../src/lib/audit-format';
+} from '../../../src/domain/audit-format';
 import { readCsv } from '../../support/csv-reader';
 import { T0 } from '../fixtures';
 

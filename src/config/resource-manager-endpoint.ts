@@ -1,4 +1,8 @@
-/** Where Cloud Resource Manager is reached when not at Google's default endpoint. */
+/**
+ * Where Cloud Resource Manager is reached when not at Google's default endpoint. Read from
+ * `GCP_RESOURCE_MANAGER_ENDPOINT`, so it lives with the settings: the environment check refuses a bad value at
+ * start-up, and the GCP provider reads the same value with the same rules when it is built.
+ */
 export interface ResourceManagerEndpoint {
   host: string;
   port: number;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { isRequestIdShaped, randomRequestIds } from '../../../src/lib/request-ids';
+import { randomRequestIds } from '../../../src/adapters/random-request-ids';
+import { isRequestIdShaped } from '../../../src/domain/request-id';
 
 const ids = Array.from({ length: 1_000 }, () => randomRequestIds.newRequestId());
 

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../domain/audit-event';
+import type { AuditEntry } from './audit-event';
 
 /** The export formats: one JSON object per line, or RFC 4180 CSV with a header row. */
 export const AUDIT_FORMATS = ['jsonl', 'csv'] as const;

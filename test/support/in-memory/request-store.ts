@@ -1,0 +1,111 @@
+import type { AccessRequest, MessageRef, RequestState } from '../../../src/domain/access-request';
+import type { AuditEvent } from '../../../src/domain/audit-event';
+import type { RequestStore } from '../../../src/domain/ports';
+import { parseStoredRequest } from '../../../src/store/stored-request';
+import type { InMemoryAuditLog } from './audit-log';
+
+/** The score a request has in its state index, as `RedisRequestStore` scores it. */
+function stateScore(request: AccessRequest): number {
+  if (request.state === 'active' && request.expiresAt !== undefined) return request.expiresAt;
+  if (request.state === 'pending') return request.approvalDeadline;
+  return request.updatedAt;
+}
+
+/** A Redis sorted set: member → score, read in (score, member) order as Redis orders ties. */
+type SortedSet = Map<string, number>;
+
+function ascending(set: SortedSet | undefined): [string, number][] {
+  return [...(set ?? new Map<string, number>())].sort(([a, sa], [b, sb]) => sa - sb || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * A `RequestStore` in maps that keeps `RedisRequestStore`'s contract step for step: requests stored as JSON and
+ * read back through the same parser; compare-and-set on the stored version ('' = must not exist); the old state
+ * index is the audit event's `from` (so a wrong `from` leaves a stale index entry that reads filter out, as in
+ * Redis); the requester index scored by creation time (newest first, ties by ID descending); the state index scored
+ * by expiry / approval deadline / last change; and the audit transition appended in the same step as the change.
+ */
+export class InMemoryRequestStore implements RequestStore {
+  private readonly requests = new Map<string, { version: string; json: string }>();
+  private readonly stateIndexes = new Map<RequestState, SortedSet>();
+  private readonly requesterIndexes = new Map<string, SortedSet>();
+  private readonly approvalMessages = new Map<string, string>();
+
+  constructor(private readonly audit: InMemoryAuditLog) {}
+
+  async create(request: AccessRequest, audit: AuditEvent): Promise<boolean> {
+    return this.write(request, '', request.state, audit);
+  }
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const stored = this.requests.get(id);
+    return stored === undefined ? undefined : parseStoredRequest(stored.json);
+  }
+
+  async update(next: AccessRequest, expectedVersion: number, audit: AuditEvent): Promise<boolean> {
+    const from = audit.from === 'none' ? next.state : audit.from;
+    return this.write(next, String(expectedVersion), from, audit);
+  }
+
+  async listByRequester(userId: string, states?: readonly RequestState[]): Promise<AccessRequest[]> {
+    const ids = ascending(this.requesterIndexes.get(userId))
+      .reverse()
+      .map(([id]) => id);
+    return this.readMany(ids, states);
+  }
+
+  async listByState(state: RequestState, maxScore = Number.POSITIVE_INFINITY): Promise<AccessRequest[]> {
+    const ids = ascending(this.stateIndexes.get(state))
+      .filter(([, score]) => score <= maxScore)
+      .map(([id]) => id);
+    return this.readMany(ids, [state]);
+  }
+
+  async setApprovalMessage(id: string, ref: MessageRef): Promise<void> {
+    this.approvalMessages.set(id, JSON.stringify(ref));
+  }
+
+  async getApprovalMessage(id: string): Promise<MessageRef | undefined> {
+    const json = this.approvalMessages.get(id);
+    if (json === undefined) return undefined;
+    const parsed = JSON.parse(json) as Partial<MessageRef>;
+    return typeof parsed.channel === 'string' && typeof parsed.ts === 'string'
+      ? { channel: parsed.channel, ts: parsed.ts }
+      : undefined;
+  }
+
+  /** Every stored request, in no particular order (for assertions). */
+  async all(): Promise<AccessRequest[]> {
+    return [...this.requests.values()].map((stored) => parseStoredRequest(stored.json));
+  }
+
+  private async readMany(ids: readonly string[], states?: readonly RequestState[]): Promise<AccessRequest[]> {
+    const requests: AccessRequest[] = [];
+    for (const id of ids) {
+      const request = await this.get(id);
+      if (request && (!states || states.includes(request.state))) requests.push(request);
+    }
+    return requests;
+  }
+
+  /** The Redis store's compare-and-set script, as one synchronous step (nothing can interleave with it). */
+  private write(request: AccessRequest, expectedVersion: string, fromState: RequestState, audit: AuditEvent): boolean {
+    const current = this.requests.get(request.id)?.version;
+    if (expectedVersion === '' ? current !== undefined : current !== expectedVersion) return false;
+    this.requests.set(request.id, { version: String(request.version), json: JSON.stringify(request) });
+    if (fromState !== request.state) this.index(this.stateIndexes, fromState).delete(request.id);
+    this.index(this.stateIndexes, request.state).set(request.id, stateScore(request));
+    this.index(this.requesterIndexes, request.requesterId).set(request.id, request.createdAt);
+    this.audit.appendTransition({ ...audit });
+    return true;
+  }
+
+  private index<K>(indexes: Map<K, SortedSet>, key: K): SortedSet {
+    let set = indexes.get(key);
+    if (!set) {
+      set = new Map();
+      indexes.set(key, set);
+    }
+    return set;
+  }
+}
