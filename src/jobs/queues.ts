@@ -88,6 +88,14 @@ const alertSchema = z.discriminatedUnion('kind', [
 export const alertJobSchema = z.object({ alert: alertSchema }).strict();
 export type AlertJob = z.infer<typeof alertJobSchema>;
 
+/**
+ * An alert queued by a bot version before alerts carried details: its sentence was written when it was raised.
+ * Jobs of this shape may wait in the queue across an upgrade; they are logged in full rather than dropped.
+ */
+export const writtenAlertJobSchema = z
+  .object({ alert: z.object({ kind: z.string(), requestId: z.string().optional(), message: z.string() }).loose() })
+  .strict();
+
 /** The notify queue's job name for alerts; notices are named by their kind. */
 export const ALERT_JOB_NAME = 'alert';
 

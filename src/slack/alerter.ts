@@ -56,7 +56,8 @@ export class SlackAlerter implements Alerter {
 /** The alert message: what happened, the error, and the retry button when it applies. */
 export function alertBlocks(alert: Alert): KnownBlock[] {
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*${TITLES[alert.kind]}*\n${escapeMrkdwn(alertText(alert))}` } },
+    // alertText escapes what people and clouds wrote, and keeps its own mentions live.
+    { type: 'section', text: { type: 'mrkdwn', text: `*${TITLES[alert.kind]}*\n${alertText(alert)}` } },
   ];
   if (alert.error !== undefined) {
     blocks.push({

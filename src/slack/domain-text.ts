@@ -10,6 +10,7 @@ import type {
 } from '../domain/errors';
 import type { GrantRefusal } from '../domain/grant-refusal';
 import type { Alert, DriftDetails } from '../domain/ports';
+import { escapeMrkdwnWithin } from './blocks/format';
 import { SLASH_COMMAND } from './ids';
 
 /**
@@ -137,7 +138,7 @@ export function alertText(alert: Alert): string {
       return driftText(alert.requestId, alert.details);
     case 'break-glass': {
       const { requesterId, roleId, durationMs, reason } = alert.details;
-      return `${mention(requesterId)} used break-glass access to ${roleId} for ${formatDuration(durationMs)} (request ${alert.requestId}). Reason: ${reason}. An admin must review it.`;
+      return `${mention(requesterId)} used break-glass access to ${roleId} for ${formatDuration(durationMs)} (request ${alert.requestId}). Reason: ${escapeMrkdwnWithin(reason, 1_500)}. An admin must review it.`;
     }
   }
 }
@@ -152,13 +153,13 @@ function driftText(requestId: string, details: DriftDetails): string {
     case 'missing-in-cloud':
       return `Request ${requestId} (${details.roleId} for ${mention(details.requesterId)}) is active in the store, but ${details.provider} holds no artefact for it: it may have been removed by hand.`;
     case 'unknown-to-store':
-      return `${details.provider} holds ${details.description}, made by the bot for request ${requestId}, which the store does not know (was Redis emptied?). ${
+      return `${details.provider} holds ${escapeMrkdwnWithin(details.description, 500)}, made by the bot for request ${requestId}, which the store does not know (was Redis emptied?). ${
         details.endsAt !== undefined
           ? `It ends by itself at ${new Date(details.endsAt).toISOString()} and will be revoked then.`
           : 'It is past its expiry and is being revoked.'
       }`;
     case 'left-behind':
-      return `${details.provider} still holds ${details.description} although request ${requestId} is ${details.state}; revoking it.`;
+      return `${details.provider} still holds ${escapeMrkdwnWithin(details.description, 500)} although request ${requestId} is ${details.state}; revoking it.`;
   }
 }
 

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { ApprovalMessageNotYetPosted, type NoticeService } from '../../domain/notice-service';
 import { type Alerter, NOTICE_STEPS, type NoticeStep } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { ALERT_JOB_NAME, alertJobSchema, HOME_JOB_NAME, homeJobSchema, noticeJobSchema } from '../queues';
+import {
+  ALERT_JOB_NAME,
+  alertJobSchema,
+  HOME_JOB_NAME,
+  homeJobSchema,
+  noticeJobSchema,
+  writtenAlertJobSchema,
+} from '../queues';
 import { rateLimitDelayMs } from '../rate-limit';
 import { parsePayload } from './parse-payload';
 
@@ -34,6 +41,14 @@ export function notifyProcessor(deps: NotifyDeps) {
   return async (job: Job): Promise<void> => {
     try {
       if (job.name === ALERT_JOB_NAME) {
+        const written = alertJobSchema.safeParse(job.data).success
+          ? undefined
+          : writtenAlertJobSchema.safeParse(job.data);
+        if (written?.success) {
+          const { kind, requestId, message } = written.data.alert;
+          logger.error({ jobId: job.id, kind, requestId }, `alert from an earlier version, not posted: ${message}`);
+          return;
+        }
         const { alert } = parsePayload(alertJobSchema, job);
         await deps.alertPoster.alert(alert);
         return;
