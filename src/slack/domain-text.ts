@@ -10,7 +10,7 @@ import type {
 } from '../domain/errors';
 import type { GrantRefusal } from '../domain/grant-refusal';
 import type { Alert, DriftDetails } from '../domain/ports';
-import { escapeMrkdwnWithin } from './blocks/format';
+import { escapeMrkdwn, escapeMrkdwnWithin, truncate } from './blocks/format';
 import { SLASH_COMMAND } from './ids';
 
 /**
@@ -92,7 +92,10 @@ export function refusalText(error: DomainError): string {
   return text(error.details);
 }
 
-/** Why a grant the policy refused failed, as the requester and approvers read it (after "granting failed: "). */
+/**
+ * Why a grant the policy refused failed, as the requester and approvers read it (after "granting failed: "), in
+ * mrkdwn: mentions live, what a person typed (a profile email) escaped.
+ */
 export function grantRefusalText(refusal: GrantRefusal): string {
   switch (refusal.code) {
     case 'role_removed':
@@ -107,7 +110,7 @@ export function grantRefusalText(refusal: GrantRefusal): string {
       return `request ${refusal.details.extendedId} changed while it was being extended`;
     case 'email_unconfirmed': {
       const { userId, provider, address } = refusal.details;
-      return `Slack has not confirmed the email on ${mention(userId)}'s profile (${address}), so the bot will not use it to name them in ${provider}: confirm it in Slack, or an admin can add \`${provider}: …\` or \`email: …\` under principals.${userId} in the policy file.`;
+      return `Slack has not confirmed the email on ${mention(userId)}'s profile (${escapeMrkdwn(address)}), so the bot will not use it to name them in ${provider}: confirm it in Slack, or an admin can add \`${provider}: …\` or \`email: …\` under principals.${userId} in the policy file.`;
     }
     case 'principals_required': {
       const { userId, provider } = refusal.details;
@@ -117,12 +120,12 @@ export function grantRefusalText(refusal: GrantRefusal): string {
 }
 
 /**
- * Why a failed request's grant failed: the sentence for a policy refusal, else the stored reason (a provider's
- * own message, or a record stored before refusals were coded).
+ * Why a failed request's grant failed, in mrkdwn: the sentence for a policy refusal, else the stored reason (a
+ * provider's own message, or a record stored before refusals were coded), escaped, cut to `max` characters.
  */
-export function failureText(request: Pick<AccessRequest, 'failureReason' | 'grantRefusal'>): string {
-  if (request.grantRefusal !== undefined) return grantRefusalText(request.grantRefusal);
-  return request.failureReason ?? 'unknown error';
+export function failureText(request: Pick<AccessRequest, 'failureReason' | 'grantRefusal'>, max = 2_000): string {
+  if (request.grantRefusal !== undefined) return truncate(grantRefusalText(request.grantRefusal), max);
+  return escapeMrkdwnWithin(request.failureReason ?? 'unknown error', max);
 }
 
 /** What an alert tells the admin channel, in a sentence or two. */

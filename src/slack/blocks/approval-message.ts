@@ -115,7 +115,7 @@ export function stateLine(request: AccessRequest): string {
     case 'timed-out':
       return `:alarm_clock: Timed out at ${slackTime(request.updatedAt)}: nobody decided in time`;
     case 'failed':
-      return `:warning: Approved by ${approvedBy}, but ${request.extends !== undefined ? 'extending' : 'granting'} failed: ${escapeMrkdwnWithin(failureText(request), MAX_STATE_REASON)}. ${request.extends !== undefined ? 'The access keeps its expiry.' : 'Nothing is granted.'}`;
+      return `:warning: Approved by ${approvedBy}, but ${request.extends !== undefined ? 'extending' : 'granting'} failed: ${failureText(request, MAX_STATE_REASON)}. ${request.extends !== undefined ? 'The access keeps its expiry.' : 'Nothing is granted.'}`;
     case 'applied':
       return `:white_check_mark: Approved by ${approvedBy} · extension applied; access now lasts until ${slackTime(request.expiresAt ?? 0)}`;
   }

@@ -30,7 +30,7 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
     case 'timed-out':
       return ':alarm_clock: Nobody decided in time; the request timed out.';
     case 'failed':
-      return `:warning: Granting failed: ${escapeMrkdwn(failureText(request))}. Nothing is granted.`;
+      return `:warning: Granting failed: ${failureText(request)}. Nothing is granted.`;
     case 'expired':
       return `:hourglass: Access of <@${request.requesterId}> to *${request.roleId}* expired at ${slackTime(request.endedAt ?? 0)} and was removed.`;
     case 'revoked':
@@ -67,8 +67,8 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
         : `:alarm_clock: Your request ${id} for *${request.roleId}* timed out: no approver decided in time. Ask again with \`/jit request ${request.roleId} ${formatDuration(request.durationMs)} <reason>\`.`;
     case 'failed':
       return request.extends !== undefined
-        ? `:warning: Your extension request ${id} for *${request.roleId}* was approved, but extending failed: ${escapeMrkdwn(failureText(request))}. Your access keeps its expiry.`
-        : `:warning: Your request ${id} for *${request.roleId}* was approved, but granting failed: ${escapeMrkdwn(failureText(request))}. Nothing is granted; the approvers were told.`;
+        ? `:warning: Your extension request ${id} for *${request.roleId}* was approved, but extending failed: ${failureText(request)}. Your access keeps its expiry.`
+        : `:warning: Your request ${id} for *${request.roleId}* was approved, but granting failed: ${failureText(request)}. Nothing is granted; the approvers were told.`;
     case 'expired':
       return `:hourglass: Your access to *${request.roleId}* has expired and was removed (request ${id}).`;
     case 'revoked':

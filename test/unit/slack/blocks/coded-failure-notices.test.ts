@@ -11,8 +11,8 @@ const failed = makeRequest({
   grantRefusal: { code: 'requester_not_allowed', details: { requesterId: 'U0ALICE', roleId: 'sandbox-admin' } },
 });
 
-/** The sentence as the domain wrote it before refusals were coded, escaped like any failure reason. */
-const SENTENCE = 'the policy no longer lets &lt;@U0ALICE&gt; request sandbox-admin';
+/** The sentence written from the code: the bot's own mention stays a live mention. */
+const SENTENCE = 'the policy no longer lets <@U0ALICE> request sandbox-admin';
 
 describe('notices of a grant the policy refused', () => {
   it('render the sentence from the code in the thread, the DM and the approval message', () => {
@@ -21,6 +21,17 @@ describe('notices of a grant the policy refused', () => {
       `:warning: Your request \`k7m2xq9d\` for *sandbox-admin* was approved, but granting failed: ${SENTENCE}. Nothing is granted; the approvers were told.`,
     );
     expect(stateLine(failed)).toContain(`granting failed: ${SENTENCE}. Nothing is granted.`);
+  });
+
+  it('escape a reason a cloud wrote, so it can neither mention nor link', () => {
+    const { grantRefusal: _, ...fromProvider } = failed;
+    const text = threadReply('failed', {
+      ...fromProvider,
+      failureReason: 'Azure said <!channel> <https://x.example|y>',
+    });
+    expect(text).toBe(
+      ':warning: Granting failed: Azure said &lt;!channel&gt; &lt;https://x.example|y&gt;. Nothing is granted.',
+    );
   });
 
   it('show the stored reason of a record without a code', () => {
