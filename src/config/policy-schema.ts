@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the schema, its cross-field checks and the mapping to `Policy` share the parsed types.
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../domain/duration';

@@ -1,3 +1,4 @@
+import { grantSpec } from './grant-spec';
 import type {
   Alerter,
   AuditLog,
@@ -122,15 +123,7 @@ export class Reconciler {
       if (request.grant.provider !== provider.name || (request.expiresAt ?? 0) <= now) continue;
       // Granted while (or just before) the cloud was listed: the listing may not show it yet.
       if ((request.activatedAt ?? now) >= listedFrom - FRESH_GRANT_GRACE_MS) continue;
-      const spec = {
-        requestId: request.id,
-        roleId: request.roleId,
-        target: request.grant.target,
-        principal: { slackUserId: request.requesterId, identities: request.grant.identities },
-        expiresAt: request.expiresAt ?? now,
-        ...(request.grant.memo !== undefined && { memo: request.grant.memo }),
-      };
-      if (provider.sweeps && !provider.sweeps(spec)) continue;
+      if (provider.sweeps && !provider.sweeps(grantSpec(request, request.grant, request.expiresAt ?? now))) continue;
       await this.drift(report, request.id, {
         situation: 'missing-in-cloud',
         provider: provider.name,

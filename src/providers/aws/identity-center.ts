@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: grant, revoke and verify share one checkpointed record of who held the assignment.
 import { GetUserIdCommand, type IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
   type AccountAssignmentOperationStatus,

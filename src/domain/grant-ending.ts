@@ -1,0 +1,144 @@
+/** The ending algorithm: revoke at expiry or on request, re-assert overlapping grants, verify the cloud let go. */
+import { type AccessRequest, SYSTEM_ACTORS } from './access-request';
+import { formatDuration } from './duration';
+import { grantSpec } from './grant-spec';
+import { type GrantLifecycleDeps, grantRecordFromPolicy, type LifecycleOutcome, providerFor } from './grant-step';
+import { commitChange } from './request-commit';
+import { transition } from './request-machine';
+
+/** Ends active grants and checks afterwards that the access is gone; each step re-reads the stored request. */
+export class GrantEnding {
+  constructor(private readonly deps: GrantLifecycleDeps) {}
+
+  /** Removes an active grant at its expiry, or now when someone asked to end it early. */
+  async finishAccess(requestId: string): Promise<LifecycleOutcome> {
+    const request = await this.deps.store.get(requestId);
+    if (!request) return { kind: 'skipped', why: 'request not found' };
+    if (request.state !== 'active') return { kind: 'skipped', why: `request is ${request.state}` };
+    const now = this.deps.clock.now();
+    const expiresAt = request.expiresAt ?? now;
+    if (request.revocationRequestedBy === undefined && now < expiresAt) return { kind: 'not-due', dueAt: expiresAt };
+
+    const grant =
+      request.grant ?? (await grantRecordFromPolicy(this.deps, request, providerFor(this.deps, request), 'cleanup'));
+    await this.deps.providers.get(grant.provider).revoke(grantSpec(request, grant, expiresAt));
+    // Before the request is closed, so a failure here retries the whole step rather than being forgotten.
+    const reasserted = await this.reassertOverlapping(request);
+
+    const endedAt = this.deps.clock.now();
+    const change = await commitChange(this.deps.store, requestId, (current) => {
+      if (current.state !== 'active') return undefined;
+      const early = current.revocationRequestedBy;
+      return early !== undefined && endedAt < expiresAt
+        ? transition(current, {
+            to: 'revoked',
+            actor: early,
+            reason: 'ended early',
+            at: endedAt,
+            patch: { endedAt, endedBy: early },
+          })
+        : transition(current, {
+            to: 'expired',
+            actor: SYSTEM_ACTORS.expiry,
+            reason: `expired after ${formatDuration(current.durationMs)}`,
+            at: endedAt,
+            patch: { endedAt, endedBy: SYSTEM_ACTORS.expiry },
+          });
+    });
+    if (!change) return { kind: 'skipped', why: 'another run finished it first' };
+    await this.deps.scheduler.scheduleNotice(
+      requestId,
+      change.after.state === 'revoked' ? 'revoked' : 'expired',
+      change.after.version,
+    );
+    const propagationMs = this.deps.policy.current().settings.propagationMs[grant.provider] ?? 0;
+    await this.deps.scheduler.scheduleRevocationCheck(requestId, endedAt + propagationMs);
+    return {
+      kind: 'done',
+      request: change.after,
+      latenessMs: change.after.state === 'expired' ? endedAt - expiresAt : undefined,
+      ...(reasserted.length > 0 && { reasserted }),
+    };
+  }
+
+  /**
+   * Reads the cloud back once a revocation has propagated. Access still in place (and not covered by another
+   * active grant of the same role to the same person) is revoked again and reported to the operators.
+   */
+  async verifyRevoked(requestId: string): Promise<{ accessRemains: boolean }> {
+    const request = await this.deps.store.get(requestId);
+    if (!request?.grant || (request.state !== 'expired' && request.state !== 'revoked'))
+      return { accessRemains: false };
+    if ((await this.overlapping(request)).length > 0) return { accessRemains: false };
+    const provider = this.deps.providers.get(request.grant.provider);
+    const spec = grantSpec(request, request.grant, request.expiresAt ?? request.endedAt ?? 0);
+    // Access the person held before this grant outlives it by design.
+    if (await provider.heldBefore?.(spec)) return { accessRemains: false };
+    if (!(await provider.verify(spec))) return { accessRemains: false };
+    await provider.revoke(spec);
+    await this.deps.audit.note({
+      kind: 'alert',
+      requestId,
+      actor: 'system:verify',
+      reason: `Access of ${request.requesterId} to ${request.roleId} (request ${request.id}) was still in place in ${provider.name} after its revocation had time to propagate; the bot revoked it again. Check the cloud.`,
+      at: this.deps.clock.now(),
+    });
+    await this.deps.alerter.alert({
+      kind: 'access-remains',
+      requestId,
+      details: { requesterId: request.requesterId, roleId: request.roleId, provider: provider.name },
+    });
+    return { accessRemains: true };
+  }
+
+  /** Other active grants of the same role to the same person that outlast `request`. */
+  private async overlapping(request: AccessRequest): Promise<AccessRequest[]> {
+    const now = this.deps.clock.now();
+    const active = await this.deps.store.listByRequester(request.requesterId, ['active']);
+    return active.filter(
+      (other) =>
+        other.id !== request.id &&
+        other.roleId === request.roleId &&
+        other.grant !== undefined &&
+        other.revocationRequestedBy === undefined &&
+        (other.expiresAt ?? 0) > now,
+    );
+  }
+
+  /**
+   * When two grants of one role to one person overlap, they may share one cloud artefact (an Azure role
+   * assignment, an Identity Center assignment), so revoking the first can take the second's access too. Granting
+   * the later ones again right after (idempotent where nothing was lost) keeps access until the last one ends;
+   * what the provider now holds for them is stored.
+   * @returns the IDs of the grants re-asserted.
+   */
+  private async reassertOverlapping(ended: AccessRequest): Promise<string[]> {
+    const reasserted: string[] = [];
+    for (const other of await this.overlapping(ended)) {
+      const record = other.grant;
+      if (!record || other.expiresAt === undefined) continue;
+      const outcome = await this.deps.providers.get(record.provider).grant(grantSpec(other, record, other.expiresAt));
+      reasserted.push(other.id);
+      if (JSON.stringify(outcome.memo ?? {}) === JSON.stringify(record.memo ?? {})) continue;
+      const at = this.deps.clock.now();
+      await commitChange(this.deps.store, other.id, (current) =>
+        current.state === 'active' && current.grant
+          ? transition(current, {
+              to: 'active',
+              actor: SYSTEM_ACTORS.grantJob,
+              reason: `access re-asserted after the overlapping request ${ended.id} ended`,
+              at,
+              patch: {
+                grant: {
+                  ...current.grant,
+                  ...(outcome.memo !== undefined && { memo: outcome.memo }),
+                  ...(outcome.instructions !== undefined && { instructions: outcome.instructions }),
+                },
+              },
+            })
+          : undefined,
+      );
+    }
+    return reasserted;
+  }
+}
