@@ -32,6 +32,8 @@ export class InMemoryCloudProvider implements CloudProvider {
   readonly calls: { operation: Operation; spec?: GrantSpec }[] = [];
   private readonly artefacts = new Map<string, InMemoryArtefact>();
   private readonly failures = new Map<Operation, Error[]>();
+  /** Requests whose person already held the access outside the bot (see {@link markHeldBefore}). */
+  private readonly heldOutside = new Set<string>();
 
   constructor(options: { name?: string; identifiesPeopleByEmail?: boolean } = {}) {
     this.name = options.name ?? 'dryrun';
@@ -61,6 +63,11 @@ export class InMemoryCloudProvider implements CloudProvider {
   async verify(spec: GrantSpec): Promise<boolean> {
     this.record('verify', spec);
     return this.artefacts.has(artefactName(spec.requestId));
+  }
+
+  /** True for requests marked with {@link markHeldBefore}, as a provider that records standing access would say. */
+  async heldBefore(spec: GrantSpec): Promise<boolean> {
+    return this.heldOutside.has(spec.requestId);
   }
 
   async findGrants(roles: readonly RoleTargetRef[]): Promise<FoundGrant[]> {
@@ -94,6 +101,14 @@ export class InMemoryCloudProvider implements CloudProvider {
   /** Puts an artefact in the cloud behind the bot's back (e.g. one the store lost, for the reconciler). */
   plant(artefact: InMemoryArtefact): void {
     this.artefacts.set(artefactName(artefact.requestId), { ...artefact });
+  }
+
+  /**
+   * Says the person of this request held the access before the bot granted it (e.g. a standing assignment), so
+   * finding it after the revocation is by design, as `CloudProvider.heldBefore` promises.
+   */
+  markHeldBefore(requestId: string): void {
+    this.heldOutside.add(requestId);
   }
 
   /** Makes the next `times` calls of `operation` throw `error` (a retryable `CloudProviderError` by default). */

@@ -164,6 +164,11 @@ export class InMemoryJobScheduler implements JobScheduler {
     return this.advanceTo(this.clock.now() + ms, handlers);
   }
 
+  /** Forgets a job, as a Redis that lost its data (or a worker that crashed before scheduling it) would. */
+  lose(id: string): void {
+    if (!this.byId.delete(id)) throw new Error(`job ${id} is not kept, so it cannot be lost`);
+  }
+
   /** Puts a failed job back, due now (as BullMQ's retry). */
   retry(id: string): void {
     const job = this.byId.get(id);

@@ -30,6 +30,7 @@ export class InMemoryRequestStore implements RequestStore {
   private readonly stateIndexes = new Map<RequestState, SortedSet>();
   private readonly requesterIndexes = new Map<string, SortedSet>();
   private readonly approvalMessages = new Map<string, string>();
+  private readonly rivals: ((requestId: string) => Promise<void>)[] = [];
 
   constructor(private readonly audit: InMemoryAuditLog) {}
 
@@ -43,6 +44,9 @@ export class InMemoryRequestStore implements RequestStore {
   }
 
   async update(next: AccessRequest, expectedVersion: number, audit: AuditEvent): Promise<boolean> {
+    // A rival writer gets in between the caller's read and its compare-and-set, as another worker or click can.
+    const rival = this.rivals.shift();
+    if (rival) await rival(next.id);
     const from = audit.from === 'none' ? next.state : audit.from;
     return this.write(next, String(expectedVersion), from, audit);
   }
@@ -72,6 +76,22 @@ export class InMemoryRequestStore implements RequestStore {
     return typeof parsed.channel === 'string' && typeof parsed.ts === 'string'
       ? { channel: parsed.channel, ts: parsed.ts }
       : undefined;
+  }
+
+  /**
+   * Runs `rival` just before the next compare-and-set (once; queue several for several races), so a test can make
+   * another writer change the request between a service's read and its write. The rival's own updates do not
+   * trigger the rivals queued after it.
+   */
+  interleave(rival: (requestId: string) => Promise<void>): void {
+    this.rivals.push(async (requestId) => {
+      const queued = this.rivals.splice(0);
+      try {
+        await rival(requestId);
+      } finally {
+        this.rivals.unshift(...queued);
+      }
+    });
   }
 
   /** Every stored request, in no particular order (for assertions). */
