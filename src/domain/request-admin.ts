@@ -24,8 +24,9 @@ export class RequestAdmin {
    * after its backoff.
    */
   async retryRevocation(requestId: string, actorId: string): Promise<AccessRequest> {
-    const { request } = await loadView(this.deps, requestId);
+    // Admins first: to anyone else, an existing request and a made-up ID are refused alike.
     await this.checkAdmin(actorId, requestId, 'retry-revocation');
+    const { request } = await loadView(this.deps, requestId);
     if (request.state !== 'active') {
       throw new DomainError('invalid_state', {
         situation: 'not-active',
@@ -40,8 +41,8 @@ export class RequestAdmin {
 
   /** An admin records that they reviewed a break-glass grant after the fact. */
   async reviewBreakGlass(requestId: string, actorId: string): Promise<AccessRequest> {
-    const { request, role } = await loadView(this.deps, requestId);
     await this.checkAdmin(actorId, requestId, 'review');
+    const { request, role } = await loadView(this.deps, requestId);
     if (role !== undefined && !role.breakGlass) {
       throw new DomainError('invalid_state', { situation: 'not-break-glass', action: 'review', requestId });
     }

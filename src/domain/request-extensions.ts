@@ -5,7 +5,14 @@ import { formatDuration, parseDuration } from './duration';
 import { DomainError } from './errors';
 import type { Role } from './policy';
 import { checkOrigin, loadView, type RequestServiceDeps } from './request-checks';
-import { approveAtOnceOrAsk, autoApprove, checkDuration, checkReason, storeNewRequest } from './request-intake';
+import {
+  approveAtOnceOrAsk,
+  approveBreakGlass,
+  autoApprove,
+  checkDuration,
+  checkReason,
+  storeNewRequest,
+} from './request-intake';
 
 export interface ExtensionInput {
   requesterId: string;
@@ -100,7 +107,8 @@ export class RequestExtensions {
 
   /**
    * Asks for more time on an active grant: an extension request that needs approval like a new request (unless
-   * the role has `selfExtend`); once approved the grant job moves the existing grant's expiry.
+   * the role has `selfExtend`, is auto-approved or is break-glass); once approved the grant job moves the existing
+   * grant's expiry.
    */
   async requestExtension(input: ExtensionInput): Promise<{ request: AccessRequest; role: Role }> {
     checkOrigin(
@@ -133,6 +141,8 @@ export class RequestExtensions {
         role,
       };
     }
+    // More emergency access is emergency access: at once, and the admins review it like the grant it extends.
+    if (role.breakGlass) return { request: await approveBreakGlass(this.deps, request, role), role };
     return { request: await approveAtOnceOrAsk(this.deps, request, role), role };
   }
 }

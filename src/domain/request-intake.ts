@@ -74,34 +74,41 @@ export class RequestIntake {
     }
     const request = await storeNewRequest(this.deps, input, role, { durationMs, reason });
     if (role.breakGlass) {
-      return { request: await this.breakGlass(request, role), role };
+      return { request: await approveBreakGlass(this.deps, request, role), role };
     }
     return { request: await approveAtOnceOrAsk(this.deps, request, role), role };
   }
+}
 
-  /** Approves a break-glass request at once, and tells the audit trail and the admins it must be reviewed. */
-  private async breakGlass(request: AccessRequest, role: Role): Promise<AccessRequest> {
-    const approved = await autoApprove(this.deps, request, 'break-glass: approved at once, to be reviewed by an admin');
-    await this.deps.audit.note({
-      kind: 'alert',
-      requestId: request.id,
-      actor: SYSTEM_ACTORS.autoApprove,
-      reason: `${request.requesterId} used break-glass access to ${role.id} for ${formatDuration(request.durationMs)} (request ${request.id}). Reason: ${request.reason}. An admin must review it.`,
-      at: request.createdAt,
-    });
-    await this.deps.alerter.alert({
-      kind: 'break-glass',
-      requestId: request.id,
-      details: {
-        requesterId: request.requesterId,
-        roleId: role.id,
-        durationMs: request.durationMs,
-        reason: request.reason,
-      },
-      review: true,
-    });
-    return approved;
-  }
+/**
+ * Approves a break-glass request (or an extension of such access) at once, and tells the audit trail and the
+ * admins it must be reviewed.
+ */
+export async function approveBreakGlass(
+  deps: RequestServiceDeps,
+  request: AccessRequest,
+  role: Role,
+): Promise<AccessRequest> {
+  const approved = await autoApprove(deps, request, 'break-glass: approved at once, to be reviewed by an admin');
+  await deps.audit.note({
+    kind: 'alert',
+    requestId: request.id,
+    actor: SYSTEM_ACTORS.autoApprove,
+    reason: `${request.requesterId} used break-glass access to ${role.id} for ${formatDuration(request.durationMs)} (request ${request.id}). Reason: ${request.reason}. An admin must review it.`,
+    at: request.createdAt,
+  });
+  await deps.alerter.alert({
+    kind: 'break-glass',
+    requestId: request.id,
+    details: {
+      requesterId: request.requesterId,
+      roleId: role.id,
+      durationMs: request.durationMs,
+      reason: request.reason,
+    },
+    review: true,
+  });
+  return approved;
 }
 
 /** @returns the duration when it is within the role's bounds (`maxMs`, the policy minimum). */

@@ -206,6 +206,16 @@ describe('admin actions', () => {
     }
   });
 
+  it('admin actions tell a non-admin nothing about which request IDs exist', async () => {
+    const world = serviceWorld();
+    for (const act of [world.requests.retryRevocation, world.requests.reviewBreakGlass]) {
+      await expect(act.call(world.requests, 'zzzzzzzz', 'U0ALICE')).rejects.toMatchObject({
+        code: 'not_allowed',
+        details: { situation: 'not-admin', requestId: 'zzzzzzzz' },
+      });
+    }
+  });
+
   it('retryRevocation: invalid_state not-active once the access ended', async () => {
     const world = serviceWorld();
     const grant = await world.activeGrant();
