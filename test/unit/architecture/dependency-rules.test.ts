@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 /**
  * The layer rules live in `.dependency-cruiser.js` and run as `npm run depcheck` before the tests. Here the same
@@ -55,11 +56,14 @@ describe('the dependency rules', () => {
   it('refuse each forbidden import, and only those', () => {
     // The command `npm run depcheck` runs, with its default reporter: `error <rule>: <from> → <to>` (a cycle goes on
     // over the next lines).
+    // Under CI=true the reporter colours its output; colour would hide the lines from the pattern below.
     const run = spawnSync(DEPCRUISE, ['src', '--config', join(ROOT, '.dependency-cruiser.js')], {
       cwd: dir,
       encoding: 'utf8',
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
     });
-    const found = [...run.stdout.matchAll(/^\s*error (\S+): (\S+) →\s+(\S+)/gm)].map(
+    const plain = stripVTControlCharacters(run.stdout);
+    const found = [...plain.matchAll(/^\s*error (\S+): (\S+) →\s+(\S+)/gm)].map(
       ([, rule, from, to]) => `${rule}: ${from} → ${to}`,
     );
 
