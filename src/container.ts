@@ -2,16 +2,25 @@ import type { WebClientOptions } from '@slack/web-api';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { randomRequestIds } from './adapters/random-request-ids';
-import type { AppConfig } from './config/load-config';
+import { auditWebhookSecret, auditWebhookSecretProblem, type Environment } from './config/audit-webhook-secret';
+import { type AppConfig, parsePolicyFileText, readPolicyFile } from './config/load-config';
+import {
+  POLICY_REPORT_WINDOW_MS,
+  PolicyReloader,
+  ReloadablePolicy,
+  type ReloadOutcome,
+  type ReloadTrigger,
+} from './config/policy-reloader';
 import { AuditService } from './domain/audit-service';
 import { GrantLifecycle } from './domain/grant-lifecycle';
 import { NoticeService } from './domain/notice-service';
 import { OverviewService } from './domain/overview';
-import type { Clock, CloudProvider, IdGenerator, PolicySource } from './domain/ports';
+import type { Clock, CloudProvider, IdGenerator } from './domain/ports';
 import { Reconciler } from './domain/reconciler';
 import { RequestService } from './domain/request-service';
 import { RevocationMonitor } from './domain/revocation-monitor';
 import { opsRoutes } from './http/ops-routes';
+import type { AuditWebhookTarget } from './jobs/audit-webhook-client';
 import { QueuedAlerter } from './jobs/queued-alerter';
 import { BullMqJobScheduler, closeQueues, createQueues, type Queues } from './jobs/scheduler';
 import { type RunningWorkers, startWorkers } from './jobs/workers';
@@ -19,7 +28,12 @@ import { systemClock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import { Metrics } from './lib/metrics';
 import type { DryrunProvider } from './providers/dryrun/dryrun-provider';
-import { buildProviders } from './providers/registry';
+import {
+  buildProviders,
+  PROVIDER_IAM_POWER,
+  PROVIDER_PROPAGATION_MS,
+  PROVIDER_TARGET_SCHEMAS,
+} from './providers/registry';
 import { SlackAlerter } from './slack/alerter';
 import { toBoltLogger } from './slack/bolt-logger';
 import { BotIdentityResolver, BotTokenRefused } from './slack/bot-identity';
@@ -28,6 +42,7 @@ import { SlackPeopleDirectory } from './slack/people-directory';
 import { registerListeners } from './slack/register-listeners';
 import { createSlackApp, type SlackAppHandle } from './slack/slack-app';
 import { RedisAuditLog } from './store/audit-log';
+import { AuditWebhookCursor } from './store/audit-webhook-cursor';
 import { RedisGaugeReader } from './store/gauge-reader';
 import { RedisGrantCheckpoints } from './store/grant-checkpoints';
 import { RedisIrrevocableGrants } from './store/irrevocable-grants';
@@ -35,6 +50,7 @@ import { RedisKeys } from './store/keys';
 import { checkRedisSettings, pingRedis } from './store/redis-checks';
 import { RedisConnectionWatch } from './store/redis-connection';
 import { RedisRequestStore } from './store/request-store';
+import { RedisUsergroupCache } from './store/usergroup-cache';
 
 export interface ContainerOptions {
   config: AppConfig;
@@ -47,7 +63,14 @@ export interface ContainerOptions {
   runWorkers?: boolean;
   /** Providers built by the caller (an injected credential, a private CA); they replace the default of their name. */
   providers?: readonly CloudProvider[];
+  /** Reload the policy file (`JIT_POLICY_FILE`) whenever it changes (default false; the process turns it on). */
+  watchPolicyFile?: boolean;
+  /** Where secrets the policy names by variable (`settings.auditWebhook.secretEnv`) are read; default `process.env`. */
+  environment?: Environment;
 }
+
+/** How often a process with workers asks the audit webhook job to send what is new. */
+const AUDIT_WEBHOOK_POLL_MS = 1_000;
 
 /**
  * Everything the running bot is made of, wired in one place: its Redis connections and Slack clients are made here
@@ -65,6 +88,10 @@ export interface Container {
   dryrun: DryrunProvider;
   slack: SlackAppHandle;
   metrics: Metrics;
+  /** The policy in force. */
+  policy: ReloadablePolicy;
+  /** Reads the policy file again and puts it in force if it is valid (SIGHUP); never throws. */
+  reloadPolicy(trigger: ReloadTrigger): Promise<ReloadOutcome>;
   /** Starts Slack and the workers; resolves with the HTTP port (HTTP mode). */
   start(port: number): Promise<{ port: number | undefined }>;
   /** Stops receiving, lets running jobs finish, closes Redis. Safe to call twice. */
@@ -85,7 +112,8 @@ export function buildContainer(options: ContainerOptions): Container {
   redisWatch.watch('store', redis);
   redisWatch.watch('jobs', bullRedis);
 
-  const policy: PolicySource = { current: () => config.policy };
+  // Read at each decision; a reload (SIGHUP, or the file changed) swaps it.
+  const policy = new ReloadablePolicy(config.policy);
   const slackClientOptions: WebClientOptions = {
     logger: toBoltLogger(logger),
     retryConfig: { retries: 2, factor: 2, minTimeout: 500 },
@@ -105,6 +133,15 @@ export function buildContainer(options: ContainerOptions): Container {
     logger: logger.child({ component: 'metrics' }),
   });
   const scheduler = new BullMqJobScheduler(queues, clock, logger);
+  const environment = options.environment ?? process.env;
+  const auditCursor = new AuditWebhookCursor(redis, keys);
+  /** The webhook in force (read at each run, so a reload applies), with its secret from the environment. */
+  const auditWebhookTarget = (): AuditWebhookTarget | undefined => {
+    const current = policy.current();
+    const secret = auditWebhookSecret(current, environment);
+    const webhook = current.settings.auditWebhook;
+    return webhook && secret !== undefined ? { url: webhook.url, secret, timeoutMs: webhook.timeoutMs } : undefined;
+  };
   // The dry run is always there (cheap, and it lets an operator rehearse any role); clouds only when used.
   const providers = buildProviders(
     ['dryrun', ...config.policy.roles.map((role) => role.provider)],
@@ -119,12 +156,12 @@ export function buildContainer(options: ContainerOptions): Container {
     options.providers,
   );
   const dryrun = providers.find('dryrun') as DryrunProvider;
-  const directory = new SlackPeopleDirectory(webClient, clock);
+  const directory = new SlackPeopleDirectory(webClient, clock, new RedisUsergroupCache(redis, keys));
 
   const alerter = new QueuedAlerter(queues.notify, logger.child({ component: 'alerts' }));
   const alertPoster = new SlackAlerter(
     jobsWebClient,
-    { adminChannel: () => config.policy.settings.adminChannel },
+    { adminChannel: () => policy.current().settings.adminChannel },
     clock,
     logger.child({ component: 'alerts' }),
   );
@@ -155,10 +192,56 @@ export function buildContainer(options: ContainerOptions): Container {
   const notices = new NoticeService({
     store,
     policy,
-    notifier: new SlackNotifier(jobsWebClient, { auditChannel: () => config.policy.settings.auditChannel, clock }),
+    notifier: new SlackNotifier(jobsWebClient, {
+      auditChannel: () => policy.current().settings.auditChannel,
+      minDurationMs: () => policy.current().settings.minDurationMs,
+      clock,
+    }),
     overview,
     scheduler,
     clock,
+  });
+
+  const reloader = new PolicyReloader({
+    file: env.JIT_POLICY_FILE,
+    policy,
+    read: readPolicyFile,
+    parse: (text) =>
+      parsePolicyFileText(
+        text,
+        env.JIT_POLICY_FILE,
+        PROVIDER_TARGET_SCHEMAS,
+        PROVIDER_IAM_POWER,
+        PROVIDER_PROPAGATION_MS,
+      ),
+    // A provider builds its SDK clients (and checks its settings) once, at start, for the clouds the policy uses.
+    needsRestart: (next) => {
+      const secretProblem = auditWebhookSecretProblem(next, environment);
+      return [
+        ...next.roles.flatMap((role, index) =>
+          providers.find(role.provider) === undefined
+            ? [
+                `roles[${index}].provider: ${role.provider} was not used when the bot started, so its client was not built: restart the bot to add the first ${role.provider} role`,
+              ]
+            : [],
+        ),
+        // The environment is read at start; a webhook whose secret it lacks cannot be signed until a restart.
+        ...(secretProblem !== undefined ? [secretProblem] : []),
+      ];
+    },
+    onApplied: async (next, previous) => {
+      const everyMs = next.settings.reconcileEveryMs;
+      if (workers !== undefined && everyMs !== previous.settings.reconcileEveryMs) {
+        await scheduler.scheduleReconciler(everyMs);
+      }
+    },
+    alerter,
+    audit: auditLog,
+    // Every replica reloads the same file; the first to claim an outcome alerts and audits it.
+    claimOnce: async (key) =>
+      (await redis.set(keys.policyReload(key), '1', 'PX', POLICY_REPORT_WINDOW_MS, 'NX')) === 'OK',
+    clock,
+    logger: logger.child({ component: 'policy' }),
   });
 
   const identity = new BotIdentityResolver(webClient);
@@ -175,6 +258,7 @@ export function buildContainer(options: ContainerOptions): Container {
     requests,
     overview,
     audit,
+    usergroups: directory,
     clock,
     logger: logger.child({ component: 'listeners' }),
   });
@@ -183,6 +267,7 @@ export function buildContainer(options: ContainerOptions): Container {
   // Stopping a receiver that never started rejects; a refused start (bad token, port in use) must not say so.
   let slackStarted = false;
   let reconcileKeeper: NodeJS.Timeout | undefined;
+  let auditWebhookPoll: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   return {
     keys,
@@ -195,9 +280,16 @@ export function buildContainer(options: ContainerOptions): Container {
     dryrun,
     slack,
     metrics,
+    policy,
+    reloadPolicy: (trigger) => reloader.reload(trigger),
     async start(port) {
       // Before anything else, and before the workers: a Redis that may evict keys could lose a revocation.
       await checkRedisSettings(redis, logger);
+      // Refuses a webhook whose secret variable is unset (ConfigError, exit 78), before anything runs.
+      if (auditWebhookTarget() !== undefined) {
+        const cursor = await auditCursor.startAtEndIfUnset();
+        logger.info({ cursor }, 'audit events go to settings.auditWebhook, from the entry after the cursor');
+      }
       try {
         const bot = await identity.resolve();
         logger.info({ botUserId: bot.botUserId }, 'Slack accepted the bot token');
@@ -217,24 +309,41 @@ export function buildContainer(options: ContainerOptions): Container {
           alertPoster,
           monitor,
           reconciler,
+          auditWebhook: {
+            target: auditWebhookTarget,
+            source: `jit-access-bot/${env.JIT_REDIS_PREFIX}`,
+            stream: auditLog,
+            cursor: auditCursor,
+            alerter,
+          },
           metrics,
           clock,
           logger,
           lockDurationMs: env.JIT_JOB_LOCK_MS,
           concurrency: { grant: env.JIT_GRANT_CONCURRENCY, revoke: env.JIT_REVOKE_CONCURRENCY },
         });
-        const everyMs = config.policy.settings.reconcileEveryMs;
+        const everyMs = policy.current().settings.reconcileEveryMs;
         await scheduler.scheduleReconciler(everyMs);
         // Upserted again on every period: if Redis lost its data, the sweep that ends forgotten grants resumes.
+        // A reload that changes the period reschedules at once (onApplied); this keeps the period it started with.
         reconcileKeeper = setInterval(() => {
-          scheduler.scheduleReconciler(everyMs).catch((error: unknown) => {
+          scheduler.scheduleReconciler(policy.current().settings.reconcileEveryMs).catch((error: unknown) => {
             logger.warn({ err: error }, 'could not re-register the reconciler schedule');
           });
         }, everyMs);
         reconcileKeeper.unref();
+        // Cheap when there is nothing new, and a no-op while the sender runs or backs off (its job ID is fixed).
+        auditWebhookPoll = setInterval(() => {
+          if (policy.current().settings.auditWebhook === undefined) return;
+          scheduler.sendAuditTrail().catch((error: unknown) => {
+            logger.warn({ err: error }, 'could not ask for the audit webhook to send');
+          });
+        }, AUDIT_WEBHOOK_POLL_MS);
+        auditWebhookPoll.unref();
       }
       const started = await slack.start(port);
       slackStarted = true;
+      if (options.watchPolicyFile) reloader.start();
       return started;
     },
     stop() {
@@ -244,7 +353,9 @@ export function buildContainer(options: ContainerOptions): Container {
             .stop()
             .catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
         }
+        reloader.stop();
         clearInterval(reconcileKeeper);
+        clearInterval(auditWebhookPoll);
         await workers?.close();
         await closeQueues(queues);
         await providers.close();

@@ -63,6 +63,15 @@ function onSignals(logger: Logger): void {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // SIGHUP reloads the policy file (the file watcher does too); without this listener it would end the process.
+  process.on('SIGHUP', () => {
+    if (shuttingDown) return;
+    if (started.container === undefined) {
+      logger.warn('SIGHUP before start-up finished: the policy file is read again once the bot is running');
+      return;
+    }
+    void started.container.reloadPolicy('SIGHUP');
+  });
 }
 
 async function main(): Promise<void> {
@@ -79,7 +88,12 @@ async function main(): Promise<void> {
     const redis = await prepareRedis(config.env, logger);
     started.localRedis = redis.local;
     // Replicas that only answer Slack set JIT_RUN_WORKERS=false; the jobs run in the others.
-    started.container = buildContainer({ config, logger, runWorkers: config.env.JIT_RUN_WORKERS });
+    started.container = buildContainer({
+      config,
+      logger,
+      runWorkers: config.env.JIT_RUN_WORKERS,
+      watchPolicyFile: true,
+    });
     const { port } = await started.container.start(config.env.PORT);
     logger.info(
       {

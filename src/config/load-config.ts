@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Policy } from '../domain/policy';
+import { auditWebhookSecretProblem } from './audit-webhook-secret';
 import { ConfigError } from './config-error';
 import { type EnvConfig, parseEnv } from './env-schema';
 import { type IamPowerDetectors, type PropagationDefaults, parsePolicy, type TargetSchemas } from './policy-schema';
@@ -16,9 +17,13 @@ export function loadPolicyFile(
   iamPower: IamPowerDetectors = {},
   propagation: PropagationDefaults = {},
 ): Policy {
-  let text: string;
+  return parsePolicyFileText(readPolicyFile(path), path, targetSchemas, iamPower, propagation);
+}
+
+/** The policy file's text. @throws ConfigError when it is missing or unreadable */
+export function readPolicyFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`The policy file ${path}`, [
@@ -27,6 +32,16 @@ export function loadPolicyFile(
         : `cannot be read (${code ?? String(error)}): check the path and its permissions`,
     ]);
   }
+}
+
+/** Validates text read from the policy file at `path`, as at start (a reload uses this too). @throws ConfigError */
+export function parsePolicyFileText(
+  text: string,
+  path: string,
+  targetSchemas: TargetSchemas,
+  iamPower: IamPowerDetectors = {},
+  propagation: PropagationDefaults = {},
+): Policy {
   return parsePolicy(text, `The policy file ${path}`, targetSchemas, iamPower, propagation);
 }
 
@@ -61,7 +76,10 @@ export function loadConfig(
     if (!(error instanceof ConfigError)) throw error;
     errors.push(error);
   }
-  if (parsedEnv && policy) return { env: parsedEnv, policy };
+  // The webhook's secret is named by the policy and read from the environment: checked once both are known.
+  const secretProblem = policy && auditWebhookSecretProblem(policy, env);
+  if (secretProblem !== undefined) errors.push(new ConfigError('The environment', [secretProblem]));
+  if (parsedEnv && policy && errors.length === 0) return { env: parsedEnv, policy };
   throw new ConfigError(
     'The configuration',
     errors.flatMap((error) => error.problems.map((problem) => `${error.source}: ${problem}`)),

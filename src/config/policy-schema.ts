@@ -56,6 +56,28 @@ const selectorSchema = z
   })
   .strict();
 
+/**
+ * Where audit events are POSTed as signed CloudEvents. The signing secret is never in the policy file: `secretEnv`
+ * names the environment variable holding it, and start-up refuses a webhook whose variable is unset.
+ */
+const auditWebhookSchema = z
+  .object({
+    url: z.url({
+      protocol: /^https?$/,
+      error: "must be the receiver's http(s) URL, e.g. https://siem.example/ingest",
+    }),
+    secretEnv: z
+      .string({ error: 'must name the environment variable holding the signing secret' })
+      .regex(/^[A-Z_][A-Z0-9_]*$/, {
+        error:
+          'must name an environment variable such as JIT_AUDIT_WEBHOOK_SECRET (upper-case letters, digits, _); the secret itself goes in the environment, never in the policy',
+      }),
+    timeout: durationText
+      .prefault('10s')
+      .refine((ms) => ms <= 60_000, { error: 'must be at most 1m; a slow receiver holds up every later event' }),
+  })
+  .strict();
+
 const settingsSchema = z
   .object({
     defaultDuration: durationText.prefault('1h'),
@@ -72,6 +94,7 @@ const settingsSchema = z
     highRiskMaxDuration: durationText.prefault('1h'),
     maxOpenRequestsPerPerson: z.number().int().min(1, { error: 'must be at least 1' }).default(5),
     reminderBefore: durationText.prefault('10m'),
+    maxLeadTime: durationText.prefault('7d'),
     identity: z
       .enum(['email', 'principals'], {
         error:
@@ -83,6 +106,7 @@ const settingsSchema = z
         z.string().regex(/^[TE][A-Z0-9]{2,}$/, { error: 'must be a Slack workspace ID (T…) or organisation ID (E…)' }),
       )
       .default([]),
+    auditWebhook: auditWebhookSchema.optional(),
   })
   .strict();
 
@@ -146,6 +170,9 @@ const roleSchema = z
     autoApproveWhen: autoApproveRuleSchema.optional(),
     breakGlass: z.boolean().default(false),
     selfExtend: z.boolean().default(false),
+    escalateAfter: durationText.optional(),
+    escalateTo: selectorSchema.optional(),
+    maxLeadTime: durationText.optional(),
     requesters: selectorSchema.prefault({}),
     risk: z.enum(['low', 'high'], { error: 'must be low or high' }).optional(),
     requireTicket: z.boolean().default(false),
@@ -310,6 +337,7 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas, iamPower
     if (role.breakGlass && settings.adminChannel === undefined) {
       problems.push(`${at}.breakGlass: break-glass roles page the admin channel; set settings.adminChannel`);
     }
+    problems.push(...escalationProblems(role, at, settings.approvalTimeout));
     if (role.breakGlass && role.autoApproveWhen !== undefined) {
       problems.push(`${at}.autoApproveWhen: a break-glass role is always approved at once; remove the rule`);
     }
@@ -348,9 +376,48 @@ function crossCheck(parsed: ParsedPolicy, targetSchemas: TargetSchemas, iamPower
   return problems;
 }
 
+/** `escalateAfter` and `escalateTo` go together, name someone, and escalate before the request times out. */
+function escalationProblems(role: ParsedRole, at: string, defaultTimeoutMs: number): string[] {
+  const { escalateAfter, escalateTo } = role;
+  if (escalateAfter === undefined && escalateTo === undefined) return [];
+  if (role.autoApprove || role.breakGlass) {
+    return [
+      `${at}.escalateAfter: ${role.breakGlass ? 'a break-glass' : 'an auto-approved'} role never waits for approvers, so it has nothing to escalate; remove escalateAfter and escalateTo`,
+    ];
+  }
+  if (escalateAfter === undefined) {
+    return [
+      `${at}.escalateAfter: escalateTo needs escalateAfter, how long nobody has decided before they are asked (e.g. 15m)`,
+    ];
+  }
+  const problems: string[] = [];
+  if (escalateTo === undefined || (escalateTo.users.length === 0 && escalateTo.usergroups.length === 0)) {
+    problems.push(
+      `${at}.escalateTo: name at least one user or user group to escalate to after ${formatDuration(escalateAfter)}`,
+    );
+  }
+  const timeoutMs = role.approvalTimeout ?? defaultTimeoutMs;
+  if (escalateAfter >= timeoutMs) {
+    problems.push(
+      `${at}.escalateAfter: ${formatDuration(escalateAfter)} is not shorter than the approval timeout ${formatDuration(timeoutMs)}${role.approvalTimeout === undefined ? ' (settings.approvalTimeout)' : ''}, so requests would time out before escalating; shorten escalateAfter or lengthen approvalTimeout`,
+    );
+  }
+  return problems;
+}
+
 function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors, propagation: PropagationDefaults): Policy {
   const warnings: string[] = [];
   const { settings } = parsed;
+  const webhook = settings.auditWebhook;
+  if (
+    webhook !== undefined &&
+    new URL(webhook.url).protocol === 'http:' &&
+    !isLoopback(new URL(webhook.url).hostname)
+  ) {
+    warnings.push(
+      `settings.auditWebhook.url is plain http: audit events (with people's reasons) cross the network unencrypted`,
+    );
+  }
   return {
     settings: {
       defaultDurationMs: settings.defaultDuration,
@@ -368,6 +435,10 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors, propagation
       maxOpenRequestsPerPerson: settings.maxOpenRequestsPerPerson,
       reminderBeforeMs: settings.reminderBefore,
       identity: settings.identity,
+      maxLeadTimeMs: settings.maxLeadTime,
+      ...(webhook !== undefined && {
+        auditWebhook: { url: webhook.url, secretEnv: webhook.secretEnv, timeoutMs: webhook.timeout },
+      }),
     },
     roles: parsed.roles.map((role): Role => {
       const effective = effectiveRole(role, settings, iamPower);
@@ -399,6 +470,9 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors, propagation
         risk: effective.risk,
         breakGlass: role.breakGlass,
         selfExtend: role.selfExtend,
+        maxLeadTimeMs: role.maxLeadTime ?? settings.maxLeadTime,
+        ...(role.escalateAfter !== undefined &&
+          role.escalateTo !== undefined && { escalation: { afterMs: role.escalateAfter, to: role.escalateTo } }),
         ...(role.autoApproveWhen !== undefined && {
           autoApproveWhen: {
             people: { users: role.autoApproveWhen.users, usergroups: role.autoApproveWhen.usergroups },
@@ -419,4 +493,8 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors, propagation
     principals: parsed.principals,
     warnings,
   };
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
 }

@@ -21,6 +21,8 @@ export type RequestState = (typeof REQUEST_STATES)[number];
 export interface Approval {
   userId: string;
   at: number;
+  /** The shorter duration this approver chose; absent when they approved the duration asked for. */
+  durationMs?: number;
 }
 
 /** Where the approval message for a request lives in Slack. */
@@ -44,9 +46,21 @@ export interface AccessRequest {
   version: number;
   createdAt: number;
   updatedAt: number;
-  /** When a still-pending request times out. */
+  /** When a still-pending request times out; never after `startsAt`. */
   approvalDeadline: number;
+  /**
+   * A scheduled start (a maintenance window): access is granted then rather than at approval, and ends at
+   * `startsAt + durationMs`. Absent for access that starts as soon as it is approved.
+   */
+  startsAt?: number;
   approvals: Approval[];
+  /**
+   * What the requester asked for, kept when the approvers granted less: `durationMs` is then the shortest duration
+   * an approver chose, and that is what is granted.
+   */
+  requestedDurationMs?: number;
+  /** When the request was escalated to its role's `escalateTo` people because nobody had decided. */
+  escalatedAt?: number;
   /** Who moved the request out of pending (an approver, or a system actor for auto-approval and timeouts). */
   decidedBy?: string;
   decidedAt?: number;
@@ -97,6 +111,8 @@ export const SYSTEM_ACTORS = {
   expiry: 'system:expiry',
   /** An extension of a role with `selfExtend: true`. */
   selfExtend: 'system:self-extend',
+  /** The job that escalates a request nobody decided within the role's `escalateAfter`. */
+  escalation: 'system:escalation',
 } as const;
 
 export function isSystemActor(actor: string): boolean {

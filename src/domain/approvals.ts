@@ -24,6 +24,30 @@ export async function isApprover(role: Role, userId: string, directory: PeopleDi
   return isSelected(role.approvers, userId, directory);
 }
 
+/** True for the people a role escalates to (`escalateTo`), whether or not a request has escalated yet. */
+export async function isEscalationApprover(role: Role, userId: string, directory: PeopleDirectory): Promise<boolean> {
+  return role.escalation !== undefined && isSelected(role.escalation.to, userId, directory);
+}
+
+/** When a pending request of the role escalates; undefined when the role does not escalate. */
+export function escalationDueAt(request: AccessRequest, role: Role): number | undefined {
+  return role.escalation === undefined ? undefined : request.createdAt + role.escalation.afterMs;
+}
+
+/**
+ * The duration granted once a request is approved: the shortest any approver chose, else the one asked for.
+ * @returns the approval whose choice won too, when one was shorter than asked.
+ */
+export function approvedDuration(request: AccessRequest): { durationMs: number; chosenBy?: string } {
+  let best: { durationMs: number; chosenBy?: string } = { durationMs: request.durationMs };
+  for (const approval of request.approvals) {
+    if (approval.durationMs !== undefined && approval.durationMs < best.durationMs) {
+      best = { durationMs: approval.durationMs, chosenBy: approval.userId };
+    }
+  }
+  return best;
+}
+
 /** True for the people who may see a request and end its access: its requester and the role's approvers. */
 export async function isRequesterOrApprover(
   request: AccessRequest,

@@ -22,6 +22,8 @@ export const AUDIT_NOTE_KINDS = [
   'refusal',
   /** An admin reviewed break-glass access after the fact. */
   'review',
+  /** The policy file was reloaded (what changed), or a changed file was refused (why). */
+  'policy',
 ] as const;
 export type AuditNoteKind = (typeof AUDIT_NOTE_KINDS)[number];
 

@@ -28,6 +28,11 @@ function fieldsOf(entry: AuditEntry): Partial<Record<Column, string>> {
   };
 }
 
+/** One entry as the export's JSON object, keys in the CSV column order (also the `data` of its audit CloudEvent). */
+export function auditRecord(entry: AuditEntry): Partial<Record<Column, string>> {
+  return fieldsOf(entry);
+}
+
 /** One entry as a JSON line (LF-terminated), keys in the CSV column order; a verbatim copy of the entry. */
 export function toJsonLine(entry: AuditEntry): string {
   return `${JSON.stringify(fieldsOf(entry))}\n`;

@@ -26,7 +26,15 @@ export type DomainErrorCode =
   /** The text of a command could not be understood. */
   | 'invalid_command'
   | 'missing_ticket'
-  | 'too_many_requests';
+  | 'too_many_requests'
+  /** An approver chose a duration longer than asked for, or shorter than the policy's minimum. */
+  | 'invalid_approval_duration'
+  /** A scheduled start that is not a point in time the bot can read. */
+  | 'invalid_start'
+  /** A scheduled start that has already passed. */
+  | 'start_in_past'
+  /** A scheduled start further ahead than the role's `maxLeadTime`. */
+  | 'start_too_far';
 
 /** What people do that the domain can refuse on a decision (Approve or Deny). */
 export type DecisionAction = 'approve' | 'deny';
@@ -54,10 +62,13 @@ export type NotAllowedDetails =
   | { situation: 'not-holder'; action: 'extend'; requestId: string; requesterId: string }
   /** Only the requester may cancel. */
   | { situation: 'not-requester'; action: 'cancel'; requestId: string; requesterId: string }
-  /** Only the requester or an approver of the role may revoke the access or see the request. */
+  /**
+   * Only the requester or an approver of the role may revoke the access, see the request, or cancel an approved
+   * request before its scheduled start.
+   */
   | {
       situation: 'not-requester-or-approver';
-      action: 'revoke' | 'status';
+      action: 'revoke' | 'status' | 'cancel';
       requestId: string;
       requesterId: string;
       roleId: string;
@@ -69,7 +80,16 @@ export type NotAllowedDetails =
   /** The request's role has left the policy, so nobody can decide it. */
   | { situation: 'role-removed'; action: DecisionAction; requestId: string; roleId: string }
   /** The actor is not among the role's approvers. */
-  | { situation: 'not-approver'; action: DecisionAction; requestId: string; roleId: string };
+  | { situation: 'not-approver'; action: DecisionAction; requestId: string; roleId: string }
+  /** The actor is among the role's `escalateTo` people, who may decide only once the request is escalated. */
+  | {
+      situation: 'not-yet-escalated';
+      action: DecisionAction;
+      requestId: string;
+      roleId: string;
+      /** When the request escalates (epoch ms). */
+      escalatesAt: number;
+    };
 
 /** Why the request is in the wrong state for what was tried. */
 export type InvalidStateDetails =
@@ -136,6 +156,25 @@ export interface DomainErrorDetailsByCode {
   /** Thrown by a front end for input it could not parse; `explanation` is that front end's own sentence. */
   invalid_command: { explanation: string };
   too_many_requests: { limit: string; open: number };
+  invalid_approval_duration: {
+    requestId: string;
+    roleId: string;
+    /** What the approver chose. */
+    durationMs: number;
+    problem: 'longer-than-requested' | 'below-minimum';
+    requestedMs: number;
+    minMs: number;
+  };
+  invalid_start: {
+    /** As typed. */
+    input: string;
+    /** Not `YYYY-MM-DD HH:MM` nor ISO 8601 with an offset; or a date or time that does not exist (2026-02-30). */
+    problem: 'syntax' | 'no-such-time';
+  };
+  /** `startsAt` and `now` are epoch milliseconds. */
+  start_in_past: { startsAt: number; now: number };
+  /** `limit` is the role's `maxLeadTime` as people type it. */
+  start_too_far: { roleId: string; startsAt: number; now: number; limit: string; maxLeadMs: number };
 }
 
 export type DomainErrorDetails<C extends DomainErrorCode = DomainErrorCode> = DomainErrorDetailsByCode[C];

@@ -16,6 +16,7 @@ import {
 } from './grant-step';
 import { findRole } from './policy';
 import { commitChange } from './request-commit';
+import { escalatePending } from './request-escalation';
 import { transition } from './request-machine';
 
 export type { GrantLifecycleDeps, LifecycleOutcome } from './grant-step';
@@ -45,12 +46,24 @@ export class GrantLifecycle {
     }
     if (request.state !== 'approved') return { kind: 'skipped', why: `request is ${request.state}` };
     if (request.extends !== undefined) return applyExtension(this.deps, request, request.extends);
+    // A grant job that woke before the scheduled start (moved, or rescheduled by the reconciler) waits for it.
+    if (request.startsAt !== undefined && this.deps.clock.now() < request.startsAt) {
+      return { kind: 'not-due', dueAt: request.startsAt };
+    }
 
     await checkStillAllowed(this.deps, request);
     const provider = providerFor(this.deps, request);
     const planned = await grantRecordFromPolicy(this.deps, request, provider);
     const activatedAt = this.deps.clock.now();
-    const expiresAt = activatedAt + request.durationMs;
+    // A scheduled window ends at its start plus the duration, however late the job ran.
+    const expiresAt = (request.startsAt ?? activatedAt) + request.durationMs;
+    if (expiresAt <= activatedAt) {
+      await this.failGrant(
+        requestId,
+        `its scheduled window (${new Date(request.startsAt ?? activatedAt).toISOString()} for ${formatDuration(request.durationMs)}) had passed before it could be granted`,
+      );
+      return { kind: 'skipped', why: 'scheduled window passed' };
+    }
     const outcome = await provider.grant(grantSpec(request, planned, expiresAt));
     const grant: GrantRecord = {
       ...planned,
@@ -67,7 +80,7 @@ export class GrantLifecycle {
         ? transition(current, {
             to: 'active',
             actor: SYSTEM_ACTORS.grantJob,
-            reason: `granted through ${grant.provider} for ${formatDuration(request.durationMs)}`,
+            reason: `granted through ${grant.provider} for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` from its scheduled start ${new Date(request.startsAt).toISOString()}` : ''}`,
             at: activatedAt,
             patch: { activatedAt, expiresAt, grant },
           })
@@ -158,6 +171,11 @@ export class GrantLifecycle {
     if (!change) return { kind: 'skipped', why: 'no longer pending' };
     await this.deps.scheduler.scheduleNotice(requestId, 'timed-out', change.after.version);
     return { kind: 'done', request: change.after };
+  }
+
+  /** Escalates a request still undecided at its role's `escalateAfter`; see {@link escalatePending}. */
+  escalate(requestId: string): Promise<LifecycleOutcome> {
+    return escalatePending(this.deps, requestId);
   }
 
   /** What follows an activation: the revocation at expiry, the expiry reminder and the notice. */

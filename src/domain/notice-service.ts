@@ -30,6 +30,7 @@ const APPROVER_FACING: ReadonlySet<NoticeKind> = new Set([
   'cancelled',
   'timed-out',
   'refresh',
+  'escalated',
 ]);
 
 /** A reminder that arrives this much later than planned (a busy queue, a restart) is still worth sending. */
@@ -100,6 +101,11 @@ export class NoticeService {
     }
     await step('requester-dm', () => notifier.tellRequester(kind, request, role));
     await step('audit-channel', () => notifier.recordInAuditChannel(kind, request));
+    if (kind === 'escalated' && role !== undefined) {
+      await step('escalation-dm', async () =>
+        notifier.tellEscalationApprovers(await this.deps.overview.escalationApprovers(request, role), request, role),
+      );
+    }
     await step('app-home', async () => {
       const people = await this.deps.overview.peopleShowing(request, APPROVER_FACING.has(kind));
       for (const userId of people) await this.deps.scheduler.scheduleHomeRefresh(userId);

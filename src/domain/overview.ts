@@ -1,6 +1,6 @@
 import { type AccessRequest, OPEN_STATES } from './access-request';
-import { isApprover } from './approvals';
-import { findRole } from './policy';
+import { isApprover, isEscalationApprover } from './approvals';
+import { findRole, type Role } from './policy';
 import type { Clock, OverviewItem, PeopleDirectory, PersonalOverview, PolicySource, RequestStore } from './ports';
 
 export interface OverviewDeps {
@@ -38,13 +38,17 @@ export class OverviewService {
     const now = this.deps.clock.now();
     // Most people approve nothing: only for approvers are the pending requests read at all.
     const approverOf = new Set<string>();
+    // Roles escalating to this person: their requests show once escalated.
+    const escalateeOf = new Set<string>();
     for (const role of policy.roles) {
       if (await isApprover(role, userId, this.deps.directory)) approverOf.add(role.id);
+      else if (await isEscalationApprover(role, userId, this.deps.directory)) escalateeOf.add(role.id);
     }
-    if (approverOf.size > 0) {
+    if (approverOf.size > 0 || escalateeOf.size > 0) {
       for (const request of await this.deps.store.listByState('pending')) {
-        if (!approverOf.has(request.roleId) || request.requesterId === userId || request.approvalDeadline <= now)
-          continue;
+        const decides =
+          approverOf.has(request.roleId) || (escalateeOf.has(request.roleId) && request.escalatedAt !== undefined);
+        if (!decides || request.requesterId === userId || request.approvalDeadline <= now) continue;
         if (request.approvals.some((approval) => approval.userId === userId)) continue;
         awaitingDecision.push({ request, role: findRole(policy, request.roleId) });
       }
@@ -65,11 +69,26 @@ export class OverviewService {
       for (const group of role.approvers.usergroups) {
         candidates.push(...(await this.deps.directory.usergroupMembers(group)));
       }
+      if (request.escalatedAt !== undefined) candidates.push(...(await this.escalationApprovers(request, role)));
       for (const userId of candidates) {
         if (people.size > MAX_APPROVER_HOMES_PER_EVENT) break;
         people.add(userId);
       }
     }
     return [...people];
+  }
+
+  /**
+   * The people an escalated request is put before: the role's `escalateTo` users and user group members, without
+   * its requester, at most {@link MAX_APPROVER_HOMES_PER_EVENT}.
+   */
+  async escalationApprovers(request: AccessRequest, role: Role): Promise<string[]> {
+    if (role.escalation === undefined) return [];
+    const people = new Set(role.escalation.to.users);
+    for (const group of role.escalation.to.usergroups) {
+      for (const userId of await this.deps.directory.usergroupMembers(group)) people.add(userId);
+    }
+    people.delete(request.requesterId);
+    return [...people].slice(0, MAX_APPROVER_HOMES_PER_EVENT);
   }
 }

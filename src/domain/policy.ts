@@ -32,6 +32,16 @@ export interface Role {
   breakGlass: boolean;
   /** The requester may extend an active grant (within `maxDurationMs` in total) without a new approval. */
   selfExtend: boolean;
+  /** Who else may decide a request nobody decided within `afterMs` (less than the approval timeout). */
+  escalation?: Escalation;
+  /** How far ahead a request may schedule its start. */
+  maxLeadTimeMs: number;
+}
+
+/** A role's escalation: after `afterMs` undecided, the `to` people are asked too and may decide from then on. */
+export interface Escalation {
+  afterMs: number;
+  to: PeopleSelector;
 }
 
 /** When a request needs no approver: who asks, and when (in a time zone). */
@@ -78,6 +88,19 @@ export interface PolicySettings {
    * do it once Slack has confirmed it; `principals` trusts only the map.
    */
   identity: 'email' | 'principals';
+  /** How far ahead a request may schedule its start, unless its role says otherwise. */
+  maxLeadTimeMs: number;
+  /** Where every audit entry is also sent, as a signed CloudEvent; absent means nowhere. */
+  auditWebhook?: AuditWebhookSettings;
+}
+
+/** The audit webhook: the receiver's URL and the environment variable holding the signing secret. */
+export interface AuditWebhookSettings {
+  url: string;
+  /** The name of the environment variable with the HMAC secret; the secret itself is never in the policy. */
+  secretEnv: string;
+  /** How long one POST may take before it counts as failed and is retried. */
+  timeoutMs: number;
 }
 
 /** Cloud identities of one Slack user, by provider name (e.g. `{ aws: 'alice' }`). */

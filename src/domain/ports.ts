@@ -29,7 +29,10 @@ export interface RequestStore {
   update(next: AccessRequest, expectedVersion: number, audit: AuditEvent): Promise<boolean>;
   /** A person's requests, newest first, optionally only those in the given states. */
   listByRequester(userId: string, states?: readonly AccessRequest['state'][]): Promise<AccessRequest[]>;
-  /** Requests in one state whose index score (expiry when active, deadline when pending, else last change) is at most `maxScore`. */
+  /**
+   * Requests in one state whose index score (expiry when active, deadline when pending, the later of the last change
+   * and the scheduled start when approved, else the last change) is at most `maxScore`.
+   */
   listByState(state: AccessRequest['state'], maxScore?: number): Promise<AccessRequest[]>;
   setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
   getApprovalMessage(id: string): Promise<MessageRef | undefined>;
@@ -44,8 +47,17 @@ export interface AuditLog {
   trim(olderThanMs: number): Promise<number>;
 }
 
-export const ALERT_KINDS = ['revocation-failing', 'access-remains', 'drift', 'break-glass'] as const;
+export const ALERT_KINDS = [
+  'revocation-failing',
+  'access-remains',
+  'drift',
+  'break-glass',
+  'policy-rejected',
+  'audit-event-rejected',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
+/** Alerts about the bot itself rather than one request: their request ID is optional. */
+export type BotAlertKind = Extract<AlertKind, 'policy-rejected' | 'audit-event-rejected'>;
 
 /** The cloud and the store disagree about one request's grant. */
 export type DriftDetails =
@@ -68,13 +80,19 @@ export interface AlertDetailsByKind {
   drift: DriftDetails;
   /** Break-glass access was granted at once and must be reviewed by an admin. */
   'break-glass': { requesterId: string; roleId: string; durationMs: number; reason: string };
+  /** A changed policy file was refused (invalid, or it needs a restart); the policy in force stays. */
+  'policy-rejected': { file: string; trigger: 'SIGHUP' | 'file-change'; problems: string[] };
+  /**
+   * The audit webhook refused an event with a 4xx no retry can change, so it was skipped (it stays in the audit
+   * trail). `requestId` is the request the event is about, if any.
+   */
+  'audit-event-rejected': { status: number; eventId: string; eventType: string; requestId?: string };
 }
 
 /** Something a person must look at now: its kind and facts; the Slack layer writes the sentence. */
 export type Alert = {
   [K in AlertKind]: {
     kind: K;
-    requestId: string;
     details: AlertDetailsByKind[K];
     /** The error behind it, if any, as text. */
     error?: string;
@@ -82,7 +100,7 @@ export type Alert = {
     retryRevocation?: boolean;
     /** Offer "Mark reviewed" for break-glass access. */
     review?: boolean;
-  };
+  } & (K extends BotAlertKind ? { requestId?: string } : { requestId: string });
 }[AlertKind];
 
 /** Tells the operators (the admin channel). */
@@ -110,6 +128,8 @@ export const NOTICE_KINDS = [
   'applied',
   /** Before the approval timeout: approvers who have not acted are reminded in the thread. */
   'approval-reminder',
+  /** Nobody decided within the role's `escalateAfter`: its escalation approvers are mentioned and DMed. */
+  'escalated',
   /** Before expiry: the requester is reminded, with Extend and I'm done. */
   'expiry-reminder',
 ] as const;
@@ -118,13 +138,18 @@ export type ReminderKind = Extract<NoticeKind, 'approval-reminder' | 'expiry-rem
 
 /** Deferred work. Every method is idempotent for the same request (deterministic job IDs). */
 export interface JobScheduler {
-  scheduleGrant(requestId: string): Promise<void>;
+  /** Grants at `at` (a scheduled start), or now when absent or past. */
+  scheduleGrant(requestId: string, at?: number): Promise<void>;
+  /** Drops a grant that has not started yet (a scheduled start cancelled); a running one finds the request ended. */
+  cancelGrant(requestId: string): Promise<void>;
   /** Makes the request's revocation run at `at`, moving an already scheduled one (after an extension). */
   scheduleRevocation(requestId: string, at: number): Promise<void>;
   /** Runs the request's revocation now instead of at expiry. */
   revokeNow(requestId: string): Promise<void>;
   scheduleApprovalTimeout(requestId: string, at: number): Promise<void>;
   cancelApprovalTimeout(requestId: string): Promise<void>;
+  /** Escalates the request at `at` if nobody has decided by then (the job checks when it runs). */
+  scheduleEscalation(requestId: string, at: number): Promise<void>;
   /** `version` is the request version the notice is about, so the same event is never told twice. */
   scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void>;
   /**
@@ -272,7 +297,15 @@ export interface UserStanding {
 }
 
 /** The parts of one notice; each is delivered once even when the notice is retried. */
-export const NOTICE_STEPS = ['approval-message', 'thread-reply', 'requester-dm', 'audit-channel', 'app-home'] as const;
+export const NOTICE_STEPS = [
+  'approval-message',
+  'thread-reply',
+  'requester-dm',
+  'audit-channel',
+  'app-home',
+  /** The escalation approvers' DMs, with Approve and Deny. */
+  'escalation-dm',
+] as const;
 export type NoticeStep = (typeof NOTICE_STEPS)[number];
 
 /**
@@ -292,6 +325,8 @@ export interface Notifier {
   replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
   tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
   recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void>;
+  /** DMs each of these people (the escalation approvers) the request with Approve and Deny. */
+  tellEscalationApprovers(userIds: readonly string[], request: AccessRequest, role: Role): Promise<void>;
   /** Publishes one person's App Home: their grants, their requests, and what waits for their decision. */
   showHome(overview: PersonalOverview): Promise<void>;
 }

@@ -98,7 +98,7 @@ export class Reconciler {
     }
     for (const request of await store.listByState('approved', now - STUCK_APPROVAL_MS)) {
       report.grantsRescheduled += 1;
-      await scheduler.scheduleGrant(request.id);
+      await scheduler.scheduleGrant(request.id, request.startsAt);
     }
   }
 

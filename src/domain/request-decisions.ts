@@ -1,6 +1,7 @@
 /** Decisions on pending requests: approve, deny, and the checks on who decides, from where and when. */
-import type { AccessRequest, MessageRef } from './access-request';
-import { approvalsMissing, isApprover } from './approvals';
+import type { AccessRequest, Approval, MessageRef } from './access-request';
+import { approvalsMissing, approvedDuration, escalationDueAt, isApprover, isEscalationApprover } from './approvals';
+import { formatDuration } from './duration';
 import { type DecisionAction, DomainError } from './errors';
 import { findRole, type Role } from './policy';
 import { checkOrigin, loadView, type Origin, type RequestServiceDeps } from './request-checks';
@@ -17,6 +18,11 @@ export const MAX_DENIAL_REASON_LENGTH = 500;
 export interface ClickContext extends Origin {
   message?: MessageRef;
   fromAppHome?: boolean;
+  /**
+   * The click is in the bot's direct message with the clicker, which only they see: the escalation DM, the one DM
+   * that carries Approve and Deny, so it is accepted on an escalated request only.
+   */
+  fromDirectMessage?: boolean;
 }
 
 export interface ApprovalOutcome {
@@ -29,8 +35,17 @@ export interface ApprovalOutcome {
 export class RequestDecisions {
   constructor(private readonly deps: RequestServiceDeps) {}
 
-  /** Records one approver's yes; the request is approved once the role's number of distinct approvals is met. */
-  async approve(requestId: string, actorId: string, click: ClickContext = {}): Promise<ApprovalOutcome> {
+  /**
+   * Records one approver's yes; the request is approved once the role's number of distinct approvals is met.
+   * `durationMs` is a shorter duration the approver chose (at most the one asked for, at least the policy's
+   * minimum); the shortest any approver chose is what is granted.
+   */
+  async approve(
+    requestId: string,
+    actorId: string,
+    click: ClickContext = {},
+    durationMs?: number,
+  ): Promise<ApprovalOutcome> {
     let missing = 0;
     const change = await commitChange(this.deps.store, requestId, async (request) => {
       const role = await this.checkDecider(request, actorId, 'approve', click);
@@ -40,31 +55,45 @@ export class RequestDecisions {
           approvalsMissing: approvalsMissing(request, role),
         });
       }
+      const chosen = durationMs === undefined ? undefined : this.checkApprovalDuration(request, durationMs);
       const at = this.deps.clock.now();
-      const approvals = [...request.approvals, { userId: actorId, at }];
+      const approval: Approval = { userId: actorId, at, ...(chosen !== undefined && { durationMs: chosen }) };
+      const approvals = [...request.approvals, approval];
       missing = approvalsMissing({ ...request, approvals }, role);
       const given = role.approvalsRequired - missing;
-      return missing > 0
-        ? transition(request, {
-            to: 'pending',
-            actor: actorId,
-            reason: `approval ${given} of ${role.approvalsRequired}`,
-            at,
-            patch: { approvals },
-          })
-        : transition(request, {
-            to: 'approved',
-            actor: actorId,
-            reason: `approved (${given} of ${role.approvalsRequired})`,
-            at,
-            patch: { approvals, decidedBy: actorId, decidedAt: at },
-          });
+      const forWhat = chosen !== undefined ? ` for ${formatDuration(chosen)}` : '';
+      if (missing > 0) {
+        return transition(request, {
+          to: 'pending',
+          actor: actorId,
+          reason: `approval ${given} of ${role.approvalsRequired}${forWhat}`,
+          at,
+          patch: { approvals },
+        });
+      }
+      const granted = approvedDuration({ ...request, approvals });
+      const shorter = granted.durationMs < request.durationMs;
+      return transition(request, {
+        to: 'approved',
+        actor: actorId,
+        reason: `approved (${given} of ${role.approvalsRequired})${
+          shorter ? ` for ${formatDuration(granted.durationMs)} instead of ${formatDuration(request.durationMs)}` : ''
+        }`,
+        at,
+        patch: {
+          approvals,
+          decidedBy: actorId,
+          decidedAt: at,
+          ...(shorter && { durationMs: granted.durationMs, requestedDurationMs: request.durationMs }),
+        },
+      });
     });
     if (!change) throw new Error('approve decided on no change');
     const { after } = change;
     if (after.state === 'approved') {
       await this.deps.scheduler.cancelApprovalTimeout(after.id);
-      await this.deps.scheduler.scheduleGrant(after.id);
+      // A scheduled start waits for its time; otherwise the grant runs now.
+      await this.deps.scheduler.scheduleGrant(after.id, after.startsAt);
       await this.deps.scheduler.scheduleNotice(after.id, 'approved', after.version);
     } else {
       await this.deps.scheduler.scheduleNotice(after.id, 'approval-recorded', after.version);
@@ -115,6 +144,26 @@ export class RequestDecisions {
     if (request) await this.deps.scheduler.scheduleNotice(requestId, 'refresh', request.version);
   }
 
+  /**
+   * @returns the approver's chosen duration when shorter than asked for; undefined when it is the one asked for.
+   * @throws DomainError `invalid_approval_duration` when longer than asked for or below the policy's minimum.
+   */
+  private checkApprovalDuration(request: AccessRequest, durationMs: number): number | undefined {
+    if (durationMs === request.durationMs) return undefined;
+    const minMs = this.deps.policy.current().settings.minDurationMs;
+    if (durationMs > request.durationMs || durationMs < minMs) {
+      throw new DomainError('invalid_approval_duration', {
+        requestId: request.id,
+        roleId: request.roleId,
+        durationMs,
+        problem: durationMs > request.durationMs ? 'longer-than-requested' : 'below-minimum',
+        requestedMs: request.durationMs,
+        minMs,
+      });
+    }
+    return durationMs;
+  }
+
   /** Checks that the actor may decide this pending request now, under the policy in force. */
   private async checkDecider(
     request: AccessRequest,
@@ -123,7 +172,8 @@ export class RequestDecisions {
     click: ClickContext,
   ): Promise<Role> {
     checkOrigin(this.deps, click, action);
-    if (!click.fromAppHome) {
+    const inEscalationDm = click.fromDirectMessage === true && request.escalatedAt !== undefined;
+    if (!click.fromAppHome && !inEscalationDm) {
       // Decisions are made only on the request's own approval message (or the decider's own App Home); a click
       // naming no message is refused too.
       const stored = await this.deps.store.getApprovalMessage(request.id);
@@ -164,12 +214,25 @@ export class RequestDecisions {
       });
     }
     if (!(await isApprover(role, actorId, this.deps.directory))) {
-      throw new DomainError('not_allowed', {
-        situation: 'not-approver',
-        action,
-        requestId: request.id,
-        roleId: role.id,
-      });
+      const escalatesAt = escalationDueAt(request, role);
+      const escalatee = await isEscalationApprover(role, actorId, this.deps.directory);
+      if (escalatee && request.escalatedAt === undefined && escalatesAt !== undefined) {
+        throw new DomainError('not_allowed', {
+          situation: 'not-yet-escalated',
+          action,
+          requestId: request.id,
+          roleId: role.id,
+          escalatesAt,
+        });
+      }
+      if (!escalatee) {
+        throw new DomainError('not_allowed', {
+          situation: 'not-approver',
+          action,
+          requestId: request.id,
+          roleId: role.id,
+        });
+      }
     }
     const standing = await this.deps.directory.userStanding(actorId);
     if (!standing || standing.deactivated || standing.guest) {

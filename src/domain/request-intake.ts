@@ -1,6 +1,6 @@
 /** Filing requests: checks of role, duration, reason, ticket and the open-request cap; auto-approval, break-glass. */
 import { type AccessRequest, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
-import { mayRequest } from './approvals';
+import { escalationDueAt, mayRequest } from './approvals';
 import { autoApproves } from './auto-approve-rule';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError, type NewRequestAsked } from './errors';
@@ -22,6 +22,8 @@ export interface RequestAccessInput {
   /** Human duration such as `2h`; the role's default when absent. */
   duration?: string;
   reason: string;
+  /** A scheduled start (epoch ms): access is granted then, not at approval. Absent: as soon as approved. */
+  startsAt?: number;
 }
 
 /** What a new request (for access, or for more time on it) is stored with besides its requester and role. */
@@ -32,6 +34,8 @@ export interface NewRequestFields {
   extends?: string;
   /** The role's approval timeout from now when absent. */
   approvalDeadline?: number;
+  /** The scheduled start, already checked. */
+  startsAt?: number;
 }
 
 /** Requests for access: checked against the policy in force, stored, then approved at once or sent to approvers. */
@@ -64,6 +68,7 @@ export class RequestIntake {
       input.duration,
     );
     const reason = checkReason(input.reason, role, { durationMs });
+    const startsAt = input.startsAt === undefined ? undefined : checkStart(this.deps, input.startsAt, role);
     const cap = policy.settings.maxOpenRequestsPerPerson;
     // An extension lengthens access already counted; it is not another open request.
     const open = (await this.deps.store.listByRequester(input.requesterId, OPEN_STATES)).filter(
@@ -72,7 +77,15 @@ export class RequestIntake {
     if (open.length >= cap) {
       throw new DomainError('too_many_requests', { limit: String(cap), open: open.length });
     }
-    const request = await storeNewRequest(this.deps, input, role, { durationMs, reason });
+    const request = await storeNewRequest(this.deps, input, role, {
+      durationMs,
+      reason,
+      ...(startsAt !== undefined && {
+        startsAt,
+        // Deciding after the start would make the window late: the request times out at the start at the latest.
+        approvalDeadline: Math.min(this.deps.clock.now() + role.approvalTimeoutMs, startsAt),
+      }),
+    });
     if (role.breakGlass) {
       return { request: await approveBreakGlass(this.deps, request, role), role };
     }
@@ -109,6 +122,22 @@ export async function approveBreakGlass(
     review: true,
   });
   return approved;
+}
+
+/** @returns the scheduled start when it is in the future and no further ahead than the role's `maxLeadTime`. */
+export function checkStart(deps: RequestServiceDeps, startsAt: number, role: Role): number {
+  const now = deps.clock.now();
+  if (startsAt <= now) throw new DomainError('start_in_past', { startsAt, now });
+  if (startsAt - now > role.maxLeadTimeMs) {
+    throw new DomainError('start_too_far', {
+      roleId: role.id,
+      startsAt,
+      now,
+      limit: formatDuration(role.maxLeadTimeMs),
+      maxLeadMs: role.maxLeadTimeMs,
+    });
+  }
+  return startsAt;
 }
 
 /** @returns the duration when it is within the role's bounds (`maxMs`, the policy minimum). */
@@ -187,6 +216,7 @@ export async function storeNewRequest(
       approvalDeadline: fields.approvalDeadline ?? now + role.approvalTimeoutMs,
       approvals: [],
       ...(fields.extends !== undefined && { extends: fields.extends }),
+      ...(fields.startsAt !== undefined && { startsAt: fields.startsAt }),
     };
     const created = await deps.store.create(request, {
       requestId: request.id,
@@ -196,7 +226,9 @@ export async function storeNewRequest(
       reason:
         fields.extends !== undefined
           ? `extend ${fields.extends} by ${formatDuration(fields.durationMs)}: ${fields.reason}`
-          : fields.reason,
+          : fields.startsAt !== undefined
+            ? `scheduled start ${new Date(fields.startsAt).toISOString()}: ${fields.reason}`
+            : fields.reason,
       at: now,
     });
     if (created) return request;
@@ -218,6 +250,10 @@ export async function approveAtOnceOrAsk(
     return autoApprove(deps, request, why);
   }
   await deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);
+  const escalatesAt = escalationDueAt(request, role);
+  if (escalatesAt !== undefined && escalatesAt < request.approvalDeadline) {
+    await deps.scheduler.scheduleEscalation(request.id, escalatesAt);
+  }
   const reminderBeforeMs = Math.min(
     deps.policy.current().settings.reminderBeforeMs,
     (request.approvalDeadline - request.createdAt) / 2,
@@ -253,7 +289,7 @@ export async function autoApprove(
   );
   const approved = change?.after ?? request;
   await deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
-  await deps.scheduler.scheduleGrant(request.id);
+  await deps.scheduler.scheduleGrant(request.id, request.startsAt);
   await deps.scheduler.scheduleNotice(request.id, 'approved', approved.version);
   return approved;
 }

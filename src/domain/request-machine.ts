@@ -9,7 +9,8 @@ import { DomainError } from './errors';
  */
 export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
   pending: ['pending', 'approved', 'denied', 'cancelled', 'timed-out'],
-  approved: ['active', 'failed', 'applied'],
+  // `cancelled`: an approved request whose scheduled start has not come yet.
+  approved: ['active', 'failed', 'applied', 'cancelled'],
   active: ['active', 'expired', 'revoked'],
   expired: [],
   revoked: [],

@@ -66,9 +66,12 @@ export class RequestService {
     return this.extensions.requestExtension(input);
   }
 
-  /** Records one approver's yes; the request is approved once the role's number of distinct approvals is met. */
-  approve(requestId: string, actorId: string, click: ClickContext = {}): Promise<ApprovalOutcome> {
-    return this.decisions.approve(requestId, actorId, click);
+  /**
+   * Records one approver's yes, optionally for a shorter `durationMs`; the request is approved once the role's
+   * number of distinct approvals is met, for the shortest duration any approver chose.
+   */
+  approve(requestId: string, actorId: string, click: ClickContext = {}, durationMs?: number): Promise<ApprovalOutcome> {
+    return this.decisions.approve(requestId, actorId, click, durationMs);
   }
 
   deny(requestId: string, actorId: string, click: ClickContext = {}, reason = ''): Promise<AccessRequest> {

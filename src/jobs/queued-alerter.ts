@@ -15,7 +15,10 @@ export class QueuedAlerter implements Alerter {
   ) {}
 
   async alert(alert: Alert): Promise<void> {
-    this.logger.error({ alert }, `${alert.kind} alert for request ${alert.requestId}`);
+    this.logger.error(
+      { alert },
+      alert.requestId === undefined ? `${alert.kind} alert` : `${alert.kind} alert for request ${alert.requestId}`,
+    );
     try {
       await this.notifyQueue.add(ALERT_JOB_NAME, { alert } satisfies AlertJob);
     } catch (error) {

@@ -12,6 +12,8 @@ export const QUEUE_NAMES = {
   verify: 'jit-verify',
   /** The periodic sweep of the store and the clouds. */
   reconcile: 'jit-reconcile',
+  /** Sends the audit trail to `settings.auditWebhook`, one entry after another. */
+  auditWebhook: 'jit-audit-webhook',
 } as const;
 export type QueueKey = keyof typeof QUEUE_NAMES;
 
@@ -82,6 +84,31 @@ const alertSchema = z.discriminatedUnion('kind', [
       ...alertOptions,
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('policy-rejected'),
+      details: z
+        .object({ file: z.string(), trigger: z.enum(['SIGHUP', 'file-change']), problems: z.array(z.string()) })
+        .strict(),
+      ...alertOptions,
+      requestId: requestId.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('audit-event-rejected'),
+      details: z
+        .object({
+          status: z.number().int(),
+          eventId: z.string(),
+          eventType: z.string(),
+          requestId: z.string().optional(),
+        })
+        .strict(),
+      ...alertOptions,
+      requestId: requestId.optional(),
+    })
+    .strict(),
 ]) satisfies z.ZodType<Alert>;
 
 /** An alert for the admin channel, queued so that a slow or rate-limited Slack never holds up the job raising it. */
@@ -114,11 +141,24 @@ export const jobIds = {
   grant: (id: string) => `grant-${id}`,
   revoke: (id: string) => `revoke-${id}`,
   approvalTimeout: (id: string) => `approval-timeout-${id}`,
+  escalation: (id: string) => `escalation-${id}`,
   notice: (id: string, kind: NoticeKind, version: number) => `notice-${id}-${kind}-v${version}`,
   revocationCheck: (id: string) => `verify-${id}`,
   reminder: (id: string, kind: NoticeKind, at: number) => `reminder-${id}-${kind}-${at}`,
   homeRefresh: (userId: string, window: number) => `home-${userId}-${window}`,
 };
+
+/**
+ * The approval-timeout queue's job name for escalations: both act on a request still pending at a set time, so
+ * they share the queue (and its retries); timeouts are named `approval-timeout`.
+ */
+export const ESCALATION_JOB_NAME = 'escalation';
+
+/**
+ * The one audit webhook job: a fixed ID, so that while it runs or waits out its backoff, asking for it again adds
+ * nothing, and the trail is sent by one job at a time, in order.
+ */
+export const AUDIT_WEBHOOK_JOB_ID = 'audit-webhook';
 
 /** The job scheduler (BullMQ repeatable) that runs the reconciler. */
 export const RECONCILE_SCHEDULER_ID = 'reconcile-every';

@@ -57,6 +57,14 @@ export const JOB_OPTIONS = {
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 100 },
   },
+  auditWebhook: {
+    // Retried until the receiver takes the event (a 4xx that no retry changes is skipped instead); the trail
+    // waits meanwhile, so per-request order holds. Removed when done, so its fixed ID is free for the next run.
+    attempts: UNLIMITED_ATTEMPTS,
+    backoff: { type: CAPPED_JITTER },
+    removeOnComplete: true,
+    removeOnFail: true,
+  },
   notify: {
     attempts: 8,
     backoff: { type: 'exponential', delay: 500, jitter: 0.5 },

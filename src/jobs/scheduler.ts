@@ -4,6 +4,8 @@ import type { Clock, JobScheduler, NoticeKind, ReminderKind } from '../domain/po
 import type { Logger } from '../lib/logger';
 import { isRedisConnectionError } from '../store/redis-connection';
 import {
+  AUDIT_WEBHOOK_JOB_ID,
+  ESCALATION_JOB_NAME,
   HOME_JOB_NAME,
   HOME_REFRESH_WINDOW_MS,
   type HomeJob,
@@ -36,6 +38,7 @@ export function createQueues(connection: Redis, prefix: string, logger: Logger):
     notify: make('notify'),
     verify: make('verify'),
     reconcile: make('reconcile'),
+    auditWebhook: make('auditWebhook'),
   };
 }
 
@@ -51,8 +54,20 @@ export class BullMqJobScheduler implements JobScheduler {
     private readonly logger: Logger,
   ) {}
 
-  async scheduleGrant(requestId: string): Promise<void> {
-    await this.queues.grant.add('grant', { requestId } satisfies RequestJob, { jobId: jobIds.grant(requestId) });
+  async scheduleGrant(requestId: string, at?: number): Promise<void> {
+    await this.queues.grant.add('grant', { requestId } satisfies RequestJob, {
+      jobId: jobIds.grant(requestId),
+      ...(at !== undefined && { delay: this.delayUntil(at) }),
+    });
+  }
+
+  async cancelGrant(requestId: string): Promise<void> {
+    try {
+      await this.queues.grant.remove(jobIds.grant(requestId));
+    } catch (error) {
+      // A running grant job cannot be removed; it finds the request cancelled and takes back what it granted.
+      this.logger.debug({ err: error, requestId }, 'grant job could not be removed');
+    }
   }
 
   async scheduleRevocation(requestId: string, at: number): Promise<void> {
@@ -111,6 +126,13 @@ export class BullMqJobScheduler implements JobScheduler {
     }
   }
 
+  async scheduleEscalation(requestId: string, at: number): Promise<void> {
+    await this.queues.approvalTimeout.add(ESCALATION_JOB_NAME, { requestId } satisfies RequestJob, {
+      jobId: jobIds.escalation(requestId),
+      delay: this.delayUntil(at),
+    });
+  }
+
   async scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void> {
     await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
       jobId: jobIds.notice(requestId, kind, version),
@@ -146,6 +168,14 @@ export class BullMqJobScheduler implements JobScheduler {
       { every: everyMs },
       { name: 'reconcile', data: {} },
     );
+  }
+
+  /**
+   * Asks for the audit webhook to send what is new. A no-op while the job runs or waits out its backoff (its ID is
+   * fixed), so calling it often costs one Redis call and never starts a second sender.
+   */
+  async sendAuditTrail(): Promise<void> {
+    await this.queues.auditWebhook.add('audit-webhook', {}, { jobId: AUDIT_WEBHOOK_JOB_ID });
   }
 
   private delayUntil(at: number): number {

@@ -8,6 +8,11 @@ import type { RevocationMonitor } from '../domain/revocation-monitor';
 import type { Logger } from '../lib/logger';
 import { isRedisConnectionError } from '../store/redis-connection';
 import { approvalTimeoutProcessor } from './processors/approval-timeout-processor';
+import {
+  type AuditDeliveryCount,
+  type AuditWebhookDeps,
+  auditWebhookProcessor,
+} from './processors/audit-webhook-processor';
 import { grantProcessor } from './processors/grant-processor';
 import { notifyProcessor } from './processors/notify-processor';
 import { reconcileProcessor } from './processors/reconcile-processor';
@@ -26,6 +31,8 @@ export interface WorkerDeps {
   alertPoster: Alerter;
   monitor: RevocationMonitor;
   reconciler: Reconciler;
+  /** Where the audit webhook job reads the trail and keeps its place; it does nothing while no webhook is set. */
+  auditWebhook: Omit<AuditWebhookDeps, 'countDelivery' | 'clock' | 'logger'>;
   metrics: JobMetrics;
   /** Times Slack's Retry-After pause, so shutdown knows whether the notify queue is still held back. */
   clock: Clock;
@@ -43,6 +50,7 @@ export interface WorkerDeps {
 export interface JobMetrics extends RevocationMetrics {
   countJobFailure(queue: string): void;
   countSlackRateLimit(): void;
+  countAuditWebhookEvent(outcome: AuditDeliveryCount): void;
 }
 
 /** Jobs of one kind run this many at a time per process; revocations get the most room. */
@@ -53,6 +61,8 @@ const CONCURRENCY: Readonly<Record<QueueKey, number>> = {
   notify: 10,
   verify: 10,
   reconcile: 1,
+  // One sender at a time (its job ID is fixed anyway), so the trail arrives in order.
+  auditWebhook: 1,
 };
 
 /**
@@ -89,6 +99,12 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     }),
     verify: verifyProcessor(deps.lifecycle, logger),
     reconcile: reconcileProcessor(deps.reconciler, logger),
+    auditWebhook: auditWebhookProcessor({
+      ...deps.auditWebhook,
+      countDelivery: (outcome) => deps.metrics.countAuditWebhookEvent(outcome),
+      clock: deps.clock,
+      logger: logger.child({ component: 'audit-webhook' }),
+    }),
   };
   const workers = (Object.keys(processors) as QueueKey[]).map((key) => {
     const worker = new Worker(QUEUE_NAMES[key], processors[key], {

@@ -45,6 +45,7 @@ export class Metrics {
   private readonly jobFailures: Counter<'queue'>;
   private readonly slackRateLimited: Counter;
   private readonly ackLatency: Histogram<'kind'>;
+  private readonly auditEvents: Counter<'outcome'>;
 
   constructor(sources: MetricsSources) {
     const { store, queues, logger } = sources;
@@ -144,6 +145,21 @@ export class Metrics {
       buckets: ACK_BUCKETS_SECONDS,
       registers,
     });
+    this.auditEvents = new Counter({
+      name: 'jit_audit_webhook_events_total',
+      help: 'Audit events sent to settings.auditWebhook, by outcome: delivered (2xx), rejected (4xx, skipped), failed (an attempt to retry).',
+      labelNames: ['outcome'],
+      registers,
+    });
+  }
+
+  /**
+   * Counts one audit webhook delivery attempt.
+   * @param outcome - `delivered` (2xx), `rejected` (a 4xx no retry changes; the event was skipped) or `failed`
+   *   (5xx, 408, 429, timeout or network error; it is retried).
+   */
+  countAuditWebhookEvent(outcome: 'delivered' | 'rejected' | 'failed'): void {
+    this.auditEvents.inc({ outcome });
   }
 
   /**

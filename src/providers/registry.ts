@@ -45,7 +45,7 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   aws: {
     targetSchema: awsTargetSchema,
     propagationMs: 60_000,
-    create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' }), deps.checkpoints),
+    create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' }), deps.checkpoints, deps.clock),
   },
   azure: {
     targetSchema: azureTargetSchema,

@@ -14,6 +14,8 @@ const TITLES: Record<Alert['kind'], string> = {
   'access-remains': ':rotating_light: Access still in place after revocation',
   drift: ':warning: Cloud and store disagree',
   'break-glass': ':fire_engine: Break-glass access',
+  'policy-rejected': ':no_entry: Policy change refused',
+  'audit-event-rejected': ':warning: Audit webhook refused an event',
 };
 
 export interface SlackAlerterOptions {
@@ -39,7 +41,7 @@ export class SlackAlerter implements Alerter {
   async alert(alert: Alert): Promise<void> {
     const channel = this.options.adminChannel();
     if (channel === undefined) return;
-    const key = `${alert.kind}:${alert.requestId}`;
+    const key = `${alert.kind}:${alert.requestId ?? ''}`;
     const now = this.clock.now();
     const last = this.lastPosted.get(key);
     if (last !== undefined && now - last < ALERT_REPEAT_WINDOW_MS && alert.kind === 'drift') return;

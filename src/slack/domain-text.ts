@@ -9,8 +9,8 @@ import type {
   NotAllowedDetails,
 } from '../domain/errors';
 import type { GrantRefusal } from '../domain/grant-refusal';
-import type { Alert, DriftDetails } from '../domain/ports';
-import { escapeMrkdwn, escapeMrkdwnWithin, truncate } from './blocks/format';
+import type { Alert, AlertDetailsByKind, DriftDetails } from '../domain/ports';
+import { escapeMrkdwn, escapeMrkdwnWithin, slackTime, truncate } from './blocks/format';
 import { SLASH_COMMAND } from './ids';
 
 /**
@@ -81,8 +81,20 @@ export const REFUSAL_TEXT: RefusalText = {
   inactive_account: ({ account, action }) =>
     `Your Slack account is ${ACCOUNT_STANDING[account]}, so it cannot ${action} access requests.`,
   invalid_command: ({ explanation }) => explanation,
+  invalid_approval_duration: ({ requestId, durationMs, problem, requestedMs, minMs }) =>
+    problem === 'longer-than-requested'
+      ? `${formatDuration(durationMs)} is longer than the ${formatDuration(requestedMs)} asked for in ${requestId}; approve for at most ${formatDuration(requestedMs)}.`
+      : `${formatDuration(durationMs)} is shorter than the policy's minimum; approve ${requestId} for at least ${formatDuration(minMs)}.`,
   too_many_requests: ({ open }) =>
     `You already have ${open} pending or active requests, the most one person may have; cancel or revoke one first (${command('list')}).`,
+  invalid_start: ({ input, problem }) =>
+    problem === 'syntax'
+      ? `"${escapeMrkdwnWithin(input, 60)}" is not a start time. Write the date and time, read in your Slack time zone, as \`at 2026-12-01 22:00\`, or with an offset, \`at 2026-12-01T22:00+01:00\`.`
+      : `"${escapeMrkdwnWithin(input, 60)}" is no such time (check the date, and any daylight-saving change in your time zone that night).`,
+  start_in_past: ({ startsAt, now }) =>
+    `The start ${slackTime(startsAt, now)} has already passed; choose a time ahead, or leave the start out to begin as soon as the request is approved.`,
+  start_too_far: ({ roleId, startsAt, now, limit }) =>
+    `${roleId} can be scheduled at most ${limit} ahead, and ${slackTime(startsAt, now)} is further; ask again closer to the time.`,
 };
 
 /** The sentence for a domain refusal. */
@@ -143,7 +155,27 @@ export function alertText(alert: Alert): string {
       const { requesterId, roleId, durationMs, reason } = alert.details;
       return `${mention(requesterId)} used break-glass access to ${roleId} for ${formatDuration(durationMs)} (request ${alert.requestId}). Reason: ${escapeMrkdwnWithin(reason, 1_500)}. An admin must review it.`;
     }
+    case 'policy-rejected':
+      return policyRejectedText(alert.details);
+    case 'audit-event-rejected': {
+      const { status, eventId, eventType, requestId } = alert.details;
+      return `The audit webhook (settings.auditWebhook) answered HTTP ${status} to event ${escapeMrkdwnWithin(eventId, 100)} (${escapeMrkdwnWithin(eventType, 100)}${requestId !== undefined ? `, request ${escapeMrkdwnWithin(requestId, 100)}` : ''}), which no retry can change, so it was skipped; the events after it are still sent. The entry stays in the audit trail: export it with /jit audit. Further refusals within the hour are only logged; check the receiver's log.`;
+    }
   }
+}
+
+/** Problems listed in full in a policy alert before the rest are only counted (a section holds 3,000 characters). */
+export const POLICY_PROBLEMS_LISTED = 10;
+
+function policyRejectedText({ file, trigger, problems }: AlertDetailsByKind['policy-rejected']): string {
+  const when = trigger === 'SIGHUP' ? 'On SIGHUP, the bot read' : 'The bot saw a change to';
+  const listed = problems.slice(0, POLICY_PROBLEMS_LISTED).map((problem) => `• ${escapeMrkdwnWithin(problem, 200)}`);
+  const more = problems.length - listed.length;
+  return [
+    `${when} the policy file ${escapeMrkdwnWithin(file, 200)} but refused it, so the policy in force stays unchanged. Fix the file (\`npx jit-access-bot check\` shows the same problems) and it is read again when saved:`,
+    ...listed,
+    ...(more > 0 ? [`…and ${more} more in the bot's log.`] : []),
+  ].join('\n');
 }
 
 /** The refusal of a time that is neither a duration back from now nor a date (`/jit audit <since>`). */
@@ -179,9 +211,9 @@ function notAllowedText(details: NotAllowedDetails): string {
     case 'not-requester':
       return `Only ${mention(details.requesterId)}, who asked for ${details.requestId}, can cancel it.`;
     case 'not-requester-or-approver':
-      return details.action === 'revoke'
-        ? `Only ${mention(details.requesterId)} or an approver of ${details.roleId} can revoke ${details.requestId}.`
-        : `Only ${mention(details.requesterId)} and the approvers of ${details.roleId} can see ${details.requestId}.`;
+      if (details.action === 'status')
+        return `Only ${mention(details.requesterId)} and the approvers of ${details.roleId} can see ${details.requestId}.`;
+      return `Only ${mention(details.requesterId)} or an approver of ${details.roleId} can ${details.action === 'revoke' ? 'revoke' : 'call off'} ${details.requestId}${details.action === 'cancel' ? ' before its start' : ''}.`;
     case 'not-admin':
       if (details.action === 'audit') return whoMayExport(details.admins);
       return `Only the admins named in the policy (settings.admins) can ${details.action === 'review' ? 'review break-glass access' : 'retry a revocation'}.`;
@@ -189,6 +221,8 @@ function notAllowedText(details: NotAllowedDetails): string {
       return `Role ${details.roleId} is no longer in the policy, so ${details.requestId} can no longer be decided.`;
     case 'not-approver':
       return `You are not an approver of ${details.roleId}, so you cannot ${details.action} ${details.requestId}.`;
+    case 'not-yet-escalated':
+      return `${details.requestId} is escalated to you only if nobody decides by ${slackTime(details.escalatesAt)}; until then only the approvers of ${details.roleId} can ${details.action} it.`;
   }
 }
 

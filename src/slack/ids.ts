@@ -8,6 +8,8 @@ export const SLASH_COMMAND = '/jit';
 export const ACTION_IDS = {
   approve: 'jit_approve',
   deny: 'jit_deny',
+  /** Approval message and escalation DM: the duration the approver approves for (at most the one asked for). */
+  approvalDuration: 'jit_approval_duration',
   /** On an alert in the admin channel: run a failing revocation now. */
   retryRevocation: 'jit_retry_revocation',
   /** On a break-glass alert: an admin records the after-the-fact review. */
@@ -39,6 +41,8 @@ export const SHORTCUT_IDS = {
 /** Events API events the bot subscribes to, declared under `settings.event_subscriptions.bot_events`. */
 export const EVENT_NAMES = {
   appHomeOpened: 'app_home_opened',
+  /** A user group's members changed: its cached members are dropped. */
+  subteamMembersChanged: 'subteam_members_changed',
 } as const;
 
 /**
@@ -49,4 +53,6 @@ export const INPUT_IDS = {
   role: 'role',
   duration: 'duration',
   reason: 'reason',
+  /** The request form's optional scheduled start (a datetimepicker). */
+  start: 'start',
 } as const;

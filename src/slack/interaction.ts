@@ -20,6 +20,8 @@ export function clickContextOf(body: BlockAction): ClickContext {
     ...(body.enterprise?.id !== undefined && { enterpriseId: body.enterprise.id }),
     ...(channelId !== undefined && messageTs !== undefined && { message: { channel: channelId, ts: messageTs } }),
     ...(body.view?.type === 'home' && { fromAppHome: true }),
+    // Direct-message channel IDs start with D: the bot's DM with the clicker, which only they see.
+    ...(body.view === undefined && channelId?.startsWith('D') === true && { fromDirectMessage: true }),
   };
 }
 
@@ -66,6 +68,8 @@ const viewStateSchema = z.record(
     z.object({
       value: z.string().nullish(),
       selected_option: z.object({ value: z.string() }).nullish(),
+      /** A datetimepicker's choice: a Unix timestamp in seconds. */
+      selected_date_time: z.number().nullish(),
     }),
   ),
 );
@@ -77,6 +81,14 @@ export function viewInput(values: unknown, blockId: string, actionId: string): s
   const input = parsed.data[blockId]?.[actionId];
   const value = input?.selected_option?.value ?? input?.value ?? undefined;
   return value === null || value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** What a modal's datetimepicker holds, in epoch milliseconds; undefined when nothing was picked. */
+export function viewDateTime(values: unknown, blockId: string, actionId: string): number | undefined {
+  const parsed = viewStateSchema.safeParse(values);
+  if (!parsed.success) return undefined;
+  const seconds = parsed.data[blockId]?.[actionId]?.selected_date_time;
+  return typeof seconds === 'number' ? seconds * 1000 : undefined;
 }
 
 /** A modal's `private_metadata` read back with its schema; undefined when it does not match (an old form). */

@@ -3,7 +3,8 @@ import type { AccessRequest, MessageRef } from '../domain/access-request';
 import type { Role } from '../domain/policy';
 import type { Clock, NoticeKind, Notifier, PersonalOverview } from '../domain/ports';
 import { approvalMessage } from './blocks/approval-message';
-import { auditLine, requesterMessage, threadReply } from './blocks/lifecycle-notices';
+import { escalationDm } from './blocks/escalation-dm';
+import { auditLine, escalationThreadReply, requesterMessage, threadReply } from './blocks/lifecycle-notices';
 import { approvalReminder, expiryReminder } from './blocks/reminders';
 import { publishAppHome } from './interaction';
 
@@ -11,6 +12,11 @@ export interface SlackNotifierOptions {
   /** The policy's audit channel, read at delivery so a reloaded policy applies. */
   auditChannel: () => string | undefined;
   clock: Clock;
+  /**
+   * The policy's shortest duration, read at delivery: approvers may approve for less time, down to it. Without it
+   * the approval message offers no shorter duration.
+   */
+  minDurationMs?: () => number;
 }
 
 /**
@@ -28,7 +34,7 @@ export class SlackNotifier implements Notifier {
     role: Role | undefined,
     existing: MessageRef | undefined,
   ): Promise<MessageRef | undefined> {
-    const rendered = approvalMessage(request, role);
+    const rendered = approvalMessage(request, role, this.options.minDurationMs?.());
     if (existing) {
       await this.client.chat.update({
         channel: existing.channel,
@@ -57,7 +63,12 @@ export class SlackNotifier implements Notifier {
     request: AccessRequest,
     role: Role | undefined,
   ): Promise<void> {
-    const text = kind === 'approval-reminder' ? role && approvalReminder(request, role) : threadReply(kind, request);
+    const text =
+      kind === 'approval-reminder'
+        ? role && approvalReminder(request, role)
+        : kind === 'escalated'
+          ? role && escalationThreadReply(request, role)
+          : threadReply(kind, request);
     if (text)
       await this.client.chat.postMessage({
         channel: message.channel,
@@ -82,6 +93,14 @@ export class SlackNotifier implements Notifier {
     const channel = this.options.auditChannel();
     const text = auditLine(kind, request);
     if (channel !== undefined && text) await this.client.chat.postMessage({ channel, text, unfurl_links: false });
+  }
+
+  async tellEscalationApprovers(userIds: readonly string[], request: AccessRequest, role: Role): Promise<void> {
+    // The whole minimum when the option is absent: then no shorter duration is offered, as on the approval message.
+    const dm = escalationDm(request, role, this.options.minDurationMs?.() ?? request.durationMs);
+    for (const userId of userIds) {
+      await this.client.chat.postMessage({ channel: userId, ...dm, unfurl_links: false });
+    }
   }
 
   async showHome(overview: PersonalOverview): Promise<void> {

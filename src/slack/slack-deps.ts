@@ -3,6 +3,7 @@ import type { OverviewService } from '../domain/overview';
 import type { Clock } from '../domain/ports';
 import type { RequestService } from '../domain/request-service';
 import type { Logger } from '../lib/logger';
+import type { SlackPeopleDirectory } from './people-directory';
 
 /** What the listeners use: the use cases, the clock and a logger; never a cloud or the store directly. */
 export interface SlackDeps {
@@ -11,6 +12,8 @@ export interface SlackDeps {
   overview: OverviewService;
   /** The audit export, for admins. */
   audit: AuditService;
+  /** Drops a user group's cached members when Slack says they changed. */
+  usergroups: Pick<SlackPeopleDirectory, 'forgetUsergroup'>;
   clock: Clock;
   logger: Logger;
 }

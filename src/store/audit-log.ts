@@ -125,6 +125,16 @@ export class RedisAuditLog implements AuditLog {
     }
   }
 
+  /** Up to `count` entries written after the entry `streamId` (`0-0` for all), oldest first. */
+  async after(streamId: string, count: number): Promise<StoredAuditEntry[]> {
+    const page = await this.redis.xrange(this.keys.audit(), `(${streamId}`, '+', 'COUNT', count);
+    return page.map(([id, flat]) => {
+      const fields: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+      return parseEntry(id, fields);
+    });
+  }
+
   /** Drops entries older than the retention; returns how many went. */
   async trim(olderThanMs: number): Promise<number> {
     return this.redis.xtrim(this.keys.audit(), 'MINID', '~', `${Math.max(0, Math.floor(olderThanMs))}-0`);

@@ -43,6 +43,26 @@ export class RedisKeys {
     return `${this.prefix}:grant-checkpoint:${requestId}`;
   }
 
+  /** Hash of one Slack user group's cached members and its generation, see `RedisUsergroupCache`. */
+  usergroupMembers(usergroupId: string): string {
+    return `${this.prefix}:usergroup:${usergroupId}`;
+  }
+
+  /** Set when one process has alerted and audited a policy reload, so the other replicas do not repeat it. */
+  policyReload(transition: string): string {
+    return `${this.prefix}:policy-reload:${transition}`;
+  }
+
+  /** The stream ID of the last audit entry the webhook took (or skipped for good), see `AuditWebhookCursor`. */
+  auditWebhookCursor(): string {
+    return `${this.prefix}:audit-webhook:cursor`;
+  }
+
+  /** Set for an hour after the webhook refused an event and the operators were alerted, so they are not flooded. */
+  auditWebhookAlerted(): string {
+    return `${this.prefix}:audit-webhook:alerted`;
+  }
+
   /** BullMQ's own key prefix, so the queues live beside the data they work on. */
   queuePrefix(): string {
     return `${this.prefix}:bull`;

@@ -38,6 +38,9 @@ type CasRedis = Redis & {
 function stateScore(request: AccessRequest): number {
   if (request.state === 'active' && request.expiresAt !== undefined) return request.expiresAt;
   if (request.state === 'pending') return request.approvalDeadline;
+  // An approved request waiting for its scheduled start is not stuck until the start has passed.
+  if (request.state === 'approved' && request.startsAt !== undefined)
+    return Math.max(request.updatedAt, request.startsAt);
   return request.updatedAt;
 }
 

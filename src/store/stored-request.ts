@@ -37,7 +37,12 @@ const storedRequestSchema = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
   approvalDeadline: z.number(),
-  approvals: z.array(z.object({ userId: z.string(), at: z.number() })),
+  startsAt: z.number().optional(),
+  approvals: z.array(
+    z.object({ userId: z.string(), at: z.number(), durationMs: z.number().int().positive().optional() }),
+  ),
+  requestedDurationMs: z.number().int().positive().optional(),
+  escalatedAt: z.number().optional(),
   decidedBy: z.string().optional(),
   decidedAt: z.number().optional(),
   activatedAt: z.number().optional(),

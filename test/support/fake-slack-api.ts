@@ -307,6 +307,8 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       // A member who signed up through an invitation has confirmed their address (users.info's user object,
       // `is_email_confirmed`); override it to model an address Slack has not verified.
       is_email_confirmed: true,
+      // users.info's user object carries the person's time zone as an IANA name (docs.slack.dev/reference/methods/users.info).
+      tz: 'America/Los_Angeles',
       profile: { email: `${id.toLowerCase()}@example.com`, display_name: id.toLowerCase() },
     };
     return { ...base, ...override, id, profile: { ...base.profile, ...override?.profile } };

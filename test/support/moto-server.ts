@@ -33,6 +33,8 @@ export interface IamQuotas {
   PoliciesQuota: number;
   /** "Managed policy size": one version of a managed policy, whitespace not counted. */
   PolicySizeQuota: number;
+  /** "Role policy size": all inline policies of one role together, whitespace not counted. */
+  RolePolicySizeQuota: number;
 }
 
 /** AWS's default values (IAM and AWS STS quotas page). */
@@ -41,6 +43,7 @@ export const DEFAULT_IAM_QUOTAS: Readonly<IamQuotas> = {
   AttachedPoliciesPerUserQuota: 10,
   PoliciesQuota: 1_500,
   PolicySizeQuota: 6_144,
+  RolePolicySizeQuota: 10_240,
 };
 
 const READY_TIMEOUT_MS = 20_000;
@@ -382,7 +385,14 @@ interface IamAnswer {
 }
 
 /** The IAM operations whose quotas moto 5.x leaves unchecked (it does check "Versions per policy" itself). */
-const ENFORCED = new Set(['PutUserPolicy', 'AttachUserPolicy', 'CreatePolicy', 'CreatePolicyVersion', 'DeletePolicy']);
+const ENFORCED = new Set([
+  'PutUserPolicy',
+  'PutRolePolicy',
+  'AttachUserPolicy',
+  'CreatePolicy',
+  'CreatePolicyVersion',
+  'DeletePolicy',
+]);
 
 /** IAM answers `LimitExceeded` and `DeleteConflict` with HTTP 409 (IAM API reference, "Errors" of each action). */
 const CONFLICT = 409;
@@ -427,6 +437,9 @@ function decodedDocument(text: string): string {
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html) or the IAM API reference:
  * - PutUserPolicy: the user's inline policies together (the one replaced not counted twice) above
  *   `UserPolicySizeQuota` → 409 `LimitExceeded` "Maximum policy size of 2048 bytes exceeded for user <name>".
+ * - PutRolePolicy: the same for a role's inline policies above `RolePolicySizeQuota` ("Role policy size", 10,240
+ *   characters; moto 5 keeps the quota in GetAccountSummary but never checks it) → 409 `LimitExceeded`
+ *   "Maximum policy size of 10240 bytes exceeded for role <name>".
  * - AttachUserPolicy of a policy not yet attached, when `AttachedPoliciesPerUserQuota` are → 409 `LimitExceeded`
  *   "Cannot exceed quota for PoliciesPerUser: 10". Of one already attached → success without a change, as on
  *   AWS (moto 5 would count the attachment twice in the policy's AttachmentCount).
@@ -504,20 +517,26 @@ async function startQuotaProxy(targetUrl: string, quotas: IamQuotas): Promise<Qu
   /** What AWS would answer instead of moto (a quota refused, a no-op), or undefined to forward the call. */
   const violation = async (req: http.IncomingMessage, operation: string, params: URLSearchParams) => {
     const get = (name: string): string => params.get(name) ?? '';
-    if (operation === 'PutUserPolicy') {
-      const userName = get('UserName');
-      const listing = await listAll(req, { Action: 'ListUserPolicies', UserName: userName });
+    if (operation === 'PutUserPolicy' || operation === 'PutRolePolicy') {
+      const entity = operation === 'PutUserPolicy' ? 'User' : 'Role';
+      const name = get(`${entity}Name`);
+      const listing = await listAll(req, { Action: `List${entity}Policies`, [`${entity}Name`]: name });
       if (listing === undefined) return undefined;
       let total = nonWhitespaceLength(get('PolicyDocument'));
       for (const policyName of xmlValues(listing, 'member')) {
         if (policyName === get('PolicyName')) continue;
-        const answer = await iamCall(req, { Action: 'GetUserPolicy', UserName: userName, PolicyName: policyName });
+        const answer = await iamCall(req, {
+          Action: `Get${entity}Policy`,
+          [`${entity}Name`]: name,
+          PolicyName: policyName,
+        });
         total += nonWhitespaceLength(decodedDocument(xmlValues(answer.body, 'PolicyDocument')[0] ?? ''));
       }
-      if (total > quotas.UserPolicySizeQuota) {
+      const quota = entity === 'User' ? quotas.UserPolicySizeQuota : quotas.RolePolicySizeQuota;
+      if (total > quota) {
         return queryError(
           'LimitExceeded',
-          `Maximum policy size of ${quotas.UserPolicySizeQuota} bytes exceeded for user ${userName}`,
+          `Maximum policy size of ${quota} bytes exceeded for ${entity.toLowerCase()} ${name}`,
           CONFLICT,
         );
       }

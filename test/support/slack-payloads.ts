@@ -109,6 +109,8 @@ export interface BlockActionsInput {
   messageBlocks?: unknown[];
   /** Default: a fresh unique trigger id. */
   triggerId?: string;
+  /** The message's menus as the clicker left them (`state.values`), which Slack sends with every click. */
+  stateValues?: Record<string, Record<string, ViewStateInput>>;
 }
 
 /**
@@ -142,7 +144,7 @@ export function blockActionsPayload(input: BlockActionsInput): Record<string, un
       user: 'U0BOT',
       blocks: input.messageBlocks ?? [],
     },
-    state: { values: {} },
+    state: { values: input.stateValues ?? {} },
     response_url: input.responseUrl ?? `https://hooks.slack.com/actions/${teamId}/1234567890123/abcdefABCDEF0123456789`,
     actions: [
       {
@@ -176,7 +178,9 @@ export interface ViewRef {
 /** One input's state as Slack reports it. */
 export type ViewStateInput =
   | { type: 'plain_text_input'; value: string | null }
-  | { type: 'static_select' | 'external_select'; selected_option: { value: string; text?: unknown } | null };
+  | { type: 'static_select' | 'external_select'; selected_option: { value: string; text?: unknown } | null }
+  /** docs.slack.dev/reference/block-kit/block-elements/datetime-picker-element: a Unix timestamp in seconds. */
+  | { type: 'datetimepicker'; selected_date_time: number | null };
 
 function viewPayload(view: ViewRef, teamId: string): Record<string, unknown> {
   return {

@@ -7,10 +7,12 @@ import type { AccessRequest, MessageRef } from '../../src/domain/access-request'
 import type { CloudProvider } from '../../src/domain/ports';
 import { createLogger } from '../../src/lib/logger';
 import { PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS, PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
+import { approvalDurationBlockId } from '../../src/slack/blocks/approval-duration';
 import { ACTION_IDS, EVENT_NAMES, INPUT_IDS, VIEW_IDS } from '../../src/slack/ids';
 import { eventually, eventuallyValue } from './eventually';
 import { type FakeSlackApi, type RecordedCall, startFakeSlackApi } from './fake-slack-api';
 import {
+  type BlockActionsInput,
   blockActionsBody,
   blockSuggestionBody,
   eventCallbackBody,
@@ -51,6 +53,8 @@ export interface TestBot {
   commandText(userId: string, text: string): Promise<string>;
   /** Clicks a button on the stored approval message of the request, as `userId`. */
   click(userId: string, action: keyof typeof ACTION_IDS, requestId: string): Promise<SignedPostResult>;
+  /** Clicks Approve on the approval message having chosen `duration` (e.g. `30m`) in its "Approve for" menu. */
+  approveFor(userId: string, requestId: string, duration: string): Promise<SignedPostResult>;
   /** Files a request and returns its ID (fails the test if the bot refused). */
   request(userId: string, text: string): Promise<string>;
   /** Waits for the approval message of a request to be posted. */
@@ -80,7 +84,7 @@ export interface TestBot {
   ): Promise<SignedPostResult>;
   /** Waits for an ephemeral message to `userId` whose text includes `fragment`. */
   waitForEphemeral(userId: string, fragment: string): Promise<RecordedCall>;
-  /** Replaces the policy the running bot reads at each decision. */
+  /** Replaces the policy the running bot reads at each decision, as a reload does. */
   setPolicy(policyYaml: string): void;
   /** Waits for a DM (chat.postMessage to the user ID) whose text includes `fragment`. */
   waitForDm(userId: string, fragment: string, timeoutMs?: number): Promise<RecordedCall>;
@@ -151,12 +155,13 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     },
   });
   const logger = createLogger({ level: 'debug', destination });
-  // Mutable, so a test can change the policy under the running bot (as a reload would).
   const config = { env, policy };
   const container = buildContainer({
     config,
     logger,
     slackClientOptions: { retryConfig: { retries: 0 } },
+    // Secrets the policy names by variable come from the test's own environment, never the real one.
+    environment: { ...options.env },
     ...(options.providers !== undefined && { providers: options.providers }),
   });
   // Bolt's receiver hands each request to `app.processEvent`, which resolves once the listeners have returned; the
@@ -200,7 +205,13 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     );
 
   /** Presses a button on the stored approval message of the request, once it exists (people click only then). */
-  const pressOnApprovalMessage = async (userId: string, actionId: string, requestId: string, triggerId: string) => {
+  const pressOnApprovalMessage = async (
+    userId: string,
+    actionId: string,
+    requestId: string,
+    triggerId: string,
+    stateValues?: BlockActionsInput['stateValues'],
+  ) => {
     const message = await storedApprovalMessage(requestId);
     const body = blockActionsBody({
       userId,
@@ -210,6 +221,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       messageTs: message.ts,
       responseUrl: slack.responseUrl(),
       triggerId,
+      ...(stateValues !== undefined && { stateValues }),
     });
     return postSigned(eventsUrl, body, signingSecret);
   };
@@ -260,6 +272,12 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       );
       return outcome.method === 'views.open' ? bot.submitModal(userId, outcome, {}) : pressed;
     },
+    approveFor: (userId, requestId, duration) =>
+      pressOnApprovalMessage(userId, ACTION_IDS.approve, requestId, nextTriggerId(), {
+        [approvalDurationBlockId(requestId)]: {
+          [ACTION_IDS.approvalDuration]: { type: 'static_select', selected_option: { value: duration } },
+        },
+      }),
     async deny(userId, requestId, reason) {
       const triggerId = nextTriggerId();
       await pressOnApprovalMessage(userId, ACTION_IDS.deny, requestId, triggerId);
@@ -357,12 +375,8 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
         { description: `ephemeral to ${userId} containing "${fragment}"` },
       ),
     setPolicy(policyYaml) {
-      config.policy = parsePolicy(
-        policyYaml,
-        'test policy',
-        PROVIDER_TARGET_SCHEMAS,
-        PROVIDER_IAM_POWER,
-        PROVIDER_PROPAGATION_MS,
+      container.policy.replace(
+        parsePolicy(policyYaml, 'test policy', PROVIDER_TARGET_SCHEMAS, PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS),
       );
     },
     async requestApproved(requesterId, text, approverId) {

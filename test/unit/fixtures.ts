@@ -44,6 +44,7 @@ export function makeRole(overrides: Partial<Role> = {}): Role {
     risk: 'low',
     breakGlass: false,
     selfExtend: false,
+    maxLeadTimeMs: 7 * 24 * HOUR,
     ...overrides,
   };
 }

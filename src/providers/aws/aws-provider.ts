@@ -1,8 +1,10 @@
+// Over 400 lines on purpose: one CloudProvider over three AWS kinds, each step delegated; what stays is the routing.
 import { isDeepStrictEqual } from 'node:util';
 import { DeleteUserPolicyCommand, GetUserPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type {
+  Clock,
   CloudProvider,
   FoundGrant,
   GrantCheckpoints,
@@ -10,6 +12,7 @@ import type {
   GrantSpec,
   RoleTargetRef,
 } from '../../domain/ports';
+import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import { type CallRetrySettings, DEFAULT_CALL_RETRY, providerError, retryTransient } from '../retry';
 import { awsErrorCode, awsFailure, isNotFound, isTransientAwsError } from './aws-errors';
@@ -24,13 +27,14 @@ import {
   jitPolicyName,
   type PolicyDocument,
   parseRoleArn,
-  switchRoleUrl,
+  roleSessionName,
   timeBoundPolicy,
 } from './aws-target';
 import { IamGrantSweep, type IamRoleRef, type SweepSettings } from './iam-sweep';
 import { type AwsCallRunner, IdentityCenterAssignments, type StatusPolling } from './identity-center';
 import { ProcessGrantCheckpoints } from './identity-center-holder';
 import { JitManagedPolicies, parsePolicyDocument } from './jit-managed-policy';
+import { RevokedSessionDenies } from './revoked-session-denies';
 
 const PROVIDER = 'aws';
 
@@ -57,6 +61,8 @@ export interface AwsProviderOptions {
    * which a restart forgets; the registry passes the Redis-backed ones.
    */
   checkpoints?: GrantCheckpoints;
+  /** Revocation time, for how long a revoked `assume-role` session is denied; default: the wall clock. */
+  clock?: Clock;
 }
 
 const DEFAULT_POLLING: StatusPolling = { intervalMs: 1_000, attempts: 30 };
@@ -78,6 +84,7 @@ export class AwsProvider implements CloudProvider {
   private readonly identityCenter: IdentityCenterAssignments;
   private readonly sweep: IamGrantSweep;
   private readonly policies: JitManagedPolicies;
+  private readonly denies: RevokedSessionDenies;
   /** The IAM users (lower-cased) whose inline policies the last sweep read in full, for {@link sweeps}. */
   private sweptUsers: ReadonlySet<string> = new Set();
   /**
@@ -102,6 +109,7 @@ export class AwsProvider implements CloudProvider {
     );
     this.sweep = new IamGrantSweep(this.iam, this.run, { ...DEFAULT_SWEEP, ...options.sweep }, this.logger);
     this.policies = new JitManagedPolicies(this.iam, this.run, this.logger);
+    this.denies = new RevokedSessionDenies(this.iam, this.run, options.clock ?? systemClock, this.logger);
   }
 
   async grant(spec: GrantSpec): Promise<GrantOutcome> {
@@ -112,8 +120,8 @@ export class AwsProvider implements CloudProvider {
     const userName = spec.memo?.userName ?? iamUserName(spec);
     const policyName = jitPolicyName(spec.requestId);
     const expiry = expiryTimestamp(spec.expiresAt);
-    const document = policyFor(target, expiry);
     const { requestId } = spec;
+    const document = policyFor(target, expiry, requestId);
     const { arn, created } = await this.policies.write(userName, requestId, document, spec.memo?.policyArn, () =>
       missingUser(spec, userName),
     );
@@ -156,6 +164,11 @@ export class AwsProvider implements CloudProvider {
    * the IAM kinds the target's `kind` is all that is read: a grant whose role's statements changed since, or one
    * the sweep found and attributed to no role, is still revoked. A grant whose memo names a user but no policy
    * ARN was made inline by an earlier version: its inline policy is deleted.
+   *
+   * For `assume-role`, once the policy is gone (no new session), the grant's session `jit-<requestId>` is denied
+   * on the target role so credentials already issued stop working too (see `RevokedSessionDenies`). That is best
+   * effort: only transient trouble fails the revocation; a missing permission, a full role or a role out of reach
+   * is logged as an error naming the fix, and the revocation succeeds since the grant itself is gone.
    */
   async revoke(spec: GrantSpec): Promise<void> {
     const kind = spec.target.kind;
@@ -177,6 +190,20 @@ export class AwsProvider implements CloudProvider {
       knownArn ?? (userName === undefined ? undefined : await this.policies.arnFor(userName, requestId));
     if (policyArn !== undefined) await this.policies.remove(policyArn, userName, requestId);
     if (knownArn === undefined && userName !== undefined) await this.deleteInlinePolicy(userName, requestId);
+    if (kind === 'assume-role') await this.denyRevokedSession(spec);
+  }
+
+  /** Denies the revoked grant's session on its role; a target too broken to name the role is logged. */
+  private async denyRevokedSession(spec: GrantSpec): Promise<void> {
+    const parsed = awsTargetSchema.safeParse(spec.target);
+    if (!parsed.success || parsed.data.kind !== 'assume-role') {
+      this.logger.error(
+        { provider: PROVIDER, requestId: spec.requestId, sessionName: roleSessionName(spec.requestId) },
+        'the revoked assume-role grant names no valid role ARN, so its session was not denied and lasts until it ends by itself',
+      );
+      return;
+    }
+    await this.denies.deny(parsed.data.roleArn, spec.requestId, spec.expiresAt);
   }
 
   /** True for an Identity Center grant that found the assignment already held and so added nothing. */
@@ -192,7 +219,7 @@ export class AwsProvider implements CloudProvider {
 
     const userName = spec.memo?.userName ?? iamUserNameIfAny(spec);
     if (userName === undefined) return false;
-    const expected = policyFor(target, expiryTimestamp(spec.expiresAt));
+    const expected = policyFor(target, expiryTimestamp(spec.expiresAt), spec.requestId);
     if (spec.memo === undefined || spec.memo.policyArn !== undefined) {
       const arn = spec.memo?.policyArn ?? (await this.policies.arnFor(userName, spec.requestId));
       if (arn === undefined) return false;
@@ -219,6 +246,9 @@ export class AwsProvider implements CloudProvider {
    * any role is of kind `iam-policy` or `assume-role`: one sweep serves them all, since the policies belong to
    * users, not to roles (see `IamGrantSweep` for the calls and what a partial failure returns).
    *
+   * The same sweep removes, from the `assume-role` roles' inline `jit-revoked-*` policies, the denies of revoked
+   * sessions that have ended (see `RevokedSessionDenies.prune`; it never fails the sweep).
+   *
    * Identity Center assignments are not swept: they carry no name, description or expiry, so nothing in AWS says
    * which were the bot's. Only the store-driven revocation and the reconciler's store sweep end them, and
    * `identity-center` roles add nothing here.
@@ -242,10 +272,17 @@ export class AwsProvider implements CloudProvider {
     // A sweep that throws has read nothing: nothing may be taken as missing until the next one succeeds.
     this.sweptUsers = new Set();
     this.policiesUnread = undefined;
-    const { found, usersRead, policiesUnread } = await this.sweep.find(iamRoles);
-    this.sweptUsers = usersRead;
-    this.policiesUnread = policiesUnread;
-    return found;
+    try {
+      const { found, usersRead, policiesUnread } = await this.sweep.find(iamRoles);
+      this.sweptUsers = usersRead;
+      this.policiesUnread = policiesUnread;
+      return found;
+    } finally {
+      // Denies of revoked sessions that have ended deny nothing but take room in the role's inline policies.
+      await this.denies.prune(
+        iamRoles.flatMap((role) => (role.parsed.kind === 'assume-role' ? [role.parsed.roleArn] : [])),
+      );
+    }
   }
 
   /**
@@ -306,8 +343,12 @@ export class AwsProvider implements CloudProvider {
 }
 
 /** The provider as the registry builds it: clients from the default credential chain and `AWS_ENDPOINT_URL_*`. */
-export function createAwsProvider(logger: Logger, checkpoints?: GrantCheckpoints): AwsProvider {
-  return new AwsProvider({ logger, ...(checkpoints !== undefined && { checkpoints }) });
+export function createAwsProvider(logger: Logger, checkpoints?: GrantCheckpoints, clock?: Clock): AwsProvider {
+  return new AwsProvider({
+    logger,
+    ...(checkpoints !== undefined && { checkpoints }),
+    ...(clock !== undefined && { clock }),
+  });
 }
 
 /**
@@ -340,8 +381,12 @@ function parseTarget(spec: GrantSpec): AwsTarget {
   return parsed.data;
 }
 
-function policyFor(target: Exclude<AwsTarget, { kind: 'identity-center' }>, expiry: string): PolicyDocument {
-  const statements: IamStatement[] = grantedStatements(target) ?? [];
+function policyFor(
+  target: Exclude<AwsTarget, { kind: 'identity-center' }>,
+  expiry: string,
+  requestId: string,
+): PolicyDocument {
+  const statements: IamStatement[] = grantedStatements(target, requestId) ?? [];
   return timeBoundPolicy(statements, expiry);
 }
 
@@ -383,12 +428,17 @@ function missingUser(spec: GrantSpec, userName: string, cause?: unknown) {
   );
 }
 
+/**
+ * How to use an `assume-role` grant. The console's Switch Role names the session after the IAM user and cannot be
+ * told otherwise, so AWS refuses it under the session-name condition: the DM says so rather than offer the link.
+ */
 function assumeRoleInstructions(roleArn: string, requestId: string, userName: string, expiry: string): string {
   const { accountId, roleName } = parseRoleArn(roleArn);
+  const session = roleSessionName(requestId);
   return [
-    `Your IAM user \`${userName}\` may assume \`${roleArn}\` until ${expiry} (AWS may take a few minutes to apply it).`,
-    `From the AWS CLI:\n\`\`\`aws sts assume-role --role-arn ${roleArn} --role-session-name jit-${requestId}\`\`\``,
-    `In the console: <${switchRoleUrl(roleArn)}|switch to ${roleName} in ${accountId}>`,
-    "A session you start lasts until it ends by itself, even past the expiry: the role's MaxSessionDuration bounds it, so keep it short.",
+    `Your IAM user \`${userName}\` may assume \`${roleArn}\` until ${expiry}, as the session \`${session}\` only (AWS may take a few minutes to apply it).`,
+    `From the AWS CLI:\n\`\`\`aws sts assume-role --role-arn ${roleArn} --role-session-name ${session}\`\`\``,
+    `The console's Switch Role cannot name the session, so AWS refuses it for this access (role ${roleName} in ${accountId}): use the CLI, or open the console with the CLI session's credentials through the AWS federation sign-in endpoint.`,
+    `When this access ends or is revoked, the bot denies the session \`${session}\` on the role, so credentials already issued stop working at once instead of lasting up to the role's MaxSessionDuration.`,
   ].join('\n');
 }

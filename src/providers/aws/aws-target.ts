@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the target schema and the documents each kind writes must change together.
 import { z } from 'zod';
 import {
   type GrantDescription,
@@ -296,15 +297,38 @@ export function timeBoundPolicy(statements: readonly IamStatement[], expiry: str
   };
 }
 
-/** The one statement an `assume-role` grant holds, before the expiry is added. */
-export function assumeRoleStatements(roleArn: string): IamStatement[] {
-  return [{ Sid: 'JitAssumeRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }];
+/**
+ * The role session name an `assume-role` grant requires: the grant's own, so that its revocation can deny exactly
+ * the sessions it allowed (the assumed-role user ID is `<role-id>:<session name>`). STS takes 2 to 64 characters
+ * of `[\w+=,.@-]` (AssumeRole API reference, RoleSessionName); the bot's request IDs are far shorter.
+ */
+export function roleSessionName(requestId: string): string {
+  return `jit-${requestId}`;
 }
 
-/** The statements a target's grant writes, before the expiry is added; undefined for Identity Center. */
-export function grantedStatements(target: AwsTarget): IamStatement[] | undefined {
+/**
+ * The one statement an `assume-role` grant holds, before the expiry is added: `sts:AssumeRole` on the role, only
+ * with the grant's session name (`sts:RoleSessionName`, a condition key AWS STS supports in identity policies).
+ */
+export function assumeRoleStatements(roleArn: string, requestId: string): IamStatement[] {
+  return [
+    {
+      Sid: 'JitAssumeRole',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Resource: roleArn,
+      Condition: { StringEquals: { [SESSION_NAME_KEY]: roleSessionName(requestId) } },
+    },
+  ];
+}
+
+/** The condition key that pins the session name of an `assume-role` grant. */
+export const SESSION_NAME_KEY = 'sts:RoleSessionName';
+
+/** The statements a request's grant of a target writes, before the expiry is added; undefined for Identity Center. */
+export function grantedStatements(target: AwsTarget, requestId: string): IamStatement[] | undefined {
   if (target.kind === 'iam-policy') return target.statements;
-  if (target.kind === 'assume-role') return assumeRoleStatements(target.roleArn);
+  if (target.kind === 'assume-role') return assumeRoleStatements(target.roleArn, requestId);
   return undefined;
 }
 

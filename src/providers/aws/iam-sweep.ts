@@ -354,7 +354,7 @@ function foundGrant(
       : roles.find((candidate) =>
           isDeepStrictEqual(
             document,
-            timeBoundPolicy(grantedStatements(candidate.parsed) ?? [], expiryTimestamp(expiresAt)),
+            timeBoundPolicy(grantedStatements(candidate.parsed, requestId) ?? [], expiryTimestamp(expiresAt)),
           ),
         );
   return {
@@ -363,7 +363,7 @@ function foundGrant(
     spec: {
       requestId,
       roleId: role?.roleId ?? '',
-      target: role?.target ?? targetOfDocument(document),
+      target: role?.target ?? targetOfDocument(document, requestId),
       principal: { slackUserId: '', identities: userName === undefined ? {} : { aws: userName } },
       expiresAt: expiresAt ?? 0,
       memo: {

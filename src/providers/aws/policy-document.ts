@@ -100,16 +100,22 @@ function withoutExpiry(statements: unknown[]): unknown[] {
 
 /**
  * The target the artefact itself describes, for when no role of the policy in force wrote it (its role changed or
- * went): `assume-role` when it is exactly the statement that kind writes, else `iam-policy` with its statements.
- * Revoking needs only the kind, the user and the request ID.
+ * went): `assume-role` when it is exactly the statement that kind writes for this request (or, from versions
+ * before session names were required, that statement without its `sts:RoleSessionName` condition), else
+ * `iam-policy` with its statements. Revoking needs only the kind (and for `assume-role` the role, whose revoked
+ * session is denied), the user and the request ID.
  */
-export function targetOfDocument(document: unknown): Record<string, unknown> {
+export function targetOfDocument(document: unknown, requestId: string): Record<string, unknown> {
   const statements = withoutExpiry(statementsOf(document));
   const [only] = statements;
   if (statements.length === 1 && typeof only === 'object' && only !== null) {
     const resource = (only as { Resource?: unknown }).Resource;
-    if (typeof resource === 'string' && isDeepStrictEqual(only, assumeRoleStatements(resource)[0])) {
-      return { kind: 'assume-role', roleArn: resource };
+    if (typeof resource === 'string') {
+      const [written] = assumeRoleStatements(resource, requestId);
+      const { Condition: _, ...unpinned } = written ?? {};
+      if (isDeepStrictEqual(only, written) || isDeepStrictEqual(only, unpinned)) {
+        return { kind: 'assume-role', roleArn: resource };
+      }
     }
   }
   return { kind: 'iam-policy', statements };

@@ -17,6 +17,7 @@ export function registerDenyAction(app: App, deps: SlackDeps): void {
         requestId,
         ...(click.message !== undefined && { channel: click.message.channel, ts: click.message.ts }),
         ...(click.fromAppHome && { fromAppHome: true }),
+        ...(click.fromDirectMessage && { fromDirectMessage: true }),
       };
       await args.client.views.open({
         trigger_id: args.body.trigger_id,

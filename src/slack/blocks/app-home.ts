@@ -43,12 +43,17 @@ function activeBlocks(item: OverviewItem, now: number): KnownBlock[] {
   return blocks;
 }
 
-function pendingBlocks(item: OverviewItem): KnownBlock[] {
+function pendingBlocks(item: OverviewItem, now: number): KnownBlock[] {
   const { request, role } = item;
   const what =
     request.extends !== undefined
       ? `Extension of ${requestIdCode(request.extends)} (*${request.roleId}*) by ${formatDuration(request.durationMs)}`
-      : `*${request.roleId}* for ${formatDuration(request.durationMs)}`;
+      : `*${request.roleId}* for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt, now)}` : ''}`;
+  if (request.state !== 'pending' && request.startsAt !== undefined && request.startsAt > now)
+    return [
+      section(`${what} · approved, starts ${slackTime(request.startsAt, now)} · ${requestIdCode(request.id)}`),
+      { type: 'actions', block_id: `pending-${request.id}`, elements: [cancelButton(request)] },
+    ];
   if (request.state !== 'pending')
     return [section(`${what} · approved, granting access… · ${requestIdCode(request.id)}`)];
   const required = role?.approvalsRequired ?? 1;
@@ -66,7 +71,7 @@ function awaitingBlocks(item: OverviewItem): KnownBlock[] {
   const what =
     request.extends !== undefined
       ? `asks to extend *${request.roleId}* by ${formatDuration(request.durationMs)}`
-      : `asks for *${request.roleId}* for ${formatDuration(request.durationMs)}`;
+      : `asks for *${request.roleId}* for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt)}` : ''}`;
   const reason = escapeMrkdwnWithin(request.reason, MAX_QUOTED_REASON, { quote: true });
   return [
     section(
@@ -103,7 +108,7 @@ export function appHomeView(overview: PersonalOverview): HomeView {
 
   blocks.push({ type: 'divider' }, section('*Your requests*'));
   if (overview.pending.length === 0) blocks.push(context('Nothing waiting.'));
-  for (const item of overview.pending.slice(0, SHOWN.pending)) blocks.push(...pendingBlocks(item));
+  for (const item of overview.pending.slice(0, SHOWN.pending)) blocks.push(...pendingBlocks(item, now));
   blocks.push(...more(overview.pending.length - SHOWN.pending, '`/jit list`'));
 
   if (overview.awaitingDecision.length > 0) {

@@ -12,6 +12,7 @@ const MAX_ROLE_DESCRIPTION = 300;
 /** Longest denial or failure reason in the state line; the thread reply and the audit trail have the rest. */
 const MAX_STATE_REASON = 1000;
 
+import { approvalDurationBlock } from './approval-duration';
 import { approveButton, denyButton } from './grant-buttons';
 
 export interface SlackMessage {
@@ -21,10 +22,11 @@ export interface SlackMessage {
 }
 
 /**
- * The approval message in the role's channel, drawn from the request as stored: Approve/Deny while pending,
- * then one line saying what happened, so every approver sees the current state.
+ * The approval message in the role's channel, drawn from the request as stored: Approve/Deny while pending (with
+ * a menu to approve for less time, when `minDurationMs` is given and something shorter is allowed), then one line
+ * saying what happened, so every approver sees the current state.
  */
-export function approvalMessage(request: AccessRequest, role: Role | undefined): SlackMessage {
+export function approvalMessage(request: AccessRequest, role: Role | undefined, minDurationMs?: number): SlackMessage {
   const roleLine = role
     ? `*${role.id}* — ${escapeMrkdwnWithin(role.description, MAX_ROLE_DESCRIPTION)} (${role.provider})${role.risk === 'high' ? '\n:warning: *high risk*' : ''}`
     : `*${request.roleId}* (no longer in the policy)`;
@@ -36,7 +38,7 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined):
         text:
           request.extends !== undefined
             ? `:key: <@${request.requesterId}> asks to extend *${request.roleId}* by *${formatDuration(request.durationMs)}* (access from request ${requestIdCode(request.extends)})`
-            : `:key: <@${request.requesterId}> asks for *${request.roleId}* for *${formatDuration(request.durationMs)}*`,
+            : `:key: <@${request.requesterId}> asks for *${request.roleId}* for *${formatDuration(request.requestedDurationMs ?? request.durationMs)}*`,
       },
     },
     {
@@ -48,10 +50,13 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined):
           text:
             request.extends !== undefined
               ? `*Extra time*\n+${formatDuration(request.durationMs)}`
-              : `*Duration*\n${formatDuration(request.durationMs)} from activation`,
+              : `*Duration*\n${formatDuration(request.durationMs)} from activation${request.requestedDurationMs !== undefined ? ` (asked for ${formatDuration(request.requestedDurationMs)})` : ''}`,
         },
         { type: 'mrkdwn', text: `*Request*\n${requestIdCode(request.id)}` },
         { type: 'mrkdwn', text: `*Requested*\n${slackTime(request.createdAt)}` },
+        ...(request.startsAt !== undefined
+          ? [{ type: 'mrkdwn' as const, text: `*Starts*\n${slackTime(request.startsAt)} (scheduled)` }]
+          : []),
       ],
     },
     {
@@ -64,15 +69,17 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined):
     },
   ];
   if (request.state === 'pending') {
+    const shorter = minDurationMs !== undefined ? approvalDurationBlock(request, minDurationMs) : undefined;
     blocks.push(
       { type: 'context', elements: [{ type: 'mrkdwn', text: pendingLine(request, role) }] },
+      ...(shorter !== undefined ? [shorter] : []),
       { type: 'actions', block_id: `decide-${request.id}`, elements: [approveButton(request), denyButton(request)] },
     );
   } else {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: stateLine(request) } });
   }
   return {
-    text: `${request.requesterId ? `<@${request.requesterId}>` : 'Someone'} asks ${request.extends !== undefined ? `to extend ${request.roleId} by` : `for ${request.roleId} for`} ${formatDuration(request.durationMs)} (${request.id}): ${plainState(request)}`,
+    text: `${request.requesterId ? `<@${request.requesterId}>` : 'Someone'} asks ${request.extends !== undefined ? `to extend ${request.roleId} by` : `for ${request.roleId} for`} ${formatDuration(request.requestedDurationMs ?? request.durationMs)} (${request.id}): ${plainState(request)}`,
     blocks,
   };
 }
@@ -82,7 +89,9 @@ function pendingLine(request: AccessRequest, role: Role | undefined): string {
   const given = required - (role ? approvalsMissing(request, role) : required);
   const who = request.approvals.map((approval) => actorName(approval.userId)).join(', ');
   const progress = required > 1 ? `${given} of ${required} approvals${who ? ` (${who})` : ''}` : 'Needs 1 approval';
-  return `:hourglass_flowing_sand: Pending · ${progress} · times out ${slackTime(request.approvalDeadline)}`;
+  const escalated =
+    request.escalatedAt !== undefined ? ` · :rotating_light: escalated ${slackTime(request.escalatedAt)}` : '';
+  return `:hourglass_flowing_sand: Pending · ${progress}${escalated} · times out ${slackTime(request.approvalDeadline)}`;
 }
 
 /** One line for a decided request: who decided, and where the access stands. */
@@ -97,7 +106,9 @@ export function stateLine(request: AccessRequest): string {
     case 'pending':
       return ':hourglass_flowing_sand: Pending';
     case 'approved':
-      return `:white_check_mark: Approved by ${approvedBy} — granting access…`;
+      return request.startsAt !== undefined
+        ? `:white_check_mark: Approved by ${approvedBy} — access starts ${slackTime(request.startsAt)}, until ${slackTime(request.startsAt + request.durationMs)}`
+        : `:white_check_mark: Approved by ${approvedBy} — granting access…`;
     case 'active':
       return `:large_green_circle: Approved by ${approvedBy} · *active until ${slackTime(request.expiresAt ?? 0)}*${
         request.revocationRequestedBy !== undefined
@@ -111,7 +122,9 @@ export function stateLine(request: AccessRequest): string {
     case 'denied':
       return `:x: Denied by ${decided}${request.denialReason !== undefined ? `: ${escapeMrkdwnWithin(request.denialReason, MAX_STATE_REASON)}` : ''}`;
     case 'cancelled':
-      return `:heavy_minus_sign: Cancelled by the requester at ${slackTime(request.updatedAt)}`;
+      return request.startsAt !== undefined && request.endedBy !== undefined
+        ? `:heavy_minus_sign: Approved by ${approvedBy} · called off by ${actorName(request.endedBy)} at ${slackTime(request.updatedAt)}, before its scheduled start`
+        : `:heavy_minus_sign: Cancelled by the requester at ${slackTime(request.updatedAt)}`;
     case 'timed-out':
       return `:alarm_clock: Timed out at ${slackTime(request.updatedAt)}: nobody decided in time`;
     case 'failed':

@@ -14,10 +14,11 @@ export function helpText(): string {
     '*Just-in-time access to cloud roles*',
     `• \`${c}\` alone — a form to pick a role, a duration and a reason (also in the ⚡ shortcuts and the bot's Home tab, where you see your access, extend it or end it)`,
     `• \`${c} request <role> <duration> <reason>\` — ask for a role, e.g. \`${c} request sandbox-admin 2h debugging INC-42\`. Durations: 30s, 15m, 2h, 1d, 1h30m; the clock starts when access is granted.`,
+    `• \`${c} request <role> <duration> <reason> at 2026-12-01 22:00\` — the same for a maintenance window: approved ahead, granted at that time (read in your Slack time zone, or give an offset: \`at 2026-12-01T22:00+01:00\`), ended after the duration`,
     `• \`${c} roles\` — the roles you may request, with their longest duration`,
     `• \`${c} list\` — your pending and active requests, with time left`,
     `• \`${c} status <id>\` — one request in detail`,
-    `• \`${c} cancel <id>\` — withdraw a request nobody has decided yet`,
+    `• \`${c} cancel <id>\` — withdraw a request nobody has decided yet, or one whose scheduled start has not come`,
     `• \`${c} revoke <id>\` — end active access early`,
     `• \`${c} audit [since] [id]\` — admins: the audit trail as a CSV file in your DM, e.g. \`${c} audit 7d\` (the default) or \`${c} audit 2025-01-31 k7m2xq9d\``,
     `• \`${c} help\` — this message`,
@@ -96,9 +97,11 @@ export function listText(requests: readonly AccessRequest[], now: number): strin
       case 'active':
         return `${head} — active, ${formatDuration((request.expiresAt ?? now) - now)} left (until ${slackTime(request.expiresAt ?? now, now)})${request.revocationRequestedBy !== undefined ? ', being revoked' : ''}`;
       case 'approved':
-        return `${head} — approved, access being granted`;
+        return request.startsAt !== undefined && request.startsAt > now
+          ? `${head} — approved, starts at ${slackTime(request.startsAt, now)} for ${formatDuration(request.durationMs)}`
+          : `${head} — approved, access being granted`;
       default:
-        return `${head} — pending approval for ${formatDuration(request.durationMs)}, times out ${slackTime(request.approvalDeadline, now)}`;
+        return `${head} — pending approval for ${formatDuration(request.durationMs)}${startsAtText(request, now)}, times out ${slackTime(request.approvalDeadline, now)}`;
     }
   });
   const tail = (hidden: number) => `…and ${hidden} more: the bot's Home tab lists them with buttons.`;
@@ -111,17 +114,29 @@ export function statusText({ request, role }: RequestView, now: number): string 
     `*Reason*: ${escapeMrkdwn(request.reason)}`,
     `*State*: ${request.state} — ${stateLine(request)}`,
   ];
+  if (request.startsAt !== undefined) {
+    lines.push(
+      `*Scheduled start*: ${slackTime(request.startsAt, now)}, until ${slackTime(request.startsAt + request.durationMs, now)}`,
+    );
+  }
   if (request.state === 'active' && request.expiresAt !== undefined) {
     lines.push(`*Time left*: ${formatDuration(request.expiresAt - now)}`);
   }
   return lines.join('\n');
 }
 
+/** ` starting at <time>` for a request with a scheduled start, else nothing. */
+export function startsAtText(request: AccessRequest, now?: number): string {
+  return request.startsAt !== undefined ? ` starting at ${slackTime(request.startsAt, now)}` : '';
+}
+
 /** The immediate answer to a request: its ID and what happens next. */
-export function requestConfirmationText(request: AccessRequest, role: Role): string {
-  const head = `:inbox_tray: Request ${requestIdCode(request.id)} for *${role.id}* (${formatDuration(request.durationMs)}) is filed.`;
+export function requestConfirmationText(request: AccessRequest, role: Role, now?: number): string {
+  const head = `:inbox_tray: Request ${requestIdCode(request.id)} for *${role.id}* (${formatDuration(request.durationMs)}${startsAtText(request, now)}) is filed.`;
   if (request.state !== 'pending')
-    return `${head} The role is auto-approved; you will get a DM as soon as access is active.`;
+    return request.startsAt !== undefined
+      ? `${head} The role is auto-approved; access is granted at the start, and you will get a DM then. Call it off before then with \`${c} cancel ${request.id}\`.`
+      : `${head} The role is auto-approved; you will get a DM as soon as access is active.`;
   const needed = role.approvalsRequired > 1 ? `${role.approvalsRequired} approvers` : 'an approver';
   return `${head} It waits for ${needed} in <#${role.approvalChannel ?? ''}>; you will get a DM when it is decided. Withdraw it with \`${c} cancel ${request.id}\`.`;
 }

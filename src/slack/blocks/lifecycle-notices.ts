@@ -1,5 +1,6 @@
 import type { AccessRequest } from '../../domain/access-request';
 import { formatDuration } from '../../domain/duration';
+import type { Role } from '../../domain/policy';
 import type { NoticeKind } from '../../domain/ports';
 import { failureText } from '../domain-text';
 import { actorName, escapeMrkdwn, requestIdCode, slackTime } from './format';
@@ -12,6 +13,8 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
     case 'refresh':
     case 'approval-reminder':
     case 'expiry-reminder':
+    // Needs the role (who it escalates to): `escalationThreadReply`.
+    case 'escalated':
       return undefined;
     case 'extended':
       return `:arrows_clockwise: Access extended; now active until ${slackTime(request.expiresAt ?? 0)}.`;
@@ -20,13 +23,19 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
     case 'approval-recorded':
       return last ? `:ballot_box_with_check: ${actorName(last.userId)} approved; more approvals needed.` : undefined;
     case 'approved':
-      return `:white_check_mark: Approved by ${actorName(request.decidedBy ?? 'unknown')}; granting access.`;
+      if (request.startsAt !== undefined)
+        return `:white_check_mark: Approved ${approvedBy(request)}; access starts ${slackTime(request.startsAt)}, until ${slackTime(request.startsAt + request.durationMs)}.`;
+      return request.requestedDurationMs !== undefined
+        ? `:white_check_mark: Approved ${shortenedApproval(request)}; granting access.`
+        : `:white_check_mark: Approved by ${actorName(request.decidedBy ?? 'unknown')}; granting access.`;
     case 'activated':
       return `:large_green_circle: Access is active until ${slackTime(request.expiresAt ?? 0)}.`;
     case 'denied':
       return `:x: Denied by ${actorName(request.decidedBy ?? 'unknown')}.${denialReason(request)}`;
     case 'cancelled':
-      return ':heavy_minus_sign: Cancelled by the requester.';
+      return request.startsAt !== undefined && request.endedBy !== undefined
+        ? `:heavy_minus_sign: Called off by ${actorName(request.endedBy)} before its scheduled start; nothing was granted.`
+        : ':heavy_minus_sign: Cancelled by the requester.';
     case 'timed-out':
       return ':alarm_clock: Nobody decided in time; the request timed out.';
     case 'failed':
@@ -43,15 +52,27 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
   const id = requestIdCode(request.id);
   const what = request.extends !== undefined ? 'extension request' : 'request';
   switch (kind) {
+    case 'approved':
+      // Access waits for the scheduled start: say when, and how to call it off meanwhile.
+      if (request.startsAt !== undefined)
+        return `:white_check_mark: Your ${what} ${id} for *${request.roleId}* was approved${request.requestedDurationMs !== undefined ? ` ${shortenedApproval(request)}` : ''}; access starts ${slackTime(request.startsAt)} and ends ${slackTime(request.startsAt + request.durationMs)}. Call it off before then with \`/jit cancel ${request.id}\`.`;
+      return request.requestedDurationMs !== undefined
+        ? `:white_check_mark: Your ${what} ${id} for *${request.roleId}* was approved ${shortenedApproval(request)}.`
+        : undefined;
+    case 'escalated':
+      return `:rotating_light: Nobody decided on your ${what} ${id} for *${request.roleId}* in time, so it was escalated to more approvers.`;
     case 'requested':
     case 'refresh':
     case 'approval-recorded':
-    case 'approved':
-    case 'cancelled':
     case 'applied':
     case 'approval-reminder':
     case 'expiry-reminder':
       return undefined;
+    case 'cancelled':
+      // The requester cancelling needs no DM; an approver calling off their scheduled access does.
+      return request.startsAt !== undefined && request.endedBy !== undefined && request.endedBy !== request.requesterId
+        ? `:heavy_minus_sign: Your ${what} ${id} for *${request.roleId}* was called off by ${actorName(request.endedBy)} before its scheduled start; nothing was granted.`
+        : undefined;
     case 'extended':
       return `:arrows_clockwise: Your access to *${request.roleId}* is extended until ${slackTime(request.expiresAt ?? 0)} (request ${id}).`;
     case 'activated':
@@ -76,6 +97,32 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
         ? `:no_entry_sign: You ended your access to *${request.roleId}*; it was removed (request ${id}).`
         : `:no_entry_sign: Your access to *${request.roleId}* was revoked by ${actorName(request.endedBy ?? 'unknown')} and removed (request ${id}).`;
   }
+}
+
+/** `by <@U…>`, or `for 30m instead of 2h by <@U…>` when approved for less than asked. */
+function approvedBy(request: AccessRequest): string {
+  return request.requestedDurationMs !== undefined
+    ? shortenedApproval(request)
+    : `by ${actorName(request.decidedBy ?? 'unknown')}`;
+}
+
+/**
+ * `for 30m instead of 2h by <@U…>`, for a request approved for less than asked: named is the approver
+ * whose choice was the shortest (the one granted).
+ */
+export function shortenedApproval(request: AccessRequest): string {
+  const asked = request.requestedDurationMs ?? request.durationMs;
+  const chooser =
+    request.approvals.find((approval) => approval.durationMs === request.durationMs)?.userId ?? request.decidedBy;
+  return `for ${formatDuration(request.durationMs)} instead of ${formatDuration(asked)} by ${actorName(chooser ?? 'unknown')}`;
+}
+
+/** The thread reply when a request escalates: mentions the people it escalates to, who may now decide. */
+export function escalationThreadReply(request: AccessRequest, role: Role): string | undefined {
+  if (role.escalation === undefined) return undefined;
+  const { users, usergroups } = role.escalation.to;
+  const who = [...users.map((userId) => `<@${userId}>`), ...usergroups.map((groupId) => `<!subteam^${groupId}>`)];
+  return `:rotating_light: Nobody decided within ${formatDuration(role.escalation.afterMs)}: escalated to ${who.join(', ')}, who may now approve or deny here (and never their own requests). Times out ${slackTime(request.approvalDeadline)}.`;
 }
 
 /** One line per event for the optional audit channel. */

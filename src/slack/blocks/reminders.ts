@@ -45,5 +45,5 @@ export function approvalReminder(request: AccessRequest, role: Role): string {
   ];
   const who = mentions.length > 0 ? mentions.join(' ') : `Approvers of *${role.id}*`;
   const missing = approvalsMissing(request, role);
-  return `:bell: ${who}: request ${requestIdCode(request.id)} from <@${request.requesterId}> for *${role.id}* still needs ${missing} approval${missing === 1 ? '' : 's'}; it times out ${slackTime(request.approvalDeadline)}.`;
+  return `:bell: ${who}: request ${requestIdCode(request.id)} from <@${request.requesterId}> for *${role.id}* still needs ${missing} approval${missing === 1 ? '' : 's'}${request.startsAt !== undefined ? ` before its scheduled start ${slackTime(request.startsAt)}` : ''}; it times out ${slackTime(request.approvalDeadline)}.`;
 }

@@ -6,7 +6,7 @@ import { MAX_REASON_LENGTH } from '../../domain/request-service';
 import { ACTION_IDS, INPUT_IDS, VIEW_IDS } from '../ids';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits';
 import { durationChoices, durationOption } from './duration-choices';
-import { escapeMrkdwnWithin, requestIdCode, truncate } from './format';
+import { escapeMrkdwnWithin, requestIdCode, slackTime, truncate } from './format';
 import { roleOption, roleOptionGroups } from './role-options';
 
 export interface RequestModalInput {
@@ -17,6 +17,8 @@ export interface RequestModalInput {
   /** A duration as typed, e.g. `2h`; preselected when it fits the role. */
   duration?: string;
   reason?: string;
+  /** A start already picked (epoch ms), kept when the form is redrawn. */
+  startsAt?: number;
   /** A line above the form, e.g. what was missing from the typed command. */
   note?: string;
 }
@@ -146,11 +148,30 @@ export function requestModal(input: RequestModalInput): ModalView {
       }),
     },
     {
+      type: 'input',
+      block_id: INPUT_IDS.start,
+      optional: true,
+      label: { type: 'plain_text', text: 'Start (optional)' },
+      // docs.slack.dev/reference/block-kit/block-elements/datetime-picker-element: picked in the person's own time
+      // zone, submitted as a Unix timestamp in seconds (`selected_date_time`).
+      element: {
+        type: 'datetimepicker',
+        action_id: INPUT_IDS.start,
+        ...(input.startsAt !== undefined && { initial_date_time: Math.floor(input.startsAt / 1000) }),
+      },
+      hint: {
+        type: 'plain_text',
+        text: selected
+          ? `For a maintenance window: approved ahead, granted then, at most ${formatDuration(selected.maxLeadTimeMs)} ahead. Leave empty to start once approved.`
+          : 'For a maintenance window: approved ahead, granted then. Leave empty to start once approved.',
+      },
+    },
+    {
       type: 'context',
       elements: [
         {
           type: 'mrkdwn',
-          text: 'Access starts as soon as the request is approved and ends by itself after the chosen duration. Approvers see your reason.',
+          text: 'Access starts as soon as the request is approved (or at the start you chose) and ends by itself after the chosen duration. Approvers see your reason.',
         },
       ],
     },
@@ -167,11 +188,13 @@ export function requestModal(input: RequestModalInput): ModalView {
 
 /** What the form turns into once the request is filed. */
 export function requestSentView(request: AccessRequest, role: Role): ModalView {
-  const head = `${requestIdCode(request.id)} for *${role.id}* (${formatDuration(request.durationMs)})`;
+  const head = `${requestIdCode(request.id)} for *${role.id}* (${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt)}` : ''})`;
   const text =
     request.state === 'pending'
       ? `:inbox_tray: Request ${head} is waiting for approval${role.approvalChannel !== undefined ? ` in <#${role.approvalChannel}>` : ''}; you get a DM when it is decided.`
-      : `:white_check_mark: Request ${head} was approved at once; access is being granted and you get a DM when it is active.`;
+      : request.startsAt !== undefined
+        ? `:white_check_mark: Request ${head} was approved at once; access is granted ${slackTime(request.startsAt)} and you get a DM then.`
+        : `:white_check_mark: Request ${head} was approved at once; access is being granted and you get a DM when it is active.`;
   return {
     type: 'modal',
     callback_id: VIEW_IDS.request,

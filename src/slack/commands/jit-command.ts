@@ -1,10 +1,13 @@
 import type { App, SlashCommand } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import { DomainError } from '../../domain/errors';
+import { parseStartTime } from '../../domain/start-time';
 import { answerEphemerally } from '../ack-deadline';
 import { helpText, listText, requestConfirmationText, rolesText, statusText } from '../blocks/command-replies';
 import { answerFailure } from '../error-reporter';
 import { SLASH_COMMAND } from '../ids';
 import type { SlackDeps } from '../slack-deps';
+import { userTimeZone } from '../user-time-zone';
 import { openRequestModal } from '../views/request-modal-flow';
 import { handleAuditCommand } from './audit-command';
 import { type AuditCommand, type JitCommand, parseJitCommand } from './parse-jit-command';
@@ -35,7 +38,7 @@ export function registerJitCommand(app: App, deps: SlackDeps): void {
       }
       return;
     }
-    await answerEphemerally(answer(parsed, command, deps), (text) => text, {
+    await answerEphemerally(answer(parsed, command, deps, client), (text) => text, {
       ack,
       respond,
       workingText: ':hourglass_flowing_sand: Working on it…',
@@ -48,6 +51,7 @@ async function answer(
   parsed: Exclude<JitCommand, AuditCommand | { kind: 'form' }>,
   command: SlashCommand,
   deps: SlackDeps,
+  client: WebClient,
 ): Promise<string> {
   const userId = command.user_id;
   const context = { command: parsed.kind, userId, teamId: command.team_id };
@@ -70,9 +74,16 @@ async function answer(
       }
       case 'revoke': {
         const request = await deps.requests.revoke(parsed.requestId, userId);
+        if (request.state === 'cancelled')
+          return `:heavy_minus_sign: Request \`${request.id}\` for *${request.roleId}* is called off before its start; nothing was granted.`;
         return `:no_entry_sign: Revoking access for \`${request.id}\` (*${request.roleId}*) now; <@${request.requesterId}> gets a DM when it is removed.`;
       }
       case 'request': {
+        // The start is read in the requester's own Slack time zone, unless it carries an offset.
+        const startsAt =
+          parsed.start === undefined
+            ? undefined
+            : parseStartTime(parsed.start, await userTimeZone(client, userId, deps.logger));
         const { request, role } = await deps.requests.requestAccess({
           requesterId: userId,
           teamId: command.team_id,
@@ -81,8 +92,9 @@ async function answer(
           roleId: parsed.roleId,
           ...(parsed.duration !== undefined && { duration: parsed.duration }),
           reason: parsed.reason,
+          ...(startsAt !== undefined && { startsAt }),
         });
-        return requestConfirmationText(request, role);
+        return requestConfirmationText(request, role, deps.clock.now());
       }
     }
   } catch (error) {

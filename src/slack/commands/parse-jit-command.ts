@@ -8,7 +8,8 @@ export type JitCommand =
   | { kind: 'help' }
   | { kind: 'roles' }
   | { kind: 'list' }
-  | { kind: 'request'; roleId: string; duration?: string; reason: string }
+  /** `start`: the `at …` suffix as typed (a date and time), read in the requester's time zone by the handler. */
+  | { kind: 'request'; roleId: string; duration?: string; reason: string; start?: string }
   /** Open the request form, prefilled with what was typed: `/jit` alone, or a `/jit request` missing pieces. */
   | { kind: 'form'; roleId?: string; duration?: string }
   | { kind: 'cancel' | 'revoke' | 'status'; requestId: string }
@@ -86,7 +87,29 @@ export function parseJitCommand(text: string): JitCommand {
   }
 }
 
-function parseRequest(rest: string): JitCommand {
+/**
+ * A trailing `at <date> <time>` (or `at <ISO time>`) is a scheduled start; `at` followed by anything that begins
+ * like a date or a clock time is meant as one, and the domain refuses it if it does not read as one. Any other
+ * `at` (`restart at night`) stays in the reason.
+ */
+const START_SUFFIX = /\s+at\s+((?:\d{4}-|\d{1,2}:\d{2})\S*(?:\s+\d{1,2}:\d{2}\S*)?)\s*$/i;
+
+function parseRequest(text: string): JitCommand {
+  const suffix = START_SUFFIX.exec(text);
+  const start = suffix?.[1];
+  const rest = suffix ? text.slice(0, suffix.index) : text;
+  const parsed = parseRoleDurationReason(rest);
+  if (start === undefined) return parsed;
+  if (parsed.kind === 'request') return { ...parsed, start };
+  if (parsed.kind === 'form')
+    return {
+      kind: 'invalid',
+      message: `Say why you need it before the start: \`${SLASH_COMMAND} request <role> <duration> <reason> at 2026-12-01 22:00\`.`,
+    };
+  return parsed;
+}
+
+function parseRoleDurationReason(rest: string): JitCommand {
   const [roleId, afterRole] = firstWord(rest);
   if (roleId === '') return { kind: 'form' };
   if (!/^[a-z0-9-]{1,64}$/i.test(roleId)) {

@@ -15,6 +15,7 @@ export const denyMetadataSchema = z
     channel: z.string().optional(),
     ts: z.string().optional(),
     fromAppHome: z.boolean().optional(),
+    fromDirectMessage: z.boolean().optional(),
   })
   .strict();
 export type DenyMetadata = z.infer<typeof denyMetadataSchema>;
@@ -43,6 +44,7 @@ export function registerDenySubmission(app: App, deps: SlackDeps): void {
       ...(metadata.channel !== undefined &&
         metadata.ts !== undefined && { message: { channel: metadata.channel, ts: metadata.ts } }),
       ...(metadata.fromAppHome && { fromAppHome: true }),
+      ...(metadata.fromDirectMessage && { fromDirectMessage: true }),
     };
     const refusal = async (error: unknown) => {
       const text = await answerFailure(

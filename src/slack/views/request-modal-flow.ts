@@ -9,7 +9,7 @@ import { requestModal, requestSentView } from '../blocks/request-modal';
 import { MORE_ROLES_VALUE, roleIdValueSchema, roleSuggestions } from '../blocks/role-options';
 import { answerFailure } from '../error-reporter';
 import { ACTION_IDS, INPUT_IDS, SHORTCUT_IDS, VIEW_IDS } from '../ids';
-import { inlineError, viewInput } from '../interaction';
+import { inlineError, viewDateTime, viewInput } from '../interaction';
 import type { SlackDeps } from '../slack-deps';
 
 /** What is already known when the form opens, e.g. from a `/jit request` that lacked a piece. */
@@ -58,6 +58,9 @@ const FIELD_OF: Partial<Record<DomainErrorCode, string>> = {
   missing_reason: INPUT_IDS.reason,
   reason_too_long: INPUT_IDS.reason,
   missing_ticket: INPUT_IDS.reason,
+  invalid_start: INPUT_IDS.start,
+  start_in_past: INPUT_IDS.start,
+  start_too_far: INPUT_IDS.start,
 };
 
 /** The role picked in the menu, static or type-ahead; anything that is not a role ID (the "more" hint) is no pick. */
@@ -133,6 +136,7 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
         // A role this person may not request (a forged pick) redraws nothing; the submission refuses it.
         if (!form.roles.some((role) => role.id === picked.data.selected_option.value)) return;
         const reason = viewInput(view.state.values, INPUT_IDS.reason, INPUT_IDS.reason);
+        const startsAt = viewDateTime(view.state.values, INPUT_IDS.start, INPUT_IDS.start);
         await client.views.update({
           view_id: view.id,
           hash: view.hash,
@@ -141,6 +145,7 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
             minDurationMs: form.minDurationMs,
             selectedRoleId: picked.data.selected_option.value,
             ...(reason !== undefined && { reason }),
+            ...(startsAt !== undefined && { startsAt }),
           }),
         });
       } catch (error) {
@@ -165,6 +170,8 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
     }
     const roleId = parsedRole.data;
     const duration = viewInput(values, INPUT_IDS.duration, INPUT_IDS.duration);
+    // The datetimepicker gives a point in time already: the person picked it in their own time zone.
+    const startsAt = viewDateTime(values, INPUT_IDS.start, INPUT_IDS.start);
     const work = deps.requests.requestAccess({
       requesterId: userId,
       teamId: body.team?.id ?? body.user.team_id ?? '',
@@ -172,6 +179,7 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
       roleId,
       ...(duration !== undefined && { duration }),
       reason: viewInput(values, INPUT_IDS.reason, INPUT_IDS.reason) ?? '',
+      ...(startsAt !== undefined && { startsAt }),
     });
     const refusal = (error: unknown) =>
       answerFailure(error, deps, { actorId: userId, action: 'request form' }, { userId, roleId });
@@ -201,7 +209,9 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
         };
       },
       inDm: async (outcome) =>
-        outcome.ok ? requestConfirmationText(outcome.value.request, outcome.value.role) : refusal(outcome.error),
+        outcome.ok
+          ? requestConfirmationText(outcome.value.request, outcome.value.role, deps.clock.now())
+          : refusal(outcome.error),
     });
   });
 }

@@ -167,7 +167,7 @@ async function legacyGrant(grant: GrantSpec): Promise<void> {
       UserName: grant.principal.identities.aws,
       PolicyName: `jit-${grant.requestId}`,
       PolicyDocument: JSON.stringify(
-        timeBoundPolicy(grantedStatements(target) ?? [], expiryTimestamp(grant.expiresAt)),
+        timeBoundPolicy(grantedStatements(target, grant.requestId) ?? [], expiryTimestamp(grant.expiresAt)),
       ),
     }),
   );

@@ -698,7 +698,10 @@ describe('kind: assume-role', () => {
           Effect: 'Allow',
           Action: 'sts:AssumeRole',
           Resource: ROLE_ARN,
-          Condition: { DateLessThan: { 'aws:CurrentTime': EXPIRY } },
+          Condition: {
+            StringEquals: { 'sts:RoleSessionName': 'jit-k7m2xq9d' },
+            DateLessThan: { 'aws:CurrentTime': EXPIRY },
+          },
         },
       ],
     });
@@ -707,9 +710,10 @@ describe('kind: assume-role', () => {
     expect(outcome.instructions).toContain(
       `aws sts assume-role --role-arn ${ROLE_ARN} --role-session-name jit-k7m2xq9d`,
     );
-    expect(outcome.instructions).toContain(
-      'https://signin.aws.amazon.com/switchrole?account=111122223333&roleName=ops/Deployer',
-    );
+    expect(outcome.instructions).toContain('as the session `jit-k7m2xq9d` only');
+    // Switch Role names the session after the IAM user, which the grant refuses: no link, and the DM says why.
+    expect(outcome.instructions).not.toContain('switchrole');
+    expect(outcome.instructions).toContain("The console's Switch Role cannot name the session");
     expect(outcome.instructions).toContain('MaxSessionDuration');
     expect(await provider.verify(spec(target, { memo: outcome.memo }))).toBe(true);
   });

@@ -7,6 +7,7 @@ export type JobKind =
   | 'grant'
   | 'revoke'
   | 'approval-timeout'
+  | 'escalation'
   | 'notice'
   | 'reminder'
   | 'home-refresh'
@@ -47,8 +48,14 @@ export class InMemoryJobScheduler implements JobScheduler {
 
   constructor(private readonly clock: ManualClock) {}
 
-  async scheduleGrant(requestId: string): Promise<void> {
-    this.add({ id: jobIds.grant(requestId), kind: 'grant', requestId, runAt: this.clock.now() });
+  async scheduleGrant(requestId: string, at?: number): Promise<void> {
+    this.add({ id: jobIds.grant(requestId), kind: 'grant', requestId, runAt: Math.max(at ?? 0, this.clock.now()) });
+  }
+
+  /** As BullMQ's `Queue.remove`: a running job stays. */
+  async cancelGrant(requestId: string): Promise<void> {
+    const id = jobIds.grant(requestId);
+    if (this.byId.get(id)?.state !== 'running') this.byId.delete(id);
   }
 
   async scheduleRevocation(requestId: string, at: number): Promise<void> {
@@ -72,6 +79,10 @@ export class InMemoryJobScheduler implements JobScheduler {
       this.byId.delete(id);
     }
     this.add({ id, kind: 'revoke', requestId, runAt: this.clock.now() });
+  }
+
+  async scheduleEscalation(requestId: string, at: number): Promise<void> {
+    this.add({ id: jobIds.escalation(requestId), kind: 'escalation', requestId, runAt: at });
   }
 
   async scheduleApprovalTimeout(requestId: string, at: number): Promise<void> {

@@ -25,7 +25,8 @@ export type NotifierCall =
   | { method: 'replyInThread'; message: MessageRef; kind: NoticeKind; request: AccessRequest }
   | { method: 'tellRequester'; kind: NoticeKind; request: AccessRequest }
   | { method: 'recordInAuditChannel'; kind: NoticeKind; request: AccessRequest }
-  | { method: 'showHome'; overview: PersonalOverview };
+  | { method: 'showHome'; overview: PersonalOverview }
+  | { method: 'tellEscalationApprovers'; userIds: string[]; request: AccessRequest };
 
 /**
  * A `Notifier` that records every call. Like the Slack one, it posts the approval message in the role's approval
@@ -61,6 +62,10 @@ export class RecordingNotifier implements Notifier {
 
   async showHome(overview: PersonalOverview): Promise<void> {
     this.calls.push({ method: 'showHome', overview });
+  }
+
+  async tellEscalationApprovers(userIds: readonly string[], request: AccessRequest): Promise<void> {
+    this.calls.push({ method: 'tellEscalationApprovers', userIds: [...userIds], request });
   }
 
   /** The calls of one method, typed. */

@@ -19,6 +19,7 @@ const OPERATIONS_DEFAULTS = {
   allowedTeams: [],
   maxOpenRequestsPerPerson: 5,
   identity: 'email',
+  maxLeadTimeMs: 7 * 24 * 3_600_000,
 };
 const H = 60 * M;
 
@@ -113,6 +114,7 @@ describe('parsePolicy', () => {
             risk: 'low',
             breakGlass: false,
             selfExtend: false,
+            maxLeadTimeMs: 7 * 24 * H,
           },
         ],
         principals: {},

@@ -40,3 +40,25 @@ describe('alertBlocks', () => {
     expect(text).not.toContain('<!here>');
   });
 });
+
+describe('the policy-rejected alert', () => {
+  const rejected = (problems: string[]): Alert => ({
+    kind: 'policy-rejected',
+    details: { file: '/etc/jit/policy.yml', trigger: 'file-change', problems },
+  });
+
+  it('lists every problem of a bad file, defused, and says the policy in force stays', () => {
+    const text = alertText(rejected(['roles[0].id: must be lowercase', 'roles[1].approvers: <!channel> name one']));
+    expect(text).toContain('the policy in force stays unchanged');
+    expect(text).toContain('• roles[0].id: must be lowercase');
+    expect(text).toContain('• roles[1].approvers: &lt;!channel&gt; name one');
+    expect(textOf(rejected(['x']))).not.toContain('Retry now');
+  });
+
+  it('stays within a section block’s 3,000 characters however many long problems there are', () => {
+    const [section] = alertBlocks(rejected(Array.from({ length: 40 }, (_, i) => `roles[${i}]: ${'&'.repeat(500)}`)));
+    const mrkdwn = section?.type === 'section' ? (section.text?.text ?? '') : '';
+    expect(mrkdwn).toContain("…and 30 more in the bot's log.");
+    expect(mrkdwn.length).toBeLessThanOrEqual(3_000);
+  });
+});

@@ -198,6 +198,16 @@ const SENTENCES: Record<DomainErrorCode, [DomainError, string][]> = {
       }),
       'You are not an approver of prod, so you cannot deny k7m2xq9d.',
     ],
+    [
+      new DomainError('not_allowed', {
+        situation: 'not-yet-escalated',
+        action: 'approve',
+        requestId: 'k7m2xq9d',
+        roleId: 'prod',
+        escalatesAt: Date.UTC(2026, 2, 10, 9, 15),
+      }),
+      'k7m2xq9d is escalated to you only if nobody decides by <!date^1773134100^{date_short_pretty} {time}|2026-03-10 09:15 UTC>; until then only the approvers of prod can approve it.',
+    ],
   ],
   self_approval: [
     [
@@ -406,10 +416,62 @@ const SENTENCES: Record<DomainErrorCode, [DomainError, string][]> = {
       '`/jit list` takes nothing after it.',
     ],
   ],
+  invalid_approval_duration: [
+    [
+      new DomainError('invalid_approval_duration', {
+        requestId: 'k7m2xq9d',
+        roleId: 'prod',
+        durationMs: 3 * H,
+        problem: 'longer-than-requested',
+        requestedMs: 2 * H,
+        minMs: 60_000,
+      }),
+      '3h is longer than the 2h asked for in k7m2xq9d; approve for at most 2h.',
+    ],
+    [
+      new DomainError('invalid_approval_duration', {
+        requestId: 'k7m2xq9d',
+        roleId: 'prod',
+        durationMs: 30_000,
+        problem: 'below-minimum',
+        requestedMs: 2 * H,
+        minMs: 60_000,
+      }),
+      "30s is shorter than the policy's minimum; approve k7m2xq9d for at least 1m.",
+    ],
+  ],
   too_many_requests: [
     [
       new DomainError('too_many_requests', { limit: '5', open: 5 }),
       'You already have 5 pending or active requests, the most one person may have; cancel or revoke one first (`/jit list`).',
+    ],
+  ],
+  invalid_start: [
+    [
+      new DomainError('invalid_start', { input: 'tomorrow 22:00', problem: 'syntax' }),
+      '"tomorrow 22:00" is not a start time. Write the date and time, read in your Slack time zone, as `at 2026-12-01 22:00`, or with an offset, `at 2026-12-01T22:00+01:00`.',
+    ],
+    [
+      new DomainError('invalid_start', { input: '2026-02-30 22:00', problem: 'no-such-time' }),
+      '"2026-02-30 22:00" is no such time (check the date, and any daylight-saving change in your time zone that night).',
+    ],
+  ],
+  start_in_past: [
+    [
+      new DomainError('start_in_past', { startsAt: Date.UTC(2026, 2, 10, 8), now: Date.UTC(2026, 2, 10, 9) }),
+      'The start <!date^1773129600^{date_short_pretty} {time}|08:00 UTC> has already passed; choose a time ahead, or leave the start out to begin as soon as the request is approved.',
+    ],
+  ],
+  start_too_far: [
+    [
+      new DomainError('start_too_far', {
+        roleId: 'prod',
+        startsAt: Date.UTC(2026, 2, 20, 9),
+        now: Date.UTC(2026, 2, 10, 9),
+        limit: '7d',
+        maxLeadMs: 7 * 24 * H,
+      }),
+      'prod can be scheduled at most 7d ahead, and <!date^1773997200^{date_short_pretty} {time}|2026-03-20 09:00 UTC> is further; ask again closer to the time.',
     ],
   ],
 };

@@ -84,6 +84,11 @@ describe('manifest.yml', () => {
     expect(listeners.message).toEqual([]);
   });
 
+  it('acknowledges the approval message menus it sends, which need no manifest entry beyond interactivity', () => {
+    // The "Approve for" menu sends a block_actions of its own on each choice; an unacknowledged one shows an error.
+    expect(listeners.action).toEqual(expect.arrayContaining([ACTION_IDS.approve, ACTION_IDS.approvalDuration]));
+  });
+
   it('declares the options load URL, at the events path, because the code answers a type-ahead menu', () => {
     // Only the request form's role menu loads its options from the bot, and only as block_suggestion.
     expect(listeners.options).toEqual([{ type: 'block_suggestion', action_id: ACTION_IDS.pickRole }]);

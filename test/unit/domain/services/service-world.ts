@@ -171,6 +171,7 @@ export function serviceWorld(options: Partial<InMemoryWorldOptions> = {}): Servi
       grant: (job) => lifecycle.activate(job.requestId ?? ''),
       revoke: (job) => lifecycle.finishAccess(job.requestId ?? ''),
       'approval-timeout': (job) => lifecycle.timeOutPending(job.requestId ?? ''),
+      escalation: (job) => lifecycle.escalate(job.requestId ?? ''),
       'revocation-check': (job) => lifecycle.verifyRevoked(job.requestId ?? ''),
     },
     file,

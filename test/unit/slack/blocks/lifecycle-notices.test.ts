@@ -63,6 +63,23 @@ describe('threadReply', () => {
   });
 });
 
+describe('an approval both shortened and scheduled', () => {
+  const both = makeRequest({
+    approvals: [{ userId: 'U0LEAD', at: T0 + MINUTE, durationMs: 30 * MINUTE }],
+    decidedBy: 'U0LEAD',
+    durationMs: 30 * MINUTE,
+    requestedDurationMs: 2 * HOUR,
+    startsAt: T0 + HOUR,
+  });
+
+  it('says both: for how long instead of what was asked, and when access starts', () => {
+    for (const text of [threadReply('approved', both), requesterMessage('approved', both)]) {
+      expect(text).toContain('for 30m instead of 2h by <@U0LEAD>');
+      expect(text).toContain(`access starts ${slackTime(T0 + HOUR)}`);
+    }
+  });
+});
+
 describe('requesterMessage', () => {
   it('tells the requester when access is active until, in UTC as a fallback, and how to end it', () => {
     const message = requesterMessage('activated', request);

@@ -108,6 +108,59 @@ describe('parseJitCommand', () => {
     });
   });
 
+  describe('request … at <start>', () => {
+    it.each([
+      ['request db 2h patching at 2026-12-01 22:00', '2026-12-01 22:00'],
+      ['request db 2h patching  AT  2026-12-01T22:00+01:00 ', '2026-12-01T22:00+01:00'],
+      ['request db 2h patching at 2026-12-01T22:00:00Z', '2026-12-01T22:00:00Z'],
+      ['request db 2h patching at 2026-12-01 22:00-0500', '2026-12-01 22:00-0500'],
+    ])('%j takes the start off the reason', (text, start) => {
+      expect(parseJitCommand(text)).toEqual({
+        kind: 'request',
+        roleId: 'db',
+        duration: '2h',
+        reason: 'patching',
+        start,
+      });
+    });
+
+    it('works with the role’s default duration', () => {
+      expect(parseJitCommand('request db window OPS-7 at 2026-12-01 22:00')).toEqual({
+        kind: 'request',
+        roleId: 'db',
+        reason: 'window OPS-7',
+        start: '2026-12-01 22:00',
+      });
+    });
+
+    it('passes a start that looks like a date or a time but does not parse on, for the domain to refuse', () => {
+      expect(parseJitCommand('request db 2h patching at 2026-13-45 25:99')).toMatchObject({
+        start: '2026-13-45 25:99',
+      });
+      expect(parseJitCommand('request db 2h patching at 22:00')).toMatchObject({ reason: 'patching', start: '22:00' });
+    });
+
+    it('leaves any other "at" in the reason', () => {
+      expect(parseJitCommand('request db 2h look at logs')).toEqual({
+        kind: 'request',
+        roleId: 'db',
+        duration: '2h',
+        reason: 'look at logs',
+      });
+      expect(parseJitCommand('request db 2h restart at 3 nodes')).toMatchObject({ reason: 'restart at 3 nodes' });
+      expect(parseJitCommand('request db 2h at 2026-12-01 22:00 in the window')).toMatchObject({
+        reason: 'at 2026-12-01 22:00 in the window',
+      });
+    });
+
+    it('a start without a reason says what is missing', () => {
+      expect(parseJitCommand('request db 2h at 2026-12-01 22:00')).toEqual({
+        kind: 'invalid',
+        message: 'Say why you need it before the start: `/jit request <role> <duration> <reason> at 2026-12-01 22:00`.',
+      });
+    });
+  });
+
   describe.each(['cancel', 'revoke', 'status'] as const)('%s', (verb) => {
     it('takes one request ID, lowercased', () => {
       expect(parseJitCommand(`${verb} K7M2XQ9D`)).toEqual({ kind: verb, requestId: 'k7m2xq9d' });
