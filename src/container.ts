@@ -125,7 +125,11 @@ export function buildContainer(options: ContainerOptions): Container {
   const jobsWebClient = new WebClient(env.SLACK_BOT_TOKEN, { ...slackClientOptions, rejectRateLimitedCalls: true });
 
   const store = new RedisRequestStore(redis, keys, logger.child({ component: 'store' }));
-  const auditLog = new RedisAuditLog(redis, keys, logger.child({ component: 'audit' }));
+  const auditCursor = new AuditWebhookCursor(redis, keys);
+  const auditLog = new RedisAuditLog(redis, keys, logger.child({ component: 'audit' }), async () =>
+    // Only while a webhook is configured: a cursor left by a removed one must not hold retention back for ever.
+    policy.current().settings.auditWebhook !== undefined ? auditCursor.get() : undefined,
+  );
   const queues = createQueues(bullRedis, keys.queuePrefix(), logger.child({ component: 'jobs' }));
   const metrics = new Metrics({
     store: new RedisGaugeReader(redis, keys),
@@ -134,7 +138,6 @@ export function buildContainer(options: ContainerOptions): Container {
   });
   const scheduler = new BullMqJobScheduler(queues, clock, logger);
   const environment = options.environment ?? process.env;
-  const auditCursor = new AuditWebhookCursor(redis, keys);
   /** The webhook in force (read at each run, so a reload applies), with its secret from the environment. */
   const auditWebhookTarget = (): AuditWebhookTarget | undefined => {
     const current = policy.current();

@@ -75,6 +75,11 @@ export class RedisAuditLog implements AuditLog {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly logger?: Logger,
+    /**
+     * The stream ID of the last entry a reader still owed them has taken (the audit webhook's cursor), if one is
+     * owed: trimming stops there, so retention never drops an entry before it was delivered.
+     */
+    private readonly deliveredUpTo: () => Promise<string | undefined> = async () => undefined,
   ) {}
 
   async note(note: AuditNote): Promise<void> {
@@ -135,9 +140,20 @@ export class RedisAuditLog implements AuditLog {
     });
   }
 
-  /** Drops entries older than the retention; returns how many went. */
+  /** Drops entries older than the retention, but none not yet delivered; returns how many went. */
   async trim(olderThanMs: number): Promise<number> {
-    return this.redis.xtrim(this.keys.audit(), 'MINID', '~', `${Math.max(0, Math.floor(olderThanMs))}-0`);
+    const retentionFloor = Math.max(0, Math.floor(olderThanMs));
+    const delivered = await this.deliveredUpTo();
+    // Entries after the cursor are still owed; the first of them has an ID above the cursor's milliseconds.
+    const deliveredMs = delivered === undefined ? undefined : Number(delivered.split('-')[0]);
+    const floor = deliveredMs === undefined ? retentionFloor : Math.min(retentionFloor, deliveredMs);
+    if (floor < retentionFloor) {
+      this.logger?.warn(
+        { retainedFrom: new Date(floor).toISOString(), retentionUntil: new Date(retentionFloor).toISOString() },
+        'audit entries past their retention are kept: the audit webhook has not delivered them yet',
+      );
+    }
+    return this.redis.xtrim(this.keys.audit(), 'MINID', '~', `${floor}-0`);
   }
 }
 
