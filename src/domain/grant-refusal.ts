@@ -48,18 +48,32 @@ export class GrantRefused extends Error {
   readonly retryable: boolean;
 
   constructor(readonly refusal: GrantRefusal) {
-    super(plainGrantRefusal(refusal));
+    super(describeGrantRefusal(refusal));
     this.retryable = RETRYABLE_REFUSALS.has(refusal.code);
   }
 }
 
-/** A grant refusal as plain text for the audit trail and logs. */
-export function plainGrantRefusal(refusal: GrantRefusal): string {
+/** How a refusal's sentence names a person and a literal of the policy file; plain text by default. */
+export interface RefusalStyle {
+  person(userId: string): string;
+  literal(text: string): string;
+  /** Text someone typed (a profile email), made safe for where the sentence goes. */
+  typed(text: string): string;
+}
+
+const PLAIN: RefusalStyle = { person: (id) => id, literal: (text) => text, typed: (text) => text };
+
+/**
+ * A grant refusal in a sentence: plain text for the audit trail and logs by default; the Slack layer passes a
+ * style that mentions people and marks literals.
+ */
+export function describeGrantRefusal(refusal: GrantRefusal, style: RefusalStyle = PLAIN): string {
+  const { person, literal, typed } = style;
   switch (refusal.code) {
     case 'role_removed':
       return `role ${refusal.details.roleId} is no longer in the policy`;
     case 'requester_not_allowed':
-      return `the policy no longer lets ${refusal.details.requesterId} request ${refusal.details.roleId}`;
+      return `the policy no longer lets ${person(refusal.details.requesterId)} request ${refusal.details.roleId}`;
     case 'extended_access_ended':
       return `the access it extends (request ${refusal.details.extendedId}) has already ended`;
     case 'extension_over_max':
@@ -68,11 +82,11 @@ export function plainGrantRefusal(refusal: GrantRefusal): string {
       return `request ${refusal.details.extendedId} changed while it was being extended`;
     case 'email_unconfirmed': {
       const { userId, provider, address } = refusal.details;
-      return `Slack has not confirmed the email on ${userId}'s profile (${address}), so the bot will not use it to name them in ${provider}: confirm it in Slack, or an admin can add ${provider}: … or email: … under principals.${userId} in the policy file.`;
+      return `Slack has not confirmed the email on ${person(userId)}'s profile (${typed(address)}), so the bot will not use it to name them in ${provider}: confirm it in Slack, or an admin can add ${literal(`${provider}: …`)} or ${literal('email: …')} under principals.${userId} in the policy file.`;
     }
     case 'principals_required': {
       const { userId, provider } = refusal.details;
-      return `${userId} has no entry under principals in the policy file, and this policy names people in clouds only through it (settings.identity: principals), never by their Slack email: an admin must add ${provider}: … or email: … under principals.${userId}.`;
+      return `${person(userId)} has no entry under ${literal('principals')} in the policy file, and this policy names people in clouds only through it (settings.identity: principals), never by their Slack email: an admin must add ${literal(`${provider}: …`)} or ${literal('email: …')} under principals.${userId}.`;
     }
   }
 }

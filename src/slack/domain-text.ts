@@ -8,7 +8,7 @@ import type {
   NamedPeople,
   NotAllowedDetails,
 } from '../domain/errors';
-import type { GrantRefusal } from '../domain/grant-refusal';
+import { describeGrantRefusal, type GrantRefusal } from '../domain/grant-refusal';
 import type { Alert, AlertDetailsByKind, DriftDetails } from '../domain/ports';
 import { escapeMrkdwn, escapeMrkdwnWithin, slackTime, truncate } from './blocks/format';
 import { SLASH_COMMAND } from './ids';
@@ -95,6 +95,10 @@ export const REFUSAL_TEXT: RefusalText = {
     `The start ${slackTime(startsAt, now)} has already passed; choose a time ahead, or leave the start out to begin as soon as the request is approved.`,
   start_too_far: ({ roleId, startsAt, now, limit }) =>
     `${roleId} can be scheduled at most ${limit} ahead, and ${slackTime(startsAt, now)} is further; ask again closer to the time.`,
+  invalid_bundle: (details) =>
+    details.problem === 'too-many'
+      ? `One request can bundle at most ${details.limit} roles, and you asked for ${details.roleIds.length}; split them into several requests.`
+      : `${details.roleId} is break-glass access, which is asked for on its own: ${command(`request ${details.roleId} <reason>`)}, and the other roles in a separate request.`,
 };
 
 /** The sentence for a domain refusal. */
@@ -109,26 +113,7 @@ export function refusalText(error: DomainError): string {
  * mrkdwn: mentions live, what a person typed (a profile email) escaped.
  */
 export function grantRefusalText(refusal: GrantRefusal): string {
-  switch (refusal.code) {
-    case 'role_removed':
-      return `role ${refusal.details.roleId} is no longer in the policy`;
-    case 'requester_not_allowed':
-      return `the policy no longer lets ${mention(refusal.details.requesterId)} request ${refusal.details.roleId}`;
-    case 'extended_access_ended':
-      return `the access it extends (request ${refusal.details.extendedId}) has already ended`;
-    case 'extension_over_max':
-      return `${formatDuration(refusal.details.totalMs)} in total is more than ${refusal.details.roleId} now allows (${formatDuration(refusal.details.maxMs)})`;
-    case 'extended_request_changed':
-      return `request ${refusal.details.extendedId} changed while it was being extended`;
-    case 'email_unconfirmed': {
-      const { userId, provider, address } = refusal.details;
-      return `Slack has not confirmed the email on ${mention(userId)}'s profile (${escapeMrkdwn(address)}), so the bot will not use it to name them in ${provider}: confirm it in Slack, or an admin can add \`${provider}: …\` or \`email: …\` under principals.${userId} in the policy file.`;
-    }
-    case 'principals_required': {
-      const { userId, provider } = refusal.details;
-      return `${mention(userId)} has no entry under \`principals\` in the policy file, and this policy names people in clouds only through it (settings.identity: principals), never by their Slack email: an admin must add \`${provider}: …\` or \`email: …\` under principals.${userId}.`;
-    }
-  }
+  return describeGrantRefusal(refusal, { person: mention, literal: (text) => `\`${text}\``, typed: escapeMrkdwn });
 }
 
 /**

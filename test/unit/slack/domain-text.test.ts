@@ -1,5 +1,5 @@
 import { DomainError, type DomainErrorCode } from '../../../src/domain/errors';
-import { type GrantRefusal, type GrantRefusalCode, plainGrantRefusal } from '../../../src/domain/grant-refusal';
+import { describeGrantRefusal, type GrantRefusal, type GrantRefusalCode } from '../../../src/domain/grant-refusal';
 import type { Alert } from '../../../src/domain/ports';
 import { alertText, failureText, grantRefusalText, REFUSAL_TEXT, refusalText } from '../../../src/slack/domain-text';
 
@@ -474,6 +474,16 @@ const SENTENCES: Record<DomainErrorCode, [DomainError, string][]> = {
       'prod can be scheduled at most 7d ahead, and <!date^1773997200^{date_short_pretty} {time}|2026-03-20 09:00 UTC> is further; ask again closer to the time.',
     ],
   ],
+  invalid_bundle: [
+    [
+      new DomainError('invalid_bundle', { problem: 'too-many', roleIds: ['a', 'b', 'c'], limit: 2 }),
+      'One request can bundle at most 2 roles, and you asked for 3; split them into several requests.',
+    ],
+    [
+      new DomainError('invalid_bundle', { problem: 'break-glass', roleIds: ['a', 'emergency'], roleId: 'emergency' }),
+      'emergency is break-glass access, which is asked for on its own: `/jit request emergency <reason>`, and the other roles in a separate request.',
+    ],
+  ],
 };
 
 describe('refusalText', () => {
@@ -536,12 +546,12 @@ describe('grantRefusalText and failureText', () => {
   it.each(Object.entries(GRANT_REFUSALS))('%s', (_, [refusal, sentence]) => {
     expect(grantRefusalText(refusal)).toBe(sentence);
     // What the audit trail keeps says the same with plain IDs.
-    expect(plainGrantRefusal(refusal)).not.toMatch(/<@|<#|<!|\/jit/);
+    expect(describeGrantRefusal(refusal)).not.toMatch(/<@|<#|<!|\/jit/);
   });
 
   it('renders a coded refusal, and falls back to the stored reason for provider failures and old records', () => {
     const [refusal, sentence] = GRANT_REFUSALS.requester_not_allowed;
-    expect(failureText({ failureReason: plainGrantRefusal(refusal), grantRefusal: refusal })).toBe(sentence);
+    expect(failureText({ failureReason: describeGrantRefusal(refusal), grantRefusal: refusal })).toBe(sentence);
     expect(failureText({ failureReason: 'the sandbox account is closed' })).toBe('the sandbox account is closed');
     expect(failureText({})).toBe('unknown error');
   });
