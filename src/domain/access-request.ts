@@ -23,6 +23,11 @@ export interface Approval {
   at: number;
   /** The shorter duration this approver chose; absent when they approved the duration asked for. */
   durationMs?: number;
+  /**
+   * On a bundle: the roles this yes counts towards (those the approver approves, or the auto-approved ones for
+   * `system:auto-approve`). Absent: it counts for the request's first role, as on every one-role request.
+   */
+  roles?: string[];
 }
 
 /** Where the approval message for a request lives in Slack. */
@@ -37,7 +42,10 @@ export interface MessageRef {
  */
 export interface AccessRequest {
   id: string;
+  /** The role asked for; on a bundle, its first role. */
   roleId: string;
+  /** On a bundle (see `bundle.ts`): every role asked for, `roleId` first. Absent on a one-role request. */
+  bundle?: string[];
   requesterId: string;
   teamId: string;
   reason: string;
@@ -70,6 +78,8 @@ export interface AccessRequest {
    * later edited or removed.
    */
   grant?: GrantRecord;
+  /** On a bundle: the grant records of its roles after the first, by role ID (the first is `grant`). */
+  bundleGrants?: Record<string, GrantRecord>;
   expiresAt?: number;
   /** Set when someone ends an active grant early; the revoke job then finishes it as `revoked`. */
   revocationRequestedBy?: string;

@@ -1,4 +1,5 @@
 import type { AccessRequest } from './access-request';
+import { roleApprovalsMissing } from './bundle';
 import { isOpenSelector, type PeopleSelector, type Role } from './policy';
 import type { PeopleDirectory } from './ports';
 
@@ -58,8 +59,7 @@ export async function isRequesterOrApprover(
   return request.requesterId === userId || (role !== undefined && (await isApprover(role, userId, directory)));
 }
 
-/** Distinct approvals still needed before the request is approved. */
+/** Distinct approvals still needed for `role` (the request's role, or one role of a bundle). */
 export function approvalsMissing(request: AccessRequest, role: Role): number {
-  const distinct = new Set(request.approvals.map((approval) => approval.userId));
-  return Math.max(0, role.approvalsRequired - distinct.size);
+  return roleApprovalsMissing(request, role);
 }

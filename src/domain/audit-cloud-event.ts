@@ -25,6 +25,7 @@ export const AUDIT_EVENT_TYPES = {
   drift: 'the cloud and the store disagree about a grant',
   alert: 'the operators were alerted',
   reconciled: 'the reconciler revoked something past its expiry',
+  rollback: "a bundle's grant failed part-way and one role already granted was taken back",
   review: 'an admin reviewed break-glass access',
   policy: 'the policy file was reloaded, or a changed one refused',
 } as const;

@@ -22,6 +22,8 @@ export const AUDIT_NOTE_KINDS = [
   'refusal',
   /** An admin reviewed break-glass access after the fact. */
   'review',
+  /** A bundle's grant failed part-way: one role's access already granted was taken back. */
+  'rollback',
   /** The policy file was reloaded (what changed), or a changed file was refused (why). */
   'policy',
 ] as const;

@@ -34,7 +34,9 @@ export type DomainErrorCode =
   /** A scheduled start that has already passed. */
   | 'start_in_past'
   /** A scheduled start further ahead than the role's `maxLeadTime`. */
-  | 'start_too_far';
+  | 'start_too_far'
+  /** A bundle that cannot be asked for as one request (too many roles, or a break-glass role among them). */
+  | 'invalid_bundle';
 
 /** What people do that the domain can refuse on a decision (Approve or Deny). */
 export type DecisionAction = 'approve' | 'deny';
@@ -175,6 +177,10 @@ export interface DomainErrorDetailsByCode {
   start_in_past: { startsAt: number; now: number };
   /** `limit` is the role's `maxLeadTime` as people type it. */
   start_too_far: { roleId: string; startsAt: number; now: number; limit: string; maxLeadMs: number };
+  invalid_bundle: /** More roles than one request may bundle (`limit`). */
+    | { problem: 'too-many'; roleIds: string[]; limit: number }
+    /** `roleId` is break-glass access, which is asked for alone. */
+    | { problem: 'break-glass'; roleIds: string[]; roleId: string };
 }
 
 export type DomainErrorDetails<C extends DomainErrorCode = DomainErrorCode> = DomainErrorDetailsByCode[C];

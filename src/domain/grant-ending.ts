@@ -1,8 +1,11 @@
 /** The ending algorithm: revoke at expiry or on request, re-assert overlapping grants, verify the cloud let go. */
 import { type AccessRequest, SYSTEM_ACTORS } from './access-request';
+import { bundleParts, partSpec } from './bundle';
 import { formatDuration } from './duration';
+import { asPart } from './grant-bundle';
 import { grantSpec } from './grant-spec';
 import { type GrantLifecycleDeps, grantRecordFromPolicy, type LifecycleOutcome, providerFor } from './grant-step';
+import type { GrantSpec } from './ports';
 import { commitChange } from './request-commit';
 import { transition } from './request-machine';
 
@@ -22,6 +25,13 @@ export class GrantEnding {
     const grant =
       request.grant ?? (await grantRecordFromPolicy(this.deps, request, providerFor(this.deps, request), 'cleanup'));
     await this.deps.providers.get(grant.provider).revoke(grantSpec(request, grant, expiresAt));
+    // A bundle's other roles end with its first, at the same expiry.
+    for (const part of bundleParts(request).slice(1)) {
+      const view = asPart(request, part.roleId);
+      const record =
+        part.grant ?? (await grantRecordFromPolicy(this.deps, view, providerFor(this.deps, view), 'cleanup'));
+      await this.deps.providers.get(record.provider).revoke(partSpec(request, part, record, expiresAt));
+    }
     // Before the request is closed, so a failure here retries the whole step rather than being forgotten.
     const reasserted = await this.reassertOverlapping(request);
 
@@ -70,25 +80,47 @@ export class GrantEnding {
     if (!request?.grant || (request.state !== 'expired' && request.state !== 'revoked'))
       return { accessRemains: false };
     if ((await this.overlapping(request)).length > 0) return { accessRemains: false };
-    const provider = this.deps.providers.get(request.grant.provider);
-    const spec = grantSpec(request, request.grant, request.expiresAt ?? request.endedAt ?? 0);
+    const at = request.expiresAt ?? request.endedAt ?? 0;
+    let remains = false;
+    for (const part of bundleParts(request)) {
+      if (!part.grant) continue;
+      remains =
+        (await this.verifyPartRevoked(
+          request,
+          part.roleId,
+          partSpec(request, part, part.grant, at),
+          part.grant.provider,
+        )) || remains;
+    }
+    return { accessRemains: remains };
+  }
+
+  /** Reads one role's artefact back; revokes and reports it when it is still there. */
+  private async verifyPartRevoked(
+    request: AccessRequest,
+    roleId: string,
+    spec: GrantSpec,
+    providerName: string,
+  ): Promise<boolean> {
+    const requestId = request.id;
+    const provider = this.deps.providers.get(providerName);
     // Access the person held before this grant outlives it by design.
-    if (await provider.heldBefore?.(spec)) return { accessRemains: false };
-    if (!(await provider.verify(spec))) return { accessRemains: false };
+    if (await provider.heldBefore?.(spec)) return false;
+    if (!(await provider.verify(spec))) return false;
     await provider.revoke(spec);
     await this.deps.audit.note({
       kind: 'alert',
       requestId,
       actor: 'system:verify',
-      reason: `Access of ${request.requesterId} to ${request.roleId} (request ${request.id}) was still in place in ${provider.name} after its revocation had time to propagate; the bot revoked it again. Check the cloud.`,
+      reason: `Access of ${request.requesterId} to ${roleId} (request ${request.id}) was still in place in ${provider.name} after its revocation had time to propagate; the bot revoked it again. Check the cloud.`,
       at: this.deps.clock.now(),
     });
     await this.deps.alerter.alert({
       kind: 'access-remains',
       requestId,
-      details: { requesterId: request.requesterId, roleId: request.roleId, provider: provider.name },
+      details: { requesterId: request.requesterId, roleId, provider: provider.name },
     });
-    return { accessRemains: true };
+    return true;
   }
 
   /** Other active grants of the same role to the same person that outlast `request`. */

@@ -1,7 +1,9 @@
 /** The extension algorithm: an approved extension moves its active grant's expiry, in the cloud and the store. */
 import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
+import { bundleParts, bundleRoleIds, partSpec } from './bundle';
 import { formatDuration } from './duration';
 import { CloudProviderError } from './errors';
+import { asPart } from './grant-bundle';
 import { GrantRefused } from './grant-refusal';
 import { grantSpec } from './grant-spec';
 import {
@@ -40,14 +42,17 @@ export async function applyExtension(
     ) {
       throw ended();
     }
-    await checkStillAllowed(deps, extension);
-    const role = roleInForce(deps, extension);
-    const totalMs = original.expiresAt - original.activatedAt + extension.durationMs;
-    if (totalMs > role.maxDurationMs) {
-      throw new GrantRefused({
-        code: 'extension_over_max',
-        details: { roleId: role.id, totalMs, maxMs: role.maxDurationMs },
-      });
+    // A bundle is extended whole: every role still allowed, and none over its own maximum.
+    for (const roleId of bundleRoleIds(original)) {
+      await checkStillAllowed(deps, asPart(extension, roleId));
+      const role = roleInForce(deps, asPart(extension, roleId));
+      const totalMs = original.expiresAt - original.activatedAt + extension.durationMs;
+      if (totalMs > role.maxDurationMs) {
+        throw new GrantRefused({
+          code: 'extension_over_max',
+          details: { roleId: role.id, totalMs, maxMs: role.maxDurationMs },
+        });
+      }
     }
   }
   const expiresAt = alreadyApplied ? original.expiresAt : original.expiresAt + extension.durationMs;
@@ -65,6 +70,27 @@ export async function applyExtension(
       true,
     );
   }
+  // A bundle's other roles get the same later expiry on their own artefacts.
+  const bundleGrants: Record<string, GrantRecord> = {};
+  for (const part of bundleParts(original).slice(1)) {
+    if (!part.grant) continue;
+    const partProvider = deps.providers.get(part.grant.provider);
+    const partOutcome = await partProvider.grant(partSpec(original, part, part.grant, expiresAt));
+    const partGrant: GrantRecord = {
+      ...part.grant,
+      ...(partOutcome.memo !== undefined && { memo: partOutcome.memo }),
+      ...(partOutcome.instructions !== undefined && { instructions: partOutcome.instructions }),
+    };
+    if (!(await partProvider.verify(partSpec(original, part, partGrant, expiresAt)))) {
+      throw new CloudProviderError(
+        partProvider.name,
+        `the extended grant of ${part.roleId} did not show up when read back from the cloud`,
+        true,
+      );
+    }
+    bundleGrants[part.roleId] = partGrant;
+  }
+  const hasBundle = Object.keys(bundleGrants).length > 0;
 
   const at = deps.clock.now();
   let extended = original;
@@ -78,15 +104,25 @@ export async function applyExtension(
             actor: extension.decidedBy ?? SYSTEM_ACTORS.grantJob,
             reason: `extended by ${formatDuration(extension.durationMs)} (request ${extension.id})`,
             at,
-            patch: { expiresAt, grant, extensionsApplied: [...(current.extensionsApplied ?? []), extension.id] },
+            patch: {
+              expiresAt,
+              grant,
+              ...(hasBundle && { bundleGrants }),
+              extensionsApplied: [...(current.extensionsApplied ?? []), extension.id],
+            },
           })
         : undefined,
     );
     if (!change) {
       const current = await deps.store.get(extendedId);
       if (current?.state !== 'active' || current.revocationRequestedBy !== undefined) {
-        // It ended while the cloud was being told: the artefact must not outlive it.
+        // It ended while the cloud was being told: the artefacts must not outlive it.
         await provider.revoke(grantSpec(original, grant, original.expiresAt));
+        for (const part of bundleParts(original).slice(1)) {
+          const record = bundleGrants[part.roleId] ?? part.grant;
+          if (record)
+            await deps.providers.get(record.provider).revoke(partSpec(original, part, record, original.expiresAt));
+        }
         throw ended();
       }
       // Another change of its expiry got there first (a second extension): decide again on a fresh read.

@@ -1,7 +1,9 @@
 /** A request's deferred life, one facade: activation, failure, time-outs here; extension and ending in their files. */
 import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
+import { isBundle } from './bundle';
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
+import { cleanUpBundle, grantBundle, storedGrants } from './grant-bundle';
 import { GrantEnding } from './grant-ending';
 import { applyExtension } from './grant-extension';
 import type { GrantRefusal } from './grant-refusal';
@@ -51,6 +53,7 @@ export class GrantLifecycle {
       return { kind: 'not-due', dueAt: request.startsAt };
     }
 
+    if (isBundle(request)) return this.activateBundle(request);
     await checkStillAllowed(this.deps, request);
     const provider = providerFor(this.deps, request);
     const planned = await grantRecordFromPolicy(this.deps, request, provider);
@@ -123,6 +126,14 @@ export class GrantLifecycle {
     await this.deps.scheduler.scheduleNotice(requestId, 'failed', change.after.version);
     // A failed extension granted nothing of its own; the grant it extends keeps its expiry.
     if (change.after.extends !== undefined) return {};
+    if (isBundle(change.after)) {
+      try {
+        await cleanUpBundle(this.deps, change.after, at);
+        return {};
+      } catch (cleanupError) {
+        return { cleanupError };
+      }
+    }
     if (!findRole(this.deps.policy.current(), change.after.roleId)) return {};
     try {
       const provider = providerFor(this.deps, change.after);
@@ -176,6 +187,43 @@ export class GrantLifecycle {
   /** Escalates a request still undecided at its role's `escalateAfter`; see {@link escalatePending}. */
   escalate(requestId: string): Promise<LifecycleOutcome> {
     return escalatePending(this.deps, requestId);
+  }
+
+  /** {@link activate} for a bundle: every role granted with one expiry, or none (see {@link grantBundle}). */
+  private async activateBundle(request: AccessRequest): Promise<LifecycleOutcome> {
+    const activatedAt = this.deps.clock.now();
+    const expiresAt = (request.startsAt ?? activatedAt) + request.durationMs;
+    if (expiresAt <= activatedAt) {
+      await this.failGrant(
+        request.id,
+        `its scheduled window (${new Date(request.startsAt ?? activatedAt).toISOString()} for ${formatDuration(request.durationMs)}) had passed before it could be granted`,
+      );
+      return { kind: 'skipped', why: 'scheduled window passed' };
+    }
+    const granted = await grantBundle(this.deps, request, expiresAt);
+    const stored = storedGrants(granted);
+    const change = await commitChange(this.deps.store, request.id, (current) =>
+      current.state === 'approved'
+        ? transition(current, {
+            to: 'active',
+            actor: SYSTEM_ACTORS.grantJob,
+            reason: `granted ${granted.map((each) => `${each.part.roleId} through ${each.grant.provider}`).join(', ')} for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` from its scheduled start ${new Date(request.startsAt).toISOString()}` : ''}`,
+            at: activatedAt,
+            patch: { activatedAt, expiresAt, ...stored },
+          })
+        : undefined,
+    );
+    if (!change) {
+      const current = await this.deps.store.get(request.id);
+      if (current?.state === 'active') {
+        await this.afterActivation(current);
+        return { kind: 'skipped', why: 'another run activated it first' };
+      }
+      for (const each of granted) await each.provider.revoke(each.spec);
+      return { kind: 'skipped', why: `request became ${current?.state ?? 'unknown'} while granting` };
+    }
+    await this.afterActivation(change.after);
+    return { kind: 'done', request: change.after };
   }
 
   /** What follows an activation: the revocation at expiry, the expiry reminder and the notice. */

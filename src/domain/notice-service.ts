@@ -1,4 +1,5 @@
 import type { AccessRequest } from './access-request';
+import { bundleView, isBundle } from './bundle';
 import type { OverviewService } from './overview';
 import { findRole, type Role } from './policy';
 import type {
@@ -90,7 +91,9 @@ export class NoticeService {
       progress.mayWaitForApprovalMessage;
     if (!waitForMessage) {
       await step('approval-message', async () => {
-        const shown = await notifier.showApprovalMessage(request, role, message);
+        const shown = isBundle(request)
+          ? await notifier.showApprovalMessage(request, role, message, bundleView(this.deps.policy.current(), request))
+          : await notifier.showApprovalMessage(request, role, message);
         if (shown && !message) {
           message = shown;
           await store.setApprovalMessage(requestId, shown);

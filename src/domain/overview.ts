@@ -1,5 +1,6 @@
 import { type AccessRequest, OPEN_STATES } from './access-request';
 import { isApprover, isEscalationApprover } from './approvals';
+import { bundleRoleIds, bundleRoles } from './bundle';
 import { findRole, type Role } from './policy';
 import type { Clock, OverviewItem, PeopleDirectory, PersonalOverview, PolicySource, RequestStore } from './ports';
 
@@ -47,7 +48,8 @@ export class OverviewService {
     if (approverOf.size > 0 || escalateeOf.size > 0) {
       for (const request of await this.deps.store.listByState('pending')) {
         const decides =
-          approverOf.has(request.roleId) || (escalateeOf.has(request.roleId) && request.escalatedAt !== undefined);
+          bundleRoleIds(request).some((roleId) => approverOf.has(roleId)) ||
+          (escalateeOf.has(request.roleId) && request.escalatedAt !== undefined);
         if (!decides || request.requesterId === userId || request.approvalDeadline <= now) continue;
         if (request.approvals.some((approval) => approval.userId === userId)) continue;
         awaitingDecision.push({ request, role: findRole(policy, request.roleId) });
@@ -65,9 +67,14 @@ export class OverviewService {
     const people = new Set([request.requesterId]);
     const role = findRole(this.deps.policy.current(), request.roleId);
     if (approversToo && role) {
-      const candidates = [...role.approvers.users];
-      for (const group of role.approvers.usergroups) {
-        candidates.push(...(await this.deps.directory.usergroupMembers(group)));
+      const candidates: string[] = [];
+      // A bundle is before the approvers of each of its roles.
+      for (const each of bundleRoles(this.deps.policy.current(), request)) {
+        if (!each) continue;
+        candidates.push(...each.approvers.users);
+        for (const group of each.approvers.usergroups) {
+          candidates.push(...(await this.deps.directory.usergroupMembers(group)));
+        }
       }
       if (request.escalatedAt !== undefined) candidates.push(...(await this.escalationApprovers(request, role)));
       for (const userId of candidates) {

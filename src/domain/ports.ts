@@ -321,6 +321,8 @@ export interface Notifier {
     request: AccessRequest,
     role: Role | undefined,
     existing: MessageRef | undefined,
+    /** On a bundle: every role with the approvals it still needs; the message goes to the first role's channel. */
+    bundle?: readonly BundleRoleView[],
   ): Promise<MessageRef | undefined>;
   replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
   tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
@@ -350,4 +352,13 @@ export interface PersonalOverview {
   pending: OverviewItem[];
   /** Other people's pending requests this person may approve or deny and has not approved yet, oldest first. */
   awaitingDecision: OverviewItem[];
+}
+
+/** One role of a bundle as its approval message shows it. */
+export interface BundleRoleView {
+  roleId: string;
+  /** Undefined when the role left the policy. */
+  role?: Role;
+  /** Approvals still needed for this role. */
+  missing: number;
 }

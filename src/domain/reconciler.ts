@@ -1,4 +1,5 @@
-import { grantSpec } from './grant-spec';
+import type { AccessRequest } from './access-request';
+import { bundleOwnerId, bundleParts, bundleRoleIds, partSpec } from './bundle';
 import type {
   Alerter,
   AuditLog,
@@ -119,24 +120,29 @@ export class Reconciler {
     const roleIds = new Set(roles.map((role) => role.roleId));
     const now = this.deps.clock.now();
     for (const request of await this.deps.store.listByState('active')) {
-      if (!roleIds.has(request.roleId) || foundIds.has(request.id) || !request.grant) continue;
-      if (request.grant.provider !== provider.name || (request.expiresAt ?? 0) <= now) continue;
-      // Granted while (or just before) the cloud was listed: the listing may not show it yet.
-      if ((request.activatedAt ?? now) >= listedFrom - FRESH_GRANT_GRACE_MS) continue;
-      if (provider.sweeps && !provider.sweeps(grantSpec(request, request.grant, request.expiresAt ?? now))) continue;
-      await this.drift(report, request.id, {
-        situation: 'missing-in-cloud',
-        provider: provider.name,
-        roleId: request.roleId,
-        requesterId: request.requesterId,
-      });
+      // Each role of a bundle has its own artefact, named by its part ID.
+      for (const part of bundleParts(request)) {
+        if (!roleIds.has(part.roleId) || foundIds.has(part.partId) || !part.grant) continue;
+        if (part.grant.provider !== provider.name || (request.expiresAt ?? 0) <= now) continue;
+        // Granted while (or just before) the cloud was listed: the listing may not show it yet.
+        if ((request.activatedAt ?? now) >= listedFrom - FRESH_GRANT_GRACE_MS) continue;
+        if (provider.sweeps && !provider.sweeps(partSpec(request, part, part.grant, request.expiresAt ?? now)))
+          continue;
+        await this.drift(report, request.id, {
+          situation: 'missing-in-cloud',
+          provider: provider.name,
+          roleId: part.roleId,
+          requesterId: request.requesterId,
+        });
+      }
     }
   }
 
   /** Decides what to do with one artefact found in the cloud. */
   private async settleFound(provider: CloudProvider, grant: FoundGrant, report: ReconcileReport): Promise<void> {
     const now = this.deps.clock.now();
-    const request = await this.deps.store.get(grant.requestId);
+    // An artefact of a bundle's second or later role names its part ID; the request is its owner.
+    const request = (await this.deps.store.get(grant.requestId)) ?? (await this.bundleOwner(grant.requestId));
     const expiresAt = grant.expiresAt ?? request?.expiresAt;
     if (!request) {
       await this.drift(report, grant.requestId, {
@@ -162,6 +168,13 @@ export class Reconciler {
     if (request.state === 'active' && expiresAt !== undefined && expiresAt <= now) {
       await this.deps.scheduler.revokeNow(request.id);
     }
+  }
+
+  private async bundleOwner(partId: string): Promise<AccessRequest | undefined> {
+    const owner = bundleOwnerId(partId);
+    if (!owner) return undefined;
+    const request = await this.deps.store.get(owner.requestId);
+    return request !== undefined && bundleRoleIds(request).length > owner.index ? request : undefined;
   }
 
   private async revokeFound(

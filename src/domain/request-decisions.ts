@@ -1,6 +1,7 @@
 /** Decisions on pending requests: approve, deny, and the checks on who decides, from where and when. */
 import type { AccessRequest, Approval, MessageRef } from './access-request';
 import { approvalsMissing, approvedDuration, escalationDueAt, isApprover, isEscalationApprover } from './approvals';
+import { bundleApprovalsMissing, bundleRoleIds, isBundle } from './bundle';
 import { formatDuration } from './duration';
 import { type DecisionAction, DomainError } from './errors';
 import { findRole, type Role } from './policy';
@@ -48,25 +49,39 @@ export class RequestDecisions {
   ): Promise<ApprovalOutcome> {
     let missing = 0;
     const change = await commitChange(this.deps.store, requestId, async (request) => {
-      const role = await this.checkDecider(request, actorId, 'approve', click);
+      const { role, countsFor } = await this.checkDecider(request, actorId, 'approve', click);
+      const bundle = isBundle(request);
+      const policy = this.deps.policy.current();
+      const totalMissing = (current: AccessRequest) =>
+        bundle
+          ? bundleApprovalsMissing(policy, current).reduce((sum, each) => sum + each.missing, 0)
+          : approvalsMissing(current, role);
       if (request.approvals.some((approval) => approval.userId === actorId)) {
         throw new DomainError('already_approved_by_you', {
           requestId: request.id,
-          approvalsMissing: approvalsMissing(request, role),
+          approvalsMissing: totalMissing(request),
         });
       }
       const chosen = durationMs === undefined ? undefined : this.checkApprovalDuration(request, durationMs);
       const at = this.deps.clock.now();
-      const approval: Approval = { userId: actorId, at, ...(chosen !== undefined && { durationMs: chosen }) };
+      const approval: Approval = {
+        userId: actorId,
+        at,
+        ...(chosen !== undefined && { durationMs: chosen }),
+        // On a bundle an approver's yes counts for the roles they approve, and only those.
+        ...(bundle && { roles: countsFor }),
+      };
       const approvals = [...request.approvals, approval];
-      missing = approvalsMissing({ ...request, approvals }, role);
+      missing = totalMissing({ ...request, approvals });
       const given = role.approvalsRequired - missing;
       const forWhat = chosen !== undefined ? ` for ${formatDuration(chosen)}` : '';
       if (missing > 0) {
         return transition(request, {
           to: 'pending',
           actor: actorId,
-          reason: `approval ${given} of ${role.approvalsRequired}${forWhat}`,
+          reason: bundle
+            ? `approval for ${countsFor.join(', ')}${forWhat}; ${missing} more needed across the bundle`
+            : `approval ${given} of ${role.approvalsRequired}${forWhat}`,
           at,
           patch: { approvals },
         });
@@ -76,7 +91,7 @@ export class RequestDecisions {
       return transition(request, {
         to: 'approved',
         actor: actorId,
-        reason: `approved (${given} of ${role.approvalsRequired})${
+        reason: `approved (${bundle ? `every role of the bundle has its approvals` : `${given} of ${role.approvalsRequired}`})${
           shorter ? ` for ${formatDuration(granted.durationMs)} instead of ${formatDuration(request.durationMs)}` : ''
         }`,
         at,
@@ -170,7 +185,7 @@ export class RequestDecisions {
     actorId: string,
     action: DecisionAction,
     click: ClickContext,
-  ): Promise<Role> {
+  ): Promise<{ role: Role; countsFor: string[] }> {
     checkOrigin(this.deps, click, action);
     const inEscalationDm = click.fromDirectMessage === true && request.escalatedAt !== undefined;
     if (!click.fromAppHome && !inEscalationDm) {
@@ -204,16 +219,18 @@ export class RequestDecisions {
     if (request.requesterId === actorId) {
       throw new DomainError('self_approval', { requestId: request.id, roleId: request.roleId, action });
     }
-    const role = findRole(this.deps.policy.current(), request.roleId);
-    if (!role) {
-      throw new DomainError('not_allowed', {
-        situation: 'role-removed',
-        action,
-        requestId: request.id,
-        roleId: request.roleId,
-      });
+    const roles: Role[] = [];
+    for (const roleId of bundleRoleIds(request)) {
+      const found = findRole(this.deps.policy.current(), roleId);
+      if (!found) {
+        throw new DomainError('not_allowed', { situation: 'role-removed', action, requestId: request.id, roleId });
+      }
+      roles.push(found);
     }
-    if (!(await isApprover(role, actorId, this.deps.directory))) {
+    const [role] = roles as [Role, ...Role[]];
+    const countsFor: string[] = [];
+    for (const each of roles) if (await isApprover(each, actorId, this.deps.directory)) countsFor.push(each.id);
+    if (countsFor.length === 0) {
       const escalatesAt = escalationDueAt(request, role);
       const escalatee = await isEscalationApprover(role, actorId, this.deps.directory);
       if (escalatee && request.escalatedAt === undefined && escalatesAt !== undefined) {
@@ -233,6 +250,8 @@ export class RequestDecisions {
           roleId: role.id,
         });
       }
+      // A bundle escalates as its first role does; an escalation approver's yes counts for that role.
+      countsFor.push(role.id);
     }
     const standing = await this.deps.directory.userStanding(actorId);
     if (!standing || standing.deactivated || standing.guest) {
@@ -242,6 +261,6 @@ export class RequestDecisions {
         account: !standing ? 'unknown' : standing.deactivated ? 'deactivated' : 'guest',
       });
     }
-    return role;
+    return { role, countsFor };
   }
 }

@@ -1,13 +1,15 @@
 /** Extensions: how far a holder's active grant may be lengthened, and their requests for more time. */
 import { type AccessRequest, SYSTEM_ACTORS } from './access-request';
 import { mayRequest } from './approvals';
+import { bundleRoleIds, isBundle } from './bundle';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError } from './errors';
-import type { Role } from './policy';
+import { findRole, type Role } from './policy';
 import { checkOrigin, loadView, type RequestServiceDeps } from './request-checks';
 import {
   approveAtOnceOrAsk,
   approveBreakGlass,
+  askApprovers,
   autoApprove,
   checkDuration,
   checkReason,
@@ -41,7 +43,7 @@ export class RequestExtensions {
 
   /** The limits of an extension of this person's active grant; refuses when it cannot be extended. */
   async extensionOptions(requestId: string, actorId: string): Promise<ExtensionOptions> {
-    const { request, role } = await loadView(this.deps, requestId);
+    const { request } = await loadView(this.deps, requestId);
     const now = this.deps.clock.now();
     if (request.requesterId !== actorId) {
       throw new DomainError('not_allowed', {
@@ -73,9 +75,16 @@ export class RequestExtensions {
         state: request.state,
       });
     }
-    if (!role || !(await mayRequest(role, actorId, this.deps.directory))) {
-      throw new DomainError('role_not_requestable', { requestId, roleId: request.roleId, action: 'extend' });
+    // A bundle is extended whole: every role must still be requestable, and its shortest maximum bounds the total.
+    const roles: Role[] = [];
+    for (const roleId of bundleRoleIds(request)) {
+      const each = findRole(this.deps.policy.current(), roleId);
+      if (!each || !(await mayRequest(each, actorId, this.deps.directory))) {
+        throw new DomainError('role_not_requestable', { requestId, roleId, action: 'extend' });
+      }
+      roles.push(each);
     }
+    const role = roles.reduce((best, each) => (each.maxDurationMs < best.maxDurationMs ? each : best));
     const waiting = (await this.deps.store.listByRequester(actorId, ['pending', 'approved'])).find(
       (other) => other.extends === request.id,
     );
@@ -101,7 +110,7 @@ export class RequestExtensions {
         action: 'extend',
       });
     }
-    const needsApproval = !role.selfExtend && !role.autoApprove && !role.breakGlass;
+    const needsApproval = roles.some((each) => !extendsWithoutApproval(each));
     return { request, role, maxExtraMs, minDurationMs, needsApproval };
   }
 
@@ -123,6 +132,7 @@ export class RequestExtensions {
         ? extended.reason
         : checkReason(input.reason, role, undefined);
     const now = this.deps.clock.now();
+    if (isBundle(extended)) return this.requestBundleExtension(input, extended, role, extraMs, reason);
     const request = await storeNewRequest(this.deps, input, role, {
       durationMs: extraMs,
       reason,
@@ -145,4 +155,45 @@ export class RequestExtensions {
     if (role.breakGlass) return { request: await approveBreakGlass(this.deps, request, role), role };
     return { request: await approveAtOnceOrAsk(this.deps, request, role), role };
   }
+
+  /**
+   * An extension of a bundle is a bundle too: each role's approvers approve it for their role, except roles that
+   * extend without approval (`selfExtend` or auto-approved), which count as approved; when every role does, it is
+   * approved at once.
+   */
+  private async requestBundleExtension(
+    input: ExtensionInput,
+    extended: AccessRequest,
+    limiting: Role,
+    extraMs: number,
+    reason: string,
+  ): Promise<{ request: AccessRequest; role: Role }> {
+    const policy = this.deps.policy.current();
+    const roles = bundleRoleIds(extended)
+      .map((roleId) => findRole(policy, roleId))
+      .filter((each) => each !== undefined);
+    const [first] = roles as [Role, ...Role[]];
+    const now = this.deps.clock.now();
+    const timeoutMs = Math.min(...roles.map((each) => each.approvalTimeoutMs));
+    const free = roles.filter(extendsWithoutApproval).map((each) => each.id);
+    const request = await storeNewRequest(this.deps, input, first, {
+      durationMs: extraMs,
+      reason,
+      extends: extended.id,
+      bundle: [...bundleRoleIds(extended)],
+      approvalDeadline: Math.min(now + timeoutMs, extended.expiresAt ?? now),
+      ...(free.length > 0 &&
+        free.length < roles.length && { approvals: [{ userId: SYSTEM_ACTORS.autoApprove, at: now, roles: free }] }),
+    });
+    if (free.length === roles.length) {
+      const approved = await autoApprove(this.deps, request, 'every role of the bundle extends without approval');
+      return { request: approved, role: limiting };
+    }
+    return { request: await askApprovers(this.deps, request, first), role: first };
+  }
+}
+
+/** Roles whose holders get more time without an approver. */
+function extendsWithoutApproval(role: Role): boolean {
+  return role.selfExtend || role.autoApprove || role.breakGlass;
 }

@@ -1,7 +1,8 @@
 /** Filing requests: checks of role, duration, reason, ticket and the open-request cap; auto-approval, break-glass. */
-import { type AccessRequest, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
+import { type AccessRequest, type Approval, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
 import { escalationDueAt, mayRequest } from './approvals';
 import { autoApproves } from './auto-approve-rule';
+import { MAX_BUNDLE_ROLES } from './bundle';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError, type NewRequestAsked } from './errors';
 import { findRole, type Role } from './policy';
@@ -19,6 +20,11 @@ export interface RequestAccessInput {
   teamId: string;
   enterpriseId?: string;
   roleId: string;
+  /**
+   * A bundle: several roles in one request (`roleId` is then ignored). Each role's approvers must approve it; the
+   * longest duration is the shortest role maximum. One role here is an ordinary request.
+   */
+  bundle?: readonly string[];
   /** Human duration such as `2h`; the role's default when absent. */
   duration?: string;
   reason: string;
@@ -36,6 +42,10 @@ export interface NewRequestFields {
   approvalDeadline?: number;
   /** The scheduled start, already checked. */
   startsAt?: number;
+  /** Every role of a bundle, the role passed first. */
+  bundle?: string[];
+  /** Approvals the request starts with (a bundle's auto-approved roles). */
+  approvals?: Approval[];
 }
 
 /** Requests for access: checked against the policy in force, stored, then approved at once or sent to approvers. */
@@ -44,21 +54,15 @@ export class RequestIntake {
 
   /** Files a request; auto-approving roles go straight to granting. Nothing is stored if any check fails. */
   async requestAccess(input: RequestAccessInput): Promise<{ request: AccessRequest; role: Role }> {
-    const policy = this.deps.policy.current();
     checkOrigin(
       this.deps,
       { teamId: input.teamId, ...(input.enterpriseId !== undefined && { enterpriseId: input.enterpriseId }) },
       'request access',
     );
-    const roleId = input.roleId.trim().toLowerCase();
-    const role = findRole(policy, roleId);
-    if (!role || !(await mayRequest(role, input.requesterId, this.deps.directory))) {
-      const requestable = (await requestableRoles(this.deps, input.requesterId)).map((r) => r.id);
-      throw new DomainError(role ? 'role_not_requestable' : 'unknown_role', {
-        roleId,
-        requestableRoleIds: requestable,
-      });
-    }
+    const roleIds = [...new Set((input.bundle ?? [input.roleId]).map((id) => id.trim().toLowerCase()))];
+    if (roleIds.length > 1) return this.requestBundle(input, roleIds);
+    const roleId = roleIds[0] ?? '';
+    const role = await this.requestableRole(input.requesterId, roleId);
 
     const durationMs = checkDuration(
       this.deps,
@@ -69,14 +73,7 @@ export class RequestIntake {
     );
     const reason = checkReason(input.reason, role, { durationMs });
     const startsAt = input.startsAt === undefined ? undefined : checkStart(this.deps, input.startsAt, role);
-    const cap = policy.settings.maxOpenRequestsPerPerson;
-    // An extension lengthens access already counted; it is not another open request.
-    const open = (await this.deps.store.listByRequester(input.requesterId, OPEN_STATES)).filter(
-      (request) => request.extends === undefined,
-    );
-    if (open.length >= cap) {
-      throw new DomainError('too_many_requests', { limit: String(cap), open: open.length });
-    }
+    await this.checkOpenCap(input.requesterId);
     const request = await storeNewRequest(this.deps, input, role, {
       durationMs,
       reason,
@@ -90,6 +87,110 @@ export class RequestIntake {
       return { request: await approveBreakGlass(this.deps, request, role), role };
     }
     return { request: await approveAtOnceOrAsk(this.deps, request, role), role };
+  }
+
+  /**
+   * Files a bundle. Every role must be one the person may request (else the whole bundle is refused, naming the
+   * role); the duration is checked against the shortest role maximum, the reason against every role's ticket
+   * rule, the start against the shortest lead time, and the request times out at the shortest approval timeout.
+   * Break-glass roles are refused in a bundle: emergency access is asked for alone, and reviewed alone. A bundle
+   * is approved at once only when every role is auto-approved (by `autoApprove` or its rule, now); otherwise the
+   * auto-approved roles count as approved and the others wait for their own approvers.
+   */
+  private async requestBundle(
+    input: RequestAccessInput,
+    roleIds: string[],
+  ): Promise<{ request: AccessRequest; role: Role }> {
+    if (roleIds.length > MAX_BUNDLE_ROLES) {
+      throw new DomainError('invalid_bundle', { problem: 'too-many', roleIds, limit: MAX_BUNDLE_ROLES });
+    }
+    const roles: Role[] = [];
+    for (const roleId of roleIds) roles.push(await this.requestableRole(input.requesterId, roleId));
+    const breakGlass = roles.find((role) => role.breakGlass);
+    if (breakGlass) throw new DomainError('invalid_bundle', { problem: 'break-glass', roleIds, roleId: breakGlass.id });
+    const [first] = roles as [Role, ...Role[]];
+    const shortest = (pick: (role: Role) => number) =>
+      roles.reduce((best, role) => (pick(role) < pick(best) ? role : best), first);
+    const limiting = shortest((role) => role.maxDurationMs);
+    const durationMs = checkDuration(
+      this.deps,
+      input.duration === undefined
+        ? shortest((role) => role.defaultDurationMs).defaultDurationMs
+        : parseDuration(input.duration),
+      limiting.maxDurationMs,
+      limiting,
+      input.duration,
+    );
+    let reason = input.reason;
+    for (const role of roles) reason = checkReason(reason, role, { durationMs });
+    const startsAt =
+      input.startsAt === undefined
+        ? undefined
+        : checkStart(
+            this.deps,
+            input.startsAt,
+            shortest((role) => role.maxLeadTimeMs),
+          );
+    await this.checkOpenCap(input.requesterId);
+    const now = this.deps.clock.now();
+    const timeoutAt = now + shortest((role) => role.approvalTimeoutMs).approvalTimeoutMs;
+    const autoRoles: string[] = [];
+    for (const role of roles) {
+      const rule =
+        role.autoApproveWhen !== undefined &&
+        (await autoApproves(role.autoApproveWhen, input.requesterId, now, this.deps.directory));
+      if (role.autoApprove || rule) autoRoles.push(role.id);
+    }
+    // The roles that wait for approvers come first: the first role's channel gets the approval message and its
+    // escalation applies, and an auto-approved role may have no channel at all.
+    const ordered = [
+      ...roles.filter((role) => !autoRoles.includes(role.id)),
+      ...roles.filter((role) => autoRoles.includes(role.id)),
+    ];
+    const lead = ordered[0] ?? first;
+    const request = await storeNewRequest(this.deps, input, lead, {
+      durationMs,
+      reason,
+      bundle: ordered.map((role) => role.id),
+      approvalDeadline: startsAt === undefined ? timeoutAt : Math.min(timeoutAt, startsAt),
+      ...(startsAt !== undefined && { startsAt }),
+      ...(autoRoles.length > 0 &&
+        autoRoles.length < roles.length && {
+          approvals: [{ userId: SYSTEM_ACTORS.autoApprove, at: now, roles: autoRoles }],
+        }),
+    });
+    if (autoRoles.length === roles.length) {
+      return {
+        request: await autoApprove(this.deps, request, 'every role of the bundle is auto-approved'),
+        role: first,
+      };
+    }
+    return { request: await askApprovers(this.deps, request, first), role: first };
+  }
+
+  /** @throws DomainError `unknown_role` or `role_not_requestable`, naming the role, with what the person may request. */
+  private async requestableRole(requesterId: string, roleId: string): Promise<Role> {
+    const role = findRole(this.deps.policy.current(), roleId);
+    if (!role || !(await mayRequest(role, requesterId, this.deps.directory))) {
+      const requestable = (await requestableRoles(this.deps, requesterId)).map((r) => r.id);
+      throw new DomainError(role ? 'role_not_requestable' : 'unknown_role', {
+        roleId,
+        requestableRoleIds: requestable,
+      });
+    }
+    return role;
+  }
+
+  /** @throws DomainError `too_many_requests` when the person already has as many open requests as allowed. */
+  private async checkOpenCap(requesterId: string): Promise<void> {
+    const cap = this.deps.policy.current().settings.maxOpenRequestsPerPerson;
+    // An extension lengthens access already counted; it is not another open request.
+    const open = (await this.deps.store.listByRequester(requesterId, OPEN_STATES)).filter(
+      (request) => request.extends === undefined,
+    );
+    if (open.length >= cap) {
+      throw new DomainError('too_many_requests', { limit: String(cap), open: open.length });
+    }
   }
 }
 
@@ -214,7 +315,8 @@ export async function storeNewRequest(
       createdAt: now,
       updatedAt: now,
       approvalDeadline: fields.approvalDeadline ?? now + role.approvalTimeoutMs,
-      approvals: [],
+      approvals: fields.approvals ?? [],
+      ...(fields.bundle !== undefined && fields.bundle.length > 1 && { bundle: fields.bundle }),
       ...(fields.extends !== undefined && { extends: fields.extends }),
       ...(fields.startsAt !== undefined && { startsAt: fields.startsAt }),
     };
@@ -224,11 +326,12 @@ export async function storeNewRequest(
       to: 'pending',
       actor: input.requesterId,
       reason:
-        fields.extends !== undefined
+        (fields.bundle !== undefined && fields.bundle.length > 1 ? `bundle of ${fields.bundle.join(', ')}: ` : '') +
+        (fields.extends !== undefined
           ? `extend ${fields.extends} by ${formatDuration(fields.durationMs)}: ${fields.reason}`
           : fields.startsAt !== undefined
             ? `scheduled start ${new Date(fields.startsAt).toISOString()}: ${fields.reason}`
-            : fields.reason,
+            : fields.reason),
       at: now,
     });
     if (created) return request;
@@ -249,6 +352,15 @@ export async function approveAtOnceOrAsk(
     const why = role.autoApprove ? 'the role is auto-approved' : "the request matches the role's auto-approve rule";
     return autoApprove(deps, request, why);
   }
+  return askApprovers(deps, request, role);
+}
+
+/** Starts the wait for approvers: the timeout, the escalation (of `role`, the first role of a bundle), the reminder. */
+export async function askApprovers(
+  deps: RequestServiceDeps,
+  request: AccessRequest,
+  role: Role,
+): Promise<AccessRequest> {
   await deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);
   const escalatesAt = escalationDueAt(request, role);
   if (escalatesAt !== undefined && escalatesAt < request.approvalDeadline) {

@@ -24,6 +24,8 @@ export const ACTION_IDS = {
   cancel: 'jit_cancel',
   /** Request modal: the role menu, which redraws the duration menu with that role's limits. */
   pickRole: 'jit_pick_role',
+  /** Request modal: more roles to ask for in the same request (a bundle), a multi-select. */
+  pickMoreRoles: 'jit_pick_more_roles',
 } as const;
 
 /** Modals (`callback_id`). */
@@ -55,4 +57,6 @@ export const INPUT_IDS = {
   reason: 'reason',
   /** The request form's optional scheduled start (a datetimepicker). */
   start: 'start',
+  /** The request form's optional further roles, granted with the first as one bundle. */
+  moreRoles: 'more_roles',
 } as const;

@@ -68,6 +68,8 @@ const viewStateSchema = z.record(
     z.object({
       value: z.string().nullish(),
       selected_option: z.object({ value: z.string() }).nullish(),
+      /** A multi-select's choices. */
+      selected_options: z.array(z.object({ value: z.string() })).nullish(),
       /** A datetimepicker's choice: a Unix timestamp in seconds. */
       selected_date_time: z.number().nullish(),
     }),
@@ -81,6 +83,13 @@ export function viewInput(values: unknown, blockId: string, actionId: string): s
   const input = parsed.data[blockId]?.[actionId];
   const value = input?.selected_option?.value ?? input?.value ?? undefined;
   return value === null || value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The values chosen in a modal's multi-select, in the order shown; empty when nothing was chosen. */
+export function viewMultiInput(values: unknown, blockId: string, actionId: string): string[] {
+  const parsed = viewStateSchema.safeParse(values);
+  if (!parsed.success) return [];
+  return (parsed.data[blockId]?.[actionId]?.selected_options ?? []).map((option) => option.value);
 }
 
 /** What a modal's datetimepicker holds, in epoch milliseconds; undefined when nothing was picked. */

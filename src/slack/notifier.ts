@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { AccessRequest, MessageRef } from '../domain/access-request';
+import type { BundleRoleView } from '../domain/bundle';
 import type { Role } from '../domain/policy';
 import type { Clock, NoticeKind, Notifier, PersonalOverview } from '../domain/ports';
 import { approvalMessage } from './blocks/approval-message';
@@ -33,8 +34,9 @@ export class SlackNotifier implements Notifier {
     request: AccessRequest,
     role: Role | undefined,
     existing: MessageRef | undefined,
+    bundle?: readonly BundleRoleView[],
   ): Promise<MessageRef | undefined> {
-    const rendered = approvalMessage(request, role, this.options.minDurationMs?.());
+    const rendered = approvalMessage(request, role, this.options.minDurationMs?.(), bundle);
     if (existing) {
       await this.client.chat.update({
         channel: existing.channel,

@@ -25,9 +25,19 @@ const grantRefusalSchema = z.discriminatedUnion('code', [
   }),
 ]) satisfies z.ZodType<GrantRefusal>;
 
+const grantRecordSchema = z.object({
+  provider: z.string(),
+  target: z.record(z.string(), z.unknown()),
+  identities: z.record(z.string(), z.string()),
+  email: z.string().optional(),
+  memo: z.record(z.string(), z.string()).optional(),
+  instructions: z.string().optional(),
+});
+
 const storedRequestSchema = z.object({
   id: z.string(),
   roleId: z.string(),
+  bundle: z.array(z.string()).optional(),
   requesterId: z.string(),
   teamId: z.string(),
   reason: z.string(),
@@ -39,23 +49,20 @@ const storedRequestSchema = z.object({
   approvalDeadline: z.number(),
   startsAt: z.number().optional(),
   approvals: z.array(
-    z.object({ userId: z.string(), at: z.number(), durationMs: z.number().int().positive().optional() }),
+    z.object({
+      userId: z.string(),
+      at: z.number(),
+      durationMs: z.number().int().positive().optional(),
+      roles: z.array(z.string()).optional(),
+    }),
   ),
   requestedDurationMs: z.number().int().positive().optional(),
   escalatedAt: z.number().optional(),
   decidedBy: z.string().optional(),
   decidedAt: z.number().optional(),
   activatedAt: z.number().optional(),
-  grant: z
-    .object({
-      provider: z.string(),
-      target: z.record(z.string(), z.unknown()),
-      identities: z.record(z.string(), z.string()),
-      email: z.string().optional(),
-      memo: z.record(z.string(), z.string()).optional(),
-      instructions: z.string().optional(),
-    })
-    .optional(),
+  grant: grantRecordSchema.optional(),
+  bundleGrants: z.record(z.string(), grantRecordSchema).optional(),
   expiresAt: z.number().optional(),
   revocationRequestedBy: z.string().optional(),
   revocationRequestedAt: z.number().optional(),

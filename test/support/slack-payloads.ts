@@ -179,6 +179,8 @@ export interface ViewRef {
 export type ViewStateInput =
   | { type: 'plain_text_input'; value: string | null }
   | { type: 'static_select' | 'external_select'; selected_option: { value: string; text?: unknown } | null }
+  /** docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element: every option chosen. */
+  | { type: 'multi_static_select' | 'multi_external_select'; selected_options: { value: string; text?: unknown }[] }
   /** docs.slack.dev/reference/block-kit/block-elements/datetime-picker-element: a Unix timestamp in seconds. */
   | { type: 'datetimepicker'; selected_date_time: number | null };
 

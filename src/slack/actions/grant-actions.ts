@@ -1,5 +1,6 @@
 import type { App, BlockAction } from '@slack/bolt';
 import { extendModal } from '../blocks/decision-modals';
+import { roleNames } from '../blocks/format';
 import { ACTION_IDS } from '../ids';
 import type { SlackDeps } from '../slack-deps';
 import type { ExtendMetadata } from '../views/extend-submission';
@@ -28,7 +29,7 @@ export function registerGrantActions(app: App, deps: SlackDeps): void {
       // The App Home redraws at once to show it ending; elsewhere (the reminder DM) say so.
       return click.fromAppHome
         ? undefined
-        : `:no_entry_sign: Ending your access to *${request.roleId}* now; you get a DM when it is removed.`;
+        : `:no_entry_sign: Ending your access to *${roleNames(request)}* now; you get a DM when it is removed.`;
     }),
   );
 

@@ -3,7 +3,7 @@ import { approvalsMissing } from '../../domain/approvals';
 import { formatDuration } from '../../domain/duration';
 import type { OverviewItem, PersonalOverview } from '../../domain/ports';
 import { ACTION_IDS } from '../ids';
-import { escapeMrkdwnWithin, requestIdCode, slackTime } from './format';
+import { escapeMrkdwnWithin, requestIdCode, roleNames, slackTime } from './format';
 import { approveButton, cancelButton, denyButton, doneButton, extendButton, timeLeftMs } from './grant-buttons';
 
 /**
@@ -25,7 +25,7 @@ function more(hidden: number, where: string): KnownBlock[] {
 function activeBlocks(item: OverviewItem, now: number): KnownBlock[] {
   const { request, role } = item;
   const description = role ? ` — ${escapeMrkdwnWithin(role.description, MAX_DESCRIPTION)}` : '';
-  const head = `*${request.roleId}*${description}\nEnds ${slackTime(request.expiresAt ?? now, now)} · ${formatDuration(timeLeftMs(request, now))} left · request ${requestIdCode(request.id)}`;
+  const head = `*${roleNames(request)}*${description}\nEnds ${slackTime(request.expiresAt ?? now, now)} · ${formatDuration(timeLeftMs(request, now))} left · request ${requestIdCode(request.id)}`;
   if (request.revocationRequestedBy !== undefined) return [section(head), context(':no_entry_sign: Ending now…')];
   const blocks: KnownBlock[] = [section(head)];
   if (item.pendingExtension !== undefined) {
@@ -47,8 +47,8 @@ function pendingBlocks(item: OverviewItem, now: number): KnownBlock[] {
   const { request, role } = item;
   const what =
     request.extends !== undefined
-      ? `Extension of ${requestIdCode(request.extends)} (*${request.roleId}*) by ${formatDuration(request.durationMs)}`
-      : `*${request.roleId}* for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt, now)}` : ''}`;
+      ? `Extension of ${requestIdCode(request.extends)} (*${roleNames(request)}*) by ${formatDuration(request.durationMs)}`
+      : `*${roleNames(request)}* for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt, now)}` : ''}`;
   if (request.state !== 'pending' && request.startsAt !== undefined && request.startsAt > now)
     return [
       section(`${what} · approved, starts ${slackTime(request.startsAt, now)} · ${requestIdCode(request.id)}`),
@@ -58,9 +58,12 @@ function pendingBlocks(item: OverviewItem, now: number): KnownBlock[] {
     return [section(`${what} · approved, granting access… · ${requestIdCode(request.id)}`)];
   const required = role?.approvalsRequired ?? 1;
   const given = role ? required - approvalsMissing(request, role) : 0;
+  // A bundle waits for each role's own approvers; its approval message shows what each still needs.
+  const progress =
+    request.bundle !== undefined && request.bundle.length > 1 ? "each role's approvers" : `${given} of ${required}`;
   return [
     section(
-      `${what} · waiting for approval (${given} of ${required}), times out ${slackTime(request.approvalDeadline)} · ${requestIdCode(request.id)}`,
+      `${what} · waiting for approval (${progress}), times out ${slackTime(request.approvalDeadline)} · ${requestIdCode(request.id)}`,
     ),
     { type: 'actions', block_id: `pending-${request.id}`, elements: [cancelButton(request)] },
   ];
@@ -70,8 +73,8 @@ function awaitingBlocks(item: OverviewItem): KnownBlock[] {
   const { request } = item;
   const what =
     request.extends !== undefined
-      ? `asks to extend *${request.roleId}* by ${formatDuration(request.durationMs)}`
-      : `asks for *${request.roleId}* for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt)}` : ''}`;
+      ? `asks to extend *${roleNames(request)}* by ${formatDuration(request.durationMs)}`
+      : `asks for *${roleNames(request)}* for ${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt)}` : ''}`;
   const reason = escapeMrkdwnWithin(request.reason, MAX_QUOTED_REASON, { quote: true });
   return [
     section(

@@ -1,11 +1,12 @@
 import type { KnownBlock } from '@slack/types';
 import type { AccessRequest } from '../../domain/access-request';
 import { approvalsMissing } from '../../domain/approvals';
+import type { BundleRoleView } from '../../domain/bundle';
 import { formatDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
 import { failureText } from '../domain-text';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits';
-import { actorName, escapeMrkdwnWithin, requestIdCode, slackTime } from './format';
+import { actorName, escapeMrkdwnWithin, requestIdCode, roleNames, slackTime } from './format';
 
 /** Longest role description in the Role field; the policy sets no bound on it. */
 const MAX_ROLE_DESCRIPTION = 300;
@@ -26,10 +27,18 @@ export interface SlackMessage {
  * a menu to approve for less time, when `minDurationMs` is given and something shorter is allowed), then one line
  * saying what happened, so every approver sees the current state.
  */
-export function approvalMessage(request: AccessRequest, role: Role | undefined, minDurationMs?: number): SlackMessage {
-  const roleLine = role
-    ? `*${role.id}* — ${escapeMrkdwnWithin(role.description, MAX_ROLE_DESCRIPTION)} (${role.provider})${role.risk === 'high' ? '\n:warning: *high risk*' : ''}`
-    : `*${request.roleId}* (no longer in the policy)`;
+export function approvalMessage(
+  request: AccessRequest,
+  role: Role | undefined,
+  minDurationMs?: number,
+  bundle?: readonly BundleRoleView[],
+): SlackMessage {
+  const roleLine =
+    bundle !== undefined
+      ? bundleRoleLines(bundle)
+      : role
+        ? `*${role.id}* — ${escapeMrkdwnWithin(role.description, MAX_ROLE_DESCRIPTION)} (${role.provider})${role.risk === 'high' ? '\n:warning: *high risk*' : ''}`
+        : `*${roleNames(request)}* (no longer in the policy)`;
   const blocks: KnownBlock[] = [
     {
       type: 'section',
@@ -37,14 +46,17 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined, 
         type: 'mrkdwn',
         text:
           request.extends !== undefined
-            ? `:key: <@${request.requesterId}> asks to extend *${request.roleId}* by *${formatDuration(request.durationMs)}* (access from request ${requestIdCode(request.extends)})`
-            : `:key: <@${request.requesterId}> asks for *${request.roleId}* for *${formatDuration(request.requestedDurationMs ?? request.durationMs)}*`,
+            ? `:key: <@${request.requesterId}> asks to extend *${roleNames(request)}* by *${formatDuration(request.durationMs)}* (access from request ${requestIdCode(request.extends)})`
+            : `:key: <@${request.requesterId}> asks for *${roleNames(request)}* for *${formatDuration(request.requestedDurationMs ?? request.durationMs)}*`,
       },
     },
     {
       type: 'section',
       fields: [
-        { type: 'mrkdwn', text: `*Role*\n${roleLine}` },
+        {
+          type: 'mrkdwn',
+          text: `*${bundle !== undefined ? 'Roles (granted together or not at all)' : 'Role'}*\n${roleLine}`,
+        },
         {
           type: 'mrkdwn',
           text:
@@ -71,7 +83,7 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined, 
   if (request.state === 'pending') {
     const shorter = minDurationMs !== undefined ? approvalDurationBlock(request, minDurationMs) : undefined;
     blocks.push(
-      { type: 'context', elements: [{ type: 'mrkdwn', text: pendingLine(request, role) }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: pendingLine(request, role, bundle) }] },
       ...(shorter !== undefined ? [shorter] : []),
       { type: 'actions', block_id: `decide-${request.id}`, elements: [approveButton(request), denyButton(request)] },
     );
@@ -84,11 +96,38 @@ export function approvalMessage(request: AccessRequest, role: Role | undefined, 
   };
 }
 
-function pendingLine(request: AccessRequest, role: Role | undefined): string {
+/**
+ * A bundle's roles, one line each, with what each still needs: an approver counts for the roles they approve
+ * only. Roles whose approvers watch another channel name it, since the message is posted in the first role's.
+ */
+function bundleRoleLines(bundle: readonly BundleRoleView[]): string {
+  const firstChannel = bundle[0]?.role?.approvalChannel;
+  return bundle
+    .map(({ roleId, role, missing }) => {
+      if (!role) return `• *${roleId}* (no longer in the policy)`;
+      const status =
+        missing === 0 ? ':white_check_mark: approved' : `needs ${missing} more approval${missing > 1 ? 's' : ''}`;
+      const elsewhere =
+        missing > 0 && role.approvalChannel !== undefined && role.approvalChannel !== firstChannel
+          ? ` — approvers in <#${role.approvalChannel}>, approve here or in the bot's Home tab`
+          : '';
+      return `• *${role.id}* (${role.provider})${role.risk === 'high' ? ' :warning: high risk' : ''} · ${status}${elsewhere}`;
+    })
+    .join('\n')
+    .slice(0, BLOCK_KIT_LIMITS.sectionText - 40);
+}
+
+function pendingLine(request: AccessRequest, role: Role | undefined, bundle?: readonly BundleRoleView[]): string {
   const required = role?.approvalsRequired ?? 1;
   const given = required - (role ? approvalsMissing(request, role) : required);
   const who = request.approvals.map((approval) => actorName(approval.userId)).join(', ');
-  const progress = required > 1 ? `${given} of ${required} approvals${who ? ` (${who})` : ''}` : 'Needs 1 approval';
+  const missing = bundle?.reduce((sum, each) => sum + each.missing, 0) ?? 0;
+  const progress =
+    bundle !== undefined
+      ? `Needs ${missing} more approval${missing === 1 ? '' : 's'} across ${bundle.length} roles${who ? ` (so far: ${who})` : ''}`
+      : required > 1
+        ? `${given} of ${required} approvals${who ? ` (${who})` : ''}`
+        : 'Needs 1 approval';
   const escalated =
     request.escalatedAt !== undefined ? ` · :rotating_light: escalated ${slackTime(request.escalatedAt)}` : '';
   return `:hourglass_flowing_sand: Pending · ${progress}${escalated} · times out ${slackTime(request.approvalDeadline)}`;

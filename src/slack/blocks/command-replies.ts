@@ -5,7 +5,7 @@ import type { RequestView } from '../../domain/request-service';
 import { SLASH_COMMAND } from '../ids';
 import { stateLine } from './approval-message';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits';
-import { escapeMrkdwn, escapeMrkdwnWithin, requestIdCode, slackTime } from './format';
+import { escapeMrkdwn, escapeMrkdwnWithin, requestIdCode, roleNames, slackTime } from './format';
 
 const c = SLASH_COMMAND;
 
@@ -91,8 +91,8 @@ export function listText(requests: readonly AccessRequest[], now: number): strin
   const lines = requests.map((request) => {
     const head =
       request.extends !== undefined
-        ? `• ${requestIdCode(request.id)} extension of ${requestIdCode(request.extends)} (*${request.roleId}*)`
-        : `• ${requestIdCode(request.id)} *${request.roleId}*`;
+        ? `• ${requestIdCode(request.id)} extension of ${requestIdCode(request.extends)} (*${roleNames(request)}*)`
+        : `• ${requestIdCode(request.id)} *${roleNames(request)}*`;
     switch (request.state) {
       case 'active':
         return `${head} — active, ${formatDuration((request.expiresAt ?? now) - now)} left (until ${slackTime(request.expiresAt ?? now, now)})${request.revocationRequestedBy !== undefined ? ', being revoked' : ''}`;
@@ -110,7 +110,7 @@ export function listText(requests: readonly AccessRequest[], now: number): strin
 
 export function statusText({ request, role }: RequestView, now: number): string {
   const lines = [
-    `*Request ${requestIdCode(request.id)}*: <@${request.requesterId}> asked ${request.extends !== undefined ? `to extend ${requestIdCode(request.extends)}, ` : 'for '}*${request.roleId}*${role ? ` (${escapeMrkdwn(role.description)})` : ''} ${request.extends !== undefined ? 'by' : 'for'} ${formatDuration(request.durationMs)} at ${slackTime(request.createdAt, now)}`,
+    `*Request ${requestIdCode(request.id)}*: <@${request.requesterId}> asked ${request.extends !== undefined ? `to extend ${requestIdCode(request.extends)}, ` : 'for '}*${roleNames(request)}*${role ? ` (${escapeMrkdwn(role.description)})` : ''} ${request.extends !== undefined ? 'by' : 'for'} ${formatDuration(request.durationMs)} at ${slackTime(request.createdAt, now)}`,
     `*Reason*: ${escapeMrkdwn(request.reason)}`,
     `*State*: ${request.state} — ${stateLine(request)}`,
   ];
@@ -132,11 +132,13 @@ export function startsAtText(request: AccessRequest, now?: number): string {
 
 /** The immediate answer to a request: its ID and what happens next. */
 export function requestConfirmationText(request: AccessRequest, role: Role, now?: number): string {
-  const head = `:inbox_tray: Request ${requestIdCode(request.id)} for *${role.id}* (${formatDuration(request.durationMs)}${startsAtText(request, now)}) is filed.`;
+  const head = `:inbox_tray: Request ${requestIdCode(request.id)} for *${roleNames(request)}* (${formatDuration(request.durationMs)}${startsAtText(request, now)}) is filed.`;
   if (request.state !== 'pending')
     return request.startsAt !== undefined
       ? `${head} The role is auto-approved; access is granted at the start, and you will get a DM then. Call it off before then with \`${c} cancel ${request.id}\`.`
       : `${head} The role is auto-approved; you will get a DM as soon as access is active.`;
+  if (request.bundle !== undefined && request.bundle.length > 1)
+    return `${head} The roles are granted together or not at all, once each role's own approvers have approved; the request is in <#${role.approvalChannel ?? ''}>. You will get a DM when it is decided. Withdraw it with \`${c} cancel ${request.id}\`.`;
   const needed = role.approvalsRequired > 1 ? `${role.approvalsRequired} approvers` : 'an approver';
   return `${head} It waits for ${needed} in <#${role.approvalChannel ?? ''}>; you will get a DM when it is decided. Withdraw it with \`${c} cancel ${request.id}\`.`;
 }

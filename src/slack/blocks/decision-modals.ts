@@ -5,7 +5,7 @@ import type { Role } from '../../domain/policy';
 import { MAX_DENIAL_REASON_LENGTH, MAX_REASON_LENGTH } from '../../domain/request-service';
 import { INPUT_IDS, VIEW_IDS } from '../ids';
 import { durationChoices, durationOption } from './duration-choices';
-import { escapeMrkdwn, requestIdCode, slackTime, truncate } from './format';
+import { escapeMrkdwn, requestIdCode, roleNames, slackTime, truncate } from './format';
 
 /** Longest reason quoted in a summary; the approval message has the whole of it. */
 const MAX_QUOTED_REASON = 500;
@@ -14,8 +14,8 @@ const MAX_QUOTED_REASON = 500;
 export function denyModal(request: AccessRequest, privateMetadata: string): ModalView {
   const what =
     request.extends !== undefined
-      ? `to extend *${request.roleId}* by *${formatDuration(request.durationMs)}*`
-      : `*${request.roleId}* for *${formatDuration(request.durationMs)}*`;
+      ? `to extend *${roleNames(request)}* by *${formatDuration(request.durationMs)}*`
+      : `*${roleNames(request)}* for *${formatDuration(request.durationMs)}*`;
   return {
     type: 'modal',
     callback_id: VIEW_IDS.deny,

@@ -1,4 +1,6 @@
+import type { AccessRequest } from '../../domain/access-request';
 import { isSystemActor, SYSTEM_ACTORS } from '../../domain/access-request';
+import { bundleRoleIds } from '../../domain/bundle';
 
 /**
  * Escapes text for Slack mrkdwn: `&`, `<` and `>` are control characters there, so a reason such as
@@ -67,4 +69,9 @@ export function escapeMrkdwnWithin(text: string, max: number, options: { quote?:
     length += piece.length;
   }
   return pieces.join('');
+}
+
+/** The role a request is for, or every role of a bundle joined by commas (as `/jit request` takes them). */
+export function roleNames(request: Pick<AccessRequest, 'roleId' | 'bundle'>): string {
+  return bundleRoleIds(request).join(',');
 }

@@ -1,6 +1,7 @@
 import type { Button } from '@slack/types';
 import type { AccessRequest } from '../../domain/access-request';
 import { ACTION_IDS } from '../ids';
+import { roleNames } from './format';
 
 /** A button acting on one request: its value is the request ID, which is all the listeners accept. */
 function requestButton(
@@ -28,7 +29,7 @@ export function doneButton(request: AccessRequest): Button {
     style: 'danger',
     confirm: {
       title: { type: 'plain_text', text: 'End access now?' },
-      text: { type: 'mrkdwn', text: `Your access to *${request.roleId}* is removed right away.` },
+      text: { type: 'mrkdwn', text: `Your access to *${roleNames(request)}* is removed right away.` },
       confirm: { type: 'plain_text', text: 'End it' },
       deny: { type: 'plain_text', text: 'Keep it' },
       style: 'danger',

@@ -3,7 +3,7 @@ import { formatDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
 import type { NoticeKind } from '../../domain/ports';
 import { failureText } from '../domain-text';
-import { actorName, escapeMrkdwn, requestIdCode, slackTime } from './format';
+import { actorName, escapeMrkdwn, requestIdCode, roleNames, slackTime } from './format';
 
 /** The reply in the approval message's thread for one event; undefined when the event adds nothing there. */
 export function threadReply(kind: NoticeKind, request: AccessRequest): string | undefined {
@@ -19,7 +19,7 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
     case 'extended':
       return `:arrows_clockwise: Access extended; now active until ${slackTime(request.expiresAt ?? 0)}.`;
     case 'applied':
-      return `:arrows_clockwise: Extension applied: <@${request.requesterId}>'s access to *${request.roleId}* now lasts until ${slackTime(request.expiresAt ?? 0)}.`;
+      return `:arrows_clockwise: Extension applied: <@${request.requesterId}>'s access to *${roleNames(request)}* now lasts until ${slackTime(request.expiresAt ?? 0)}.`;
     case 'approval-recorded':
       return last ? `:ballot_box_with_check: ${actorName(last.userId)} approved; more approvals needed.` : undefined;
     case 'approved':
@@ -41,9 +41,9 @@ export function threadReply(kind: NoticeKind, request: AccessRequest): string | 
     case 'failed':
       return `:warning: Granting failed: ${failureText(request)}. Nothing is granted.`;
     case 'expired':
-      return `:hourglass: Access of <@${request.requesterId}> to *${request.roleId}* expired at ${slackTime(request.endedAt ?? 0)} and was removed.`;
+      return `:hourglass: Access of <@${request.requesterId}> to *${roleNames(request)}* expired at ${slackTime(request.endedAt ?? 0)} and was removed.`;
     case 'revoked':
-      return `:no_entry_sign: Access of <@${request.requesterId}> to *${request.roleId}* was revoked by ${actorName(request.endedBy ?? 'unknown')} and removed.`;
+      return `:no_entry_sign: Access of <@${request.requesterId}> to *${roleNames(request)}* was revoked by ${actorName(request.endedBy ?? 'unknown')} and removed.`;
   }
 }
 
@@ -55,12 +55,12 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
     case 'approved':
       // Access waits for the scheduled start: say when, and how to call it off meanwhile.
       if (request.startsAt !== undefined)
-        return `:white_check_mark: Your ${what} ${id} for *${request.roleId}* was approved${request.requestedDurationMs !== undefined ? ` ${shortenedApproval(request)}` : ''}; access starts ${slackTime(request.startsAt)} and ends ${slackTime(request.startsAt + request.durationMs)}. Call it off before then with \`/jit cancel ${request.id}\`.`;
+        return `:white_check_mark: Your ${what} ${id} for *${roleNames(request)}* was approved${request.requestedDurationMs !== undefined ? ` ${shortenedApproval(request)}` : ''}; access starts ${slackTime(request.startsAt)} and ends ${slackTime(request.startsAt + request.durationMs)}. Call it off before then with \`/jit cancel ${request.id}\`.`;
       return request.requestedDurationMs !== undefined
-        ? `:white_check_mark: Your ${what} ${id} for *${request.roleId}* was approved ${shortenedApproval(request)}.`
+        ? `:white_check_mark: Your ${what} ${id} for *${roleNames(request)}* was approved ${shortenedApproval(request)}.`
         : undefined;
     case 'escalated':
-      return `:rotating_light: Nobody decided on your ${what} ${id} for *${request.roleId}* in time, so it was escalated to more approvers.`;
+      return `:rotating_light: Nobody decided on your ${what} ${id} for *${roleNames(request)}* in time, so it was escalated to more approvers.`;
     case 'requested':
     case 'refresh':
     case 'approval-recorded':
@@ -71,31 +71,31 @@ export function requesterMessage(kind: NoticeKind, request: AccessRequest): stri
     case 'cancelled':
       // The requester cancelling needs no DM; an approver calling off their scheduled access does.
       return request.startsAt !== undefined && request.endedBy !== undefined && request.endedBy !== request.requesterId
-        ? `:heavy_minus_sign: Your ${what} ${id} for *${request.roleId}* was called off by ${actorName(request.endedBy)} before its scheduled start; nothing was granted.`
+        ? `:heavy_minus_sign: Your ${what} ${id} for *${roleNames(request)}* was called off by ${actorName(request.endedBy)} before its scheduled start; nothing was granted.`
         : undefined;
     case 'extended':
-      return `:arrows_clockwise: Your access to *${request.roleId}* is extended until ${slackTime(request.expiresAt ?? 0)} (request ${id}).`;
+      return `:arrows_clockwise: Your access to *${roleNames(request)}* is extended until ${slackTime(request.expiresAt ?? 0)} (request ${id}).`;
     case 'activated':
       return [
-        `:large_green_circle: Your access to *${request.roleId}* is active until ${slackTime(request.expiresAt ?? 0)} (${formatDuration(request.durationMs)}). Request ${id}; extend it or end it early (*I'm done*) in the bot's Home tab, or with \`/jit revoke ${request.id}\`.`,
+        `:large_green_circle: Your access to *${roleNames(request)}* is active until ${slackTime(request.expiresAt ?? 0)} (${formatDuration(request.durationMs)}). Request ${id}; extend it or end it early (*I'm done*) in the bot's Home tab, or with \`/jit revoke ${request.id}\`.`,
         ...(request.grant?.instructions !== undefined ? [request.grant.instructions] : []),
       ].join('\n');
     case 'denied':
-      return `:x: Your ${what} ${id} for *${request.roleId}* was denied by ${actorName(request.decidedBy ?? 'unknown')}.${denialReason(request)}`;
+      return `:x: Your ${what} ${id} for *${roleNames(request)}* was denied by ${actorName(request.decidedBy ?? 'unknown')}.${denialReason(request)}`;
     case 'timed-out':
       return request.extends !== undefined
-        ? `:alarm_clock: Your extension request ${id} for *${request.roleId}* timed out: no approver decided in time. Your access keeps its expiry.`
-        : `:alarm_clock: Your request ${id} for *${request.roleId}* timed out: no approver decided in time. Ask again with \`/jit request ${request.roleId} ${formatDuration(request.durationMs)} <reason>\`.`;
+        ? `:alarm_clock: Your extension request ${id} for *${roleNames(request)}* timed out: no approver decided in time. Your access keeps its expiry.`
+        : `:alarm_clock: Your request ${id} for *${roleNames(request)}* timed out: no approver decided in time. Ask again with \`/jit request ${roleNames(request)} ${formatDuration(request.durationMs)} <reason>\`.`;
     case 'failed':
       return request.extends !== undefined
-        ? `:warning: Your extension request ${id} for *${request.roleId}* was approved, but extending failed: ${failureText(request)}. Your access keeps its expiry.`
-        : `:warning: Your request ${id} for *${request.roleId}* was approved, but granting failed: ${failureText(request)}. Nothing is granted; the approvers were told.`;
+        ? `:warning: Your extension request ${id} for *${roleNames(request)}* was approved, but extending failed: ${failureText(request)}. Your access keeps its expiry.`
+        : `:warning: Your request ${id} for *${roleNames(request)}* was approved, but granting failed: ${failureText(request)}. Nothing is granted; the approvers were told.`;
     case 'expired':
-      return `:hourglass: Your access to *${request.roleId}* has expired and was removed (request ${id}).`;
+      return `:hourglass: Your access to *${roleNames(request)}* has expired and was removed (request ${id}).`;
     case 'revoked':
       return request.endedBy === request.requesterId
-        ? `:no_entry_sign: You ended your access to *${request.roleId}*; it was removed (request ${id}).`
-        : `:no_entry_sign: Your access to *${request.roleId}* was revoked by ${actorName(request.endedBy ?? 'unknown')} and removed (request ${id}).`;
+        ? `:no_entry_sign: You ended your access to *${roleNames(request)}*; it was removed (request ${id}).`
+        : `:no_entry_sign: Your access to *${roleNames(request)}* was revoked by ${actorName(request.endedBy ?? 'unknown')} and removed (request ${id}).`;
   }
 }
 
@@ -128,7 +128,7 @@ export function escalationThreadReply(request: AccessRequest, role: Role): strin
 /** One line per event for the optional audit channel. */
 export function auditLine(kind: NoticeKind, request: AccessRequest): string | undefined {
   if (kind === 'refresh' || kind === 'approval-reminder' || kind === 'expiry-reminder') return undefined;
-  return `${requestIdCode(request.id)} <@${request.requesterId}> · *${request.roleId}* · ${kind}`;
+  return `${requestIdCode(request.id)} <@${request.requesterId}> · *${roleNames(request)}* · ${kind}`;
 }
 
 /** The approver's words to the requester, when they gave any. */

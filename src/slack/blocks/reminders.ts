@@ -3,7 +3,7 @@ import { approvalsMissing } from '../../domain/approvals';
 import { formatDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
 import type { SlackMessage } from './approval-message';
-import { requestIdCode, slackTime } from './format';
+import { requestIdCode, roleNames, slackTime } from './format';
 import { doneButton, extendButton, timeLeftMs } from './grant-buttons';
 
 /** The DM before a grant expires, with Extend and I'm done. */
@@ -16,7 +16,7 @@ export function expiryReminder(request: AccessRequest, role: Role | undefined, n
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `:hourglass_flowing_sand: Your access to *${request.roleId}* ends ${slackTime(request.expiresAt ?? now, now)}, in about ${left} (request ${requestIdCode(request.id)}).`,
+          text: `:hourglass_flowing_sand: Your access to *${roleNames(request)}* ends ${slackTime(request.expiresAt ?? now, now)}, in about ${left} (request ${requestIdCode(request.id)}).`,
         },
       },
       { type: 'actions', block_id: `remind-${request.id}`, elements: [extendButton(request), doneButton(request)] },

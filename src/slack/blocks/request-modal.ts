@@ -1,4 +1,11 @@
-import type { ExternalSelect, KnownBlock, ModalView, StaticSelect } from '@slack/types';
+import type {
+  ExternalSelect,
+  KnownBlock,
+  ModalView,
+  MultiExternalSelect,
+  MultiStaticSelect,
+  StaticSelect,
+} from '@slack/types';
 import type { AccessRequest } from '../../domain/access-request';
 import { formatDuration, parseDuration } from '../../domain/duration';
 import type { Role } from '../../domain/policy';
@@ -6,7 +13,7 @@ import { MAX_REASON_LENGTH } from '../../domain/request-service';
 import { ACTION_IDS, INPUT_IDS, VIEW_IDS } from '../ids';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits';
 import { durationChoices, durationOption } from './duration-choices';
-import { escapeMrkdwnWithin, requestIdCode, slackTime, truncate } from './format';
+import { escapeMrkdwnWithin, requestIdCode, roleNames, slackTime, truncate } from './format';
 import { roleOption, roleOptionGroups } from './role-options';
 
 export interface RequestModalInput {
@@ -54,6 +61,41 @@ function roleMenuFor(roles: readonly Role[], selected: Role | undefined): Static
     // 0: opening the menu already lists the first roles (Slack's default waits for 3 typed characters).
     min_query_length: 0,
     ...initial,
+  };
+}
+
+/**
+ * The optional "also request" menu: further roles granted with the first as one bundle. Static while the roles fit
+ * one menu, else type-ahead through the same suggestions as the role menu.
+ */
+function moreRolesMenuFor(roles: readonly Role[]): MultiStaticSelect | MultiExternalSelect {
+  if (roles.length <= BLOCK_KIT_LIMITS.selectOptions) {
+    return {
+      type: 'multi_static_select',
+      action_id: ACTION_IDS.pickMoreRoles,
+      placeholder: { type: 'plain_text', text: 'Add roles to this request' },
+      option_groups: roleOptionGroups(roles),
+    };
+  }
+  return {
+    type: 'multi_external_select',
+    action_id: ACTION_IDS.pickMoreRoles,
+    placeholder: { type: 'plain_text', text: 'Type to add roles' },
+    min_query_length: 0,
+  };
+}
+
+function moreRolesBlock(roles: readonly Role[]): KnownBlock {
+  return {
+    type: 'input',
+    block_id: INPUT_IDS.moreRoles,
+    optional: true,
+    label: { type: 'plain_text', text: 'Also request' },
+    element: moreRolesMenuFor(roles),
+    hint: {
+      type: 'plain_text',
+      text: "Granted together with the role above, or not at all, once each role's approvers approve; the shortest maximum applies.",
+    },
   };
 }
 
@@ -113,6 +155,8 @@ export function requestModal(input: RequestModalInput): ModalView {
         },
       }),
     },
+    // A bundle needs a second role to choose.
+    ...(roles.length > 1 ? [moreRolesBlock(roles)] : []),
     {
       type: 'input',
       block_id: INPUT_IDS.duration,
@@ -188,7 +232,7 @@ export function requestModal(input: RequestModalInput): ModalView {
 
 /** What the form turns into once the request is filed. */
 export function requestSentView(request: AccessRequest, role: Role): ModalView {
-  const head = `${requestIdCode(request.id)} for *${role.id}* (${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt)}` : ''})`;
+  const head = `${requestIdCode(request.id)} for *${roleNames(request)}* (${formatDuration(request.durationMs)}${request.startsAt !== undefined ? ` starting ${slackTime(request.startsAt)}` : ''})`;
   const text =
     request.state === 'pending'
       ? `:inbox_tray: Request ${head} is waiting for approval${role.approvalChannel !== undefined ? ` in <#${role.approvalChannel}>` : ''}; you get a DM when it is decided.`

@@ -4,6 +4,7 @@ import { DomainError } from '../../domain/errors';
 import { parseStartTime } from '../../domain/start-time';
 import { answerEphemerally } from '../ack-deadline';
 import { helpText, listText, requestConfirmationText, rolesText, statusText } from '../blocks/command-replies';
+import { roleNames } from '../blocks/format';
 import { answerFailure } from '../error-reporter';
 import { SLASH_COMMAND } from '../ids';
 import type { SlackDeps } from '../slack-deps';
@@ -70,13 +71,13 @@ async function answer(
         return statusText(await deps.requests.status(parsed.requestId, userId), deps.clock.now());
       case 'cancel': {
         const request = await deps.requests.cancel(parsed.requestId, userId);
-        return `:heavy_minus_sign: Request \`${request.id}\` for *${request.roleId}* is cancelled.`;
+        return `:heavy_minus_sign: Request \`${request.id}\` for *${roleNames(request)}* is cancelled.`;
       }
       case 'revoke': {
         const request = await deps.requests.revoke(parsed.requestId, userId);
         if (request.state === 'cancelled')
-          return `:heavy_minus_sign: Request \`${request.id}\` for *${request.roleId}* is called off before its start; nothing was granted.`;
-        return `:no_entry_sign: Revoking access for \`${request.id}\` (*${request.roleId}*) now; <@${request.requesterId}> gets a DM when it is removed.`;
+          return `:heavy_minus_sign: Request \`${request.id}\` for *${roleNames(request)}* is called off before its start; nothing was granted.`;
+        return `:no_entry_sign: Revoking access for \`${request.id}\` (*${roleNames(request)}*) now; <@${request.requesterId}> gets a DM when it is removed.`;
       }
       case 'request': {
         // The start is read in the requester's own Slack time zone, unless it carries an offset.
@@ -90,6 +91,7 @@ async function answer(
           ...(command.enterprise_id !== undefined &&
             command.enterprise_id !== '' && { enterpriseId: command.enterprise_id }),
           roleId: parsed.roleId,
+          ...(parsed.bundle !== undefined && { bundle: parsed.bundle }),
           ...(parsed.duration !== undefined && { duration: parsed.duration }),
           reason: parsed.reason,
           ...(startsAt !== undefined && { startsAt }),

@@ -9,7 +9,7 @@ export type JitCommand =
   | { kind: 'roles' }
   | { kind: 'list' }
   /** `start`: the `at …` suffix as typed (a date and time), read in the requester's time zone by the handler. */
-  | { kind: 'request'; roleId: string; duration?: string; reason: string; start?: string }
+  | { kind: 'request'; roleId: string; duration?: string; reason: string; start?: string; bundle?: string[] }
   /** Open the request form, prefilled with what was typed: `/jit` alone, or a `/jit request` missing pieces. */
   | { kind: 'form'; roleId?: string; duration?: string }
   | { kind: 'cancel' | 'revoke' | 'status'; requestId: string }
@@ -110,14 +110,18 @@ function parseRequest(text: string): JitCommand {
 }
 
 function parseRoleDurationReason(rest: string): JitCommand {
-  const [roleId, afterRole] = firstWord(rest);
-  if (roleId === '') return { kind: 'form' };
-  if (!/^[a-z0-9-]{1,64}$/i.test(roleId)) {
+  const [roleWord, afterRole] = firstWord(rest);
+  if (roleWord === '') return { kind: 'form' };
+  // Several roles at once (a bundle) are joined by commas: `role-a,role-b`.
+  const roleIds = roleWord.split(',').filter((each) => each !== '');
+  if (roleIds.length === 0 || !roleIds.every((each) => /^[a-z0-9-]{1,64}$/i.test(each))) {
     return {
       kind: 'invalid',
-      message: `That is not a role name; role names are lowercase words joined by dashes, e.g. sandbox-admin. \`${SLASH_COMMAND} roles\` lists yours.`,
+      message: `That is not a role name; role names are lowercase words joined by dashes, e.g. sandbox-admin, and several roles are joined by commas, e.g. sandbox-admin,db-reader. \`${SLASH_COMMAND} roles\` lists yours.`,
     };
   }
+  const roleId = roleIds[0] ?? '';
+  const bundle = roleIds.length > 1 ? { bundle: roleIds.map((each) => each.toLowerCase()) } : {};
   const [maybeDuration, afterDuration] = firstWord(afterRole);
   if (maybeDuration !== '' && looksLikeDuration(maybeDuration) && !/^[0-9a-z]{1,16}$/i.test(maybeDuration)) {
     return {
@@ -132,10 +136,10 @@ function parseRoleDurationReason(rest: string): JitCommand {
     const reason = afterDuration.trim();
     return reason === ''
       ? { kind: 'form', roleId: role, duration: maybeDuration }
-      : { kind: 'request', roleId: role, duration: maybeDuration, reason };
+      : { kind: 'request', roleId: role, duration: maybeDuration, reason, ...bundle };
   }
   const reason = afterRole.trim();
-  return reason === '' ? { kind: 'form', roleId: role } : { kind: 'request', roleId: role, reason };
+  return reason === '' ? { kind: 'form', roleId: role } : { kind: 'request', roleId: role, reason, ...bundle };
 }
 
 const AUDIT_USAGE = `\`${SLASH_COMMAND} audit [since] [request ID]\`, e.g. \`${SLASH_COMMAND} audit 7d\`, \`${SLASH_COMMAND} audit 2025-01-31 k7m2xq9d\``;

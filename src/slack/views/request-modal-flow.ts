@@ -1,7 +1,7 @@
 import type { App, BlockAction, ExternalSelectAction, StaticSelectAction, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import type { DomainErrorCode } from '../../domain/errors';
+import type { DomainError, DomainErrorCode } from '../../domain/errors';
 import { isDomainError } from '../../domain/errors';
 import { answerViewSubmission, withinAckDeadline } from '../ack-deadline';
 import { requestConfirmationText } from '../blocks/command-replies';
@@ -9,7 +9,7 @@ import { requestModal, requestSentView } from '../blocks/request-modal';
 import { MORE_ROLES_VALUE, roleIdValueSchema, roleSuggestions } from '../blocks/role-options';
 import { answerFailure } from '../error-reporter';
 import { ACTION_IDS, INPUT_IDS, SHORTCUT_IDS, VIEW_IDS } from '../ids';
-import { inlineError, viewDateTime, viewInput } from '../interaction';
+import { inlineError, viewDateTime, viewInput, viewMultiInput } from '../interaction';
 import type { SlackDeps } from '../slack-deps';
 
 /** What is already known when the form opens, e.g. from a `/jit request` that lacked a piece. */
@@ -61,6 +61,7 @@ const FIELD_OF: Partial<Record<DomainErrorCode, string>> = {
   invalid_start: INPUT_IDS.start,
   start_in_past: INPUT_IDS.start,
   start_too_far: INPUT_IDS.start,
+  invalid_bundle: INPUT_IDS.moreRoles,
 };
 
 /** The role picked in the menu, static or type-ahead; anything that is not a role ID (the "more" hint) is no pick. */
@@ -97,9 +98,9 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
 
   // The type-ahead role menu (more roles than one static menu holds): only roles this person may request, matched
   // on what they typed. The answer is the acknowledgement, so it waits for the roles, within Slack's deadline.
-  app.options<'block_suggestion'>(
-    { type: 'block_suggestion', action_id: ACTION_IDS.pickRole },
-    async ({ ack, body }) => {
+  // The "also request" menu, when type-ahead, suggests the same roles.
+  for (const actionId of [ACTION_IDS.pickRole, ACTION_IDS.pickMoreRoles]) {
+    app.options<'block_suggestion'>({ type: 'block_suggestion', action_id: actionId }, async ({ ack, body }) => {
       const parsed = roleSuggestionSchema.safeParse(body);
       if (!parsed.success) {
         await ack({ options: [] });
@@ -120,8 +121,8 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
         return;
       }
       await ack(roleSuggestions(ready.requestable, value));
-    },
-  );
+    });
+  }
 
   // Picking a role redraws the form so the duration menu offers that role's durations and default.
   app.action<BlockAction<StaticSelectAction | ExternalSelectAction>>(
@@ -169,6 +170,12 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
       return;
     }
     const roleId = parsedRole.data;
+    // Further roles make a bundle: the first role, then the others, each once; anything not a role ID is dropped
+    // (the "more" hint of a type-ahead menu), and the domain refuses roles the person may not request.
+    const more = viewMultiInput(values, INPUT_IDS.moreRoles, ACTION_IDS.pickMoreRoles).filter(
+      (value) => roleIdValueSchema.safeParse(value).success && value !== roleId,
+    );
+    const bundle = more.length > 0 ? [roleId, ...new Set(more)] : undefined;
     const duration = viewInput(values, INPUT_IDS.duration, INPUT_IDS.duration);
     // The datetimepicker gives a point in time already: the person picked it in their own time zone.
     const startsAt = viewDateTime(values, INPUT_IDS.start, INPUT_IDS.start);
@@ -177,6 +184,7 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
       teamId: body.team?.id ?? body.user.team_id ?? '',
       ...(body.enterprise?.id !== undefined && { enterpriseId: body.enterprise.id }),
       roleId,
+      ...(bundle !== undefined && { bundle }),
       ...(duration !== undefined && { duration }),
       reason: viewInput(values, INPUT_IDS.reason, INPUT_IDS.reason) ?? '',
       ...(startsAt !== undefined && { startsAt }),
@@ -198,13 +206,16 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
         const field = (isDomainError(error) && FIELD_OF[error.code]) || INPUT_IDS.role;
         // The domain's refusal lists every role this person may request, which the menu already offers.
         const roleRefused =
-          isDomainError(error) && (error.code === 'role_not_requestable' || error.code === 'unknown_role');
+          isDomainError(error) && (error.code === 'role_not_requestable' || error.code === 'unknown_role')
+            ? (error as DomainError<'role_not_requestable' | 'unknown_role'>).details.roleId
+            : undefined;
         return {
           response_action: 'errors',
           errors: {
-            [field]: roleRefused
-              ? `You may not request "${roleId}"; choose one of the roles the menu offers.`
-              : inlineError(text),
+            [roleRefused !== undefined && roleRefused !== roleId ? INPUT_IDS.moreRoles : field]:
+              roleRefused !== undefined
+                ? `You may not request "${roleRefused}"; choose one of the roles the menu offers.`
+                : inlineError(text),
           },
         };
       },

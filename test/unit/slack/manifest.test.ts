@@ -90,8 +90,12 @@ describe('manifest.yml', () => {
   });
 
   it('declares the options load URL, at the events path, because the code answers a type-ahead menu', () => {
-    // Only the request form's role menu loads its options from the bot, and only as block_suggestion.
-    expect(listeners.options).toEqual([{ type: 'block_suggestion', action_id: ACTION_IDS.pickRole }]);
+    // Only the request form's role menus (the role, and the roles to bundle with it) load their options from the
+    // bot, and only as block_suggestion.
+    expect(listeners.options).toEqual([
+      { type: 'block_suggestion', action_id: ACTION_IDS.pickRole },
+      { type: 'block_suggestion', action_id: ACTION_IDS.pickMoreRoles },
+    ]);
     expect(manifest.settings.interactivity.message_menu_options_url).toMatch(new RegExp(`${EVENTS_PATH}$`));
   });
 

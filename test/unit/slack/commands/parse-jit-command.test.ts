@@ -57,6 +57,30 @@ describe('parseJitCommand', () => {
       });
     });
 
+    it('takes several roles joined by commas as a bundle, the first as roleId', () => {
+      expect(parseJitCommand('request Sandbox-Admin,db-reader 1h debugging INC-42')).toEqual({
+        kind: 'request',
+        roleId: 'sandbox-admin',
+        bundle: ['sandbox-admin', 'db-reader'],
+        duration: '1h',
+        reason: 'debugging INC-42',
+      });
+      expect(parseJitCommand('request a,b, reason here')).toEqual({
+        kind: 'request',
+        roleId: 'a',
+        bundle: ['a', 'b'],
+        reason: 'reason here',
+      });
+      expect(parseJitCommand('request a, 1h reason')).toEqual({
+        kind: 'request',
+        roleId: 'a',
+        duration: '1h',
+        reason: 'reason',
+      });
+      expect(parseJitCommand('request a,b!c 1h reason')).toMatchObject({ kind: 'invalid' });
+      expect(parseJitCommand('request , 1h reason')).toMatchObject({ kind: 'invalid' });
+    });
+
     it('leaves the duration out when the second word does not start with a digit', () => {
       expect(parseJitCommand('request sandbox-admin debugging INC-42')).toEqual({
         kind: 'request',
