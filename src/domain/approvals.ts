@@ -1,6 +1,6 @@
 import type { AccessRequest } from './access-request';
-import { roleApprovalsMissing } from './bundle';
-import { isOpenSelector, type PeopleSelector, type Role } from './policy';
+import { bundleRoles, roleApprovalsMissing } from './bundle';
+import { isOpenSelector, type PeopleSelector, type Policy, type Role } from './policy';
 import type { PeopleDirectory } from './ports';
 
 /** True when the user is named in the selector directly or through one of its Slack user groups. */
@@ -52,11 +52,16 @@ export function approvedDuration(request: AccessRequest): { durationMs: number; 
 /** True for the people who may see a request and end its access: its requester and the role's approvers. */
 export async function isRequesterOrApprover(
   request: AccessRequest,
-  role: Role | undefined,
+  policy: Policy,
   userId: string,
   directory: PeopleDirectory,
 ): Promise<boolean> {
-  return request.requesterId === userId || (role !== undefined && (await isApprover(role, userId, directory)));
+  if (request.requesterId === userId) return true;
+  // A bundle answers to the approvers of each of its roles.
+  for (const role of bundleRoles(policy, request)) {
+    if (role !== undefined && (await isApprover(role, userId, directory))) return true;
+  }
+  return false;
 }
 
 /** Distinct approvals still needed for `role` (the request's role, or one role of a bundle). */

@@ -30,8 +30,8 @@ export class RequestQueries {
   /** A request as its requester or the role's approvers may see it. */
   async status(requestId: string, actorId: string): Promise<RequestView> {
     const view = await loadView(this.deps, requestId);
-    const { request, role } = view;
-    if (!(await isRequesterOrApprover(request, role, actorId, this.deps.directory))) {
+    const { request } = view;
+    if (!(await isRequesterOrApprover(request, this.deps.policy.current(), actorId, this.deps.directory))) {
       throw new DomainError('not_allowed', {
         situation: 'not-requester-or-approver',
         action: 'status',

@@ -5,7 +5,6 @@
 import type { AccessRequest } from './access-request';
 import { isRequesterOrApprover } from './approvals';
 import { DomainError } from './errors';
-import { findRole } from './policy';
 import { loadView, type RequestServiceDeps } from './request-checks';
 import { commitChange } from './request-commit';
 import { type TransitionResult, transition } from './request-machine';
@@ -58,8 +57,7 @@ export class RequestWithdrawals {
         return this.callOffBeforeStart(request, actorId, 'revoke');
       }
       calledOff = false;
-      const role = findRole(this.deps.policy.current(), request.roleId);
-      if (!(await isRequesterOrApprover(request, role, actorId, this.deps.directory))) {
+      if (!(await isRequesterOrApprover(request, this.deps.policy.current(), actorId, this.deps.directory))) {
         throw new DomainError('not_allowed', {
           situation: 'not-requester-or-approver',
           action: 'revoke',
@@ -117,8 +115,7 @@ export class RequestWithdrawals {
     actorId: string,
     action: 'cancel' | 'revoke',
   ): Promise<TransitionResult> {
-    const role = findRole(this.deps.policy.current(), request.roleId);
-    if (!(await isRequesterOrApprover(request, role, actorId, this.deps.directory))) {
+    if (!(await isRequesterOrApprover(request, this.deps.policy.current(), actorId, this.deps.directory))) {
       throw new DomainError('not_allowed', {
         situation: 'not-requester-or-approver',
         action,

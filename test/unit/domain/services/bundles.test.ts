@@ -169,6 +169,18 @@ describe('bundles: granting and ending', () => {
     expect(w.cloud().grants()).toEqual([]);
   });
 
+  it("an approver of any of the bundle's roles may see and end it; someone else may not", async () => {
+    const w = world();
+    const request = await approvedBundle(w);
+    await w.lifecycle.activate(request.id);
+    // U0SEC approves db-reader only, the bundle's second role.
+    await expect(w.requests.status(request.id, 'U0SEC')).resolves.toMatchObject({ request: { id: request.id } });
+    await expect(w.requests.revoke(request.id, 'U0STRANGER')).rejects.toMatchObject({ code: 'not_allowed' });
+    await w.requests.revoke(request.id, 'U0SEC');
+    await w.scheduler.runDue(w.handlers);
+    expect(await w.stored(request.id)).toMatchObject({ state: 'revoked', endedBy: 'U0SEC' });
+  });
+
   it('rolls back what was granted when one role fails, each rollback audited, and fails the request', async () => {
     const w = world();
     const request = await fileBundle(w, ['sandbox-admin', 'broken'], { duration: '1h' });
