@@ -298,8 +298,9 @@ export function buildContainer(options: ContainerOptions): Container {
         logger.info({ botUserId: bot.botUserId }, 'Slack accepted the bot token');
       } catch (error) {
         if (error instanceof BotTokenRefused) throw error;
+        // An expected condition (no network, Slack down): the reason, not a stack, and the URL to check.
         logger.warn(
-          { err: error },
+          { reason: error instanceof Error ? error.message : String(error), slackApiUrl: env.SLACK_API_URL },
           'Slack is unreachable; starting anyway (revocations go on) and trying again on the next request',
         );
       }

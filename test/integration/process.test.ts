@@ -110,6 +110,13 @@ describe('the bot as a process', () => {
     try {
       await waitForHealth(`http://127.0.0.1:${port}/healthz`, run);
       expect(run.stdout()).toContain('Slack is unreachable; starting anyway');
+      // An expected condition: the reason in a line, no stack trace.
+      const line = run
+        .stdout()
+        .split('\n')
+        .find((each) => each.includes('Slack is unreachable'));
+      expect(line).toContain('"reason"');
+      expect(line).not.toContain('"stack"');
       run.child.kill('SIGTERM');
       expect(await run.exited).toBe(0);
     } finally {
