@@ -4,8 +4,6 @@ import { mayRequest } from './approvals';
 import { bundleRoleIds, isBundle } from './bundle';
 import { formatDuration, parseDuration } from './duration';
 import { DomainError } from './errors';
-import { findRole, type Role } from './policy';
-import { checkOrigin, loadView, type RequestServiceDeps } from './request-checks';
 import {
   approveAtOnceOrAsk,
   approveBreakGlass,
@@ -14,7 +12,9 @@ import {
   checkDuration,
   checkReason,
   storeNewRequest,
-} from './request-intake';
+} from './new-request-steps';
+import { findRole, type Role } from './policy';
+import { checkOrigin, loadView, type RequestServiceDeps } from './request-checks';
 
 export interface ExtensionInput {
   requesterId: string;
