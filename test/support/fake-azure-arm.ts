@@ -33,6 +33,8 @@ export const CONTRIBUTOR_ROLE = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 const AUTHORIZATION = '/providers/microsoft.authorization/';
 /** A few hundred ms: long enough that a client which does not wait for PIM reads stale state, short for tests. */
 const DEFAULT_PROVISIONING_DELAY_MS = 300;
+/** See {@link FakeAzure.roleAssignmentRoom}. */
+const DEFAULT_ROLE_ASSIGNMENT_ROOM = 4_000;
 
 export interface StoredRoleAssignment {
   id: string;
@@ -116,7 +118,10 @@ export class FakeAzure {
   /** The PEM certificate to trust (`tlsOptions: { ca }`). */
   readonly ca: string;
   readonly requests: SeenRequest[] = [];
-  /** Actions (`Microsoft.Authorization/roleAssignments/write`...) the bot's identity is denied; `graph` for Graph. */
+  /**
+   * Test control: actions (`Microsoft.Authorization/roleAssignments/write`...) the bot's identity is denied; `graph`
+   * for Graph. What a denied call answers follows Azure (see `arm` and `graph`).
+   */
   readonly denied = new Set<string>();
   /**
    * PIM's minimum: an assignment can't be shorter than 5 minutes, nor removed within 5 minutes of being assigned
@@ -136,9 +141,18 @@ export class FakeAzure {
    * GetRoleAssignmentSchedulesByScope.json ends it at 05:35:17.91), which a test sets here to model.
    */
   scheduleEndAdjustmentMs = 0;
-  /** Role assignments the subscription still has room for; Azure's limit is 4,000. */
-  roleAssignmentRoom = Number.POSITIVE_INFINITY;
-  /** Items per page of a listing; more are behind a `nextLink`, as Azure pages long listings. */
+  /**
+   * Role assignments the subscription still has room for; Azure's limit is 4,000 per subscription (Microsoft Learn,
+   * "Azure subscription and service limits"; "Troubleshoot Azure RBAC": "No more role assignments can be created
+   * (code: RoleAssignmentLimitExceeded)"; older versions of that page said 2,000). On by default. The fake counts
+   * only the assignments it creates, and a deletion does not give room back (a simplification).
+   */
+  roleAssignmentRoom = DEFAULT_ROLE_ASSIGNMENT_ROOM;
+  /**
+   * Items per page of a listing; more are behind a `nextLink`, as ARM pages long listings (the specs' list
+   * operations carry `x-ms-pageable` with `nextLinkName: nextLink`). Azure does not document its page size: 100 is
+   * an assumption, and a test lowers it to make paging happen.
+   */
   pageSize = 100;
 
   private readonly assignments = new Map<string, StoredRoleAssignment>();
@@ -210,7 +224,7 @@ export class FakeAzure {
     this.scheduleEndAdjustmentMs = 0;
     this.pending = [];
     this.nextOutcomes = [];
-    this.roleAssignmentRoom = Number.POSITIVE_INFINITY;
+    this.roleAssignmentRoom = DEFAULT_ROLE_ASSIGNMENT_ROOM;
     this.pageSize = 100;
   }
 
@@ -220,7 +234,7 @@ export class FakeAzure {
   }
 
   /**
-   * The next schedule request PIM accepts ends in this status (one of the spec's `RequestStatus` values, e.g.
+   * Test control, not a claim about PIM's timing or choices: the next schedule request PIM accepts ends in this status (one of the spec's `RequestStatus` values, e.g.
    * `Failed`, `PendingApproval`) instead of being applied; a pending status keeps it pending for good.
    */
   endNextRequestAs(status: string): void {
@@ -231,7 +245,10 @@ export class FakeAzure {
     this.users.push(user);
   }
 
-  /** The next `count` ARM or Graph requests fail with this status (tokens are never failed). */
+  /**
+   * Test control, not a claim about Azure: the next `count` ARM or Graph requests fail with this status and an
+   * `InjectedFailure` code (or the given one), with `Retry-After` if asked (tokens are never failed).
+   */
   failNext(count: number, failure: InjectedFailure): void {
     for (let i = 0; i < count; i += 1) this.failures.push(failure);
   }
@@ -341,12 +358,16 @@ export class FakeAzure {
       const audience = isGraph ? `${this.graphUrl}/.default` : `${this.url}/.default`;
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (token === undefined || this.tokens.get(token) !== audience) {
+        // ARM's common error code for a token issued for another resource (ARM "Common error codes":
+        // InvalidAuthenticationTokenAudience, HTTP 401). Graph answers a wrong audience with its own
+        // InvalidAuthenticationToken; the fake uses ARM's code for both, an assumption no test relies on.
         return send(
           res,
           401,
           armError('InvalidAuthenticationTokenAudience', `The access token is not for ${audience}.`),
         );
       }
+      // Test control (failNext), not a claim about Azure.
       const failure = this.failures.shift();
       if (failure !== undefined) {
         const headers: Record<string, string> =
@@ -356,10 +377,12 @@ export class FakeAzure {
       if (isGraph) return this.graph(res, path, query);
       return this.arm(res, method, path, query, body);
     } catch (error) {
+      // The fake's own: a bug in the fake shows as a 500, not as anything Azure would say.
       return send(res, 500, armError('InternalServerError', String(error)));
     }
   }
 
+  /** The fields MSAL reads from Entra's OpenID metadata (Microsoft identity platform, "OpenID Connect on the Microsoft identity platform"). */
   private openIdConfiguration(res: ServerResponse, path: string): Handled {
     const tenant = path.split('/')[1] ?? FAKE_TENANT_ID;
     const base = `${this.url}/${tenant}`;
@@ -378,6 +401,8 @@ export class FakeAzure {
   private token(res: ServerResponse, body: string): Handled {
     const form = new URLSearchParams(body);
     if (form.get('client_id') !== FAKE_CLIENT_ID || form.get('client_secret') !== FAKE_CLIENT_SECRET) {
+      // Entra's answer to a wrong secret: OAuth2 `invalid_client` with AADSTS7000215 (Microsoft identity platform,
+      // "Microsoft Entra authentication and authorization error codes"), with HTTP 401 as RFC 6749 5.2 allows.
       return send(res, 401, {
         error: 'invalid_client',
         error_description: 'AADSTS7000215: Invalid client secret provided.',
@@ -391,10 +416,16 @@ export class FakeAzure {
         .find((item) => item.endsWith('/.default')) ?? '';
     const token = `fake-token-${this.tokens.size + 1}`;
     this.tokens.set(token, scope);
+    // The client-credentials success response (Microsoft identity platform, "OAuth 2.0 client credentials flow"):
+    // expires_in 3599 as Entra gives it.
     return send(res, 200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
   }
 
   private graph(res: ServerResponse, path: string, query: URLSearchParams): Handled {
+    // Graph's error codes and body shape (`error.code`, `error.message`, `error.innerError`) are those of Microsoft
+    // Graph "Error responses and resource types" (learn.microsoft.com/graph/errors): Request_ResourceNotFound (404),
+    // Authorization_RequestDenied (403, the directory's wording for missing User.Read.All), Request_UnsupportedQuery
+    // (400). Only the one $filter the bot sends is understood; any other is refused, stricter than Graph.
     if (path !== '/graph/v1.0/users') return send(res, 404, graphError('Request_ResourceNotFound', 'No such route.'));
     if (this.denied.has('graph')) {
       return send(
@@ -407,6 +438,9 @@ export class FakeAzure {
       query.get('$filter') ?? '',
     );
     if (!filter) return send(res, 400, graphError('Request_UnsupportedQuery', 'Unsupported query.'));
+    // OData escapes a quote as two quotes. Graph compares mail and userPrincipalName without case (Entra matches
+    // these addresses case-insensitively; Graph's `users` $filter page does not state it, so this is an assumption
+    // grounded in the directory's behaviour that addresses are not case-sensitive).
     const mail = (filter[1] ?? '').replace(/''/g, "'").toLowerCase();
     const upn = (filter[2] ?? '').replace(/''/g, "'").toLowerCase();
     const found = this.users.filter(
@@ -418,6 +452,7 @@ export class FakeAzure {
   private arm(res: ServerResponse, method: string, path: string, query: URLSearchParams, body: string): Handled {
     const lower = path.toLowerCase();
     const at = lower.lastIndexOf(AUTHORIZATION);
+    // ARM's answer for a path no provider serves (ARM "Common error codes": InvalidResourceType, 404).
     if (at < 0) return send(res, 404, armError('InvalidResourceType', 'No such route.'));
     this.settle();
     // PIM's documentation addresses a subscription as /providers/Microsoft.Subscription/subscriptions/<id>
@@ -428,6 +463,8 @@ export class FakeAzure {
       return send(res, 404, armError('InvalidResourceType', 'No such route.'));
     const action = `Microsoft.Authorization/${collection}/${method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write'}`;
     if (this.denied.has(action)) {
+      // ARM's wording for a missing permission (Microsoft Learn, "Troubleshoot Azure RBAC": "The client '<id>' with
+      // object id '<id>' does not have authorization to perform action ... over scope ...", code AuthorizationFailed).
       return send(
         res,
         403,
@@ -459,11 +496,17 @@ export class FakeAzure {
       case 'GET roleassignmentschedules':
         return this.listSchedules(res, path, scope, query);
       default:
+        // The fake's own: an operation it does not model, not a claim that Azure lacks it.
         return send(res, 405, armError('MethodNotAllowed', `${method} ${path} is not faked.`));
     }
   }
 
-  /** Azure's answer when the principal or the role definition does not exist; undefined when both do. */
+  /**
+   * Azure's answer when the principal or the role definition does not exist; undefined when both do. Codes and
+   * wording from Microsoft Learn, "Troubleshoot Azure RBAC": `PrincipalNotFound` ("Principal <id> does not exist in
+   * the directory <tenant>") and `RoleDefinitionDoesNotExist` ("The specified role definition with ID '<id>' does
+   * not exist"), both 400. A role definition ID under another subscription counts as missing, as there.
+   */
   private refusePrincipalOrRole(
     res: ServerResponse,
     scope: string,
@@ -517,6 +560,9 @@ export class FakeAzure {
     const existing = this.assignments.get(id.toLowerCase());
     if (existing) {
       if (existing.principalId !== principalId || roleGuid(existing.roleDefinitionId) !== roleGuid(roleDefinitionId)) {
+        // Microsoft Learn, "Troubleshoot Azure RBAC": RoleAssignmentUpdateNotPermitted, "Tenant ID, application ID,
+        // principal ID, and scope are not allowed to be updated"; a PUT of the same body again is an idempotent 200
+        // (RoleAssignments_Create in authorization's roleAssignmentsCalls.json answers 200 or 201).
         return send(
           res,
           400,
@@ -535,6 +581,8 @@ export class FakeAzure {
         other.principalId === principalId &&
         roleGuid(other.roleDefinitionId) === roleGuid(roleDefinitionId),
     );
+    // Microsoft Learn, "Troubleshoot Azure RBAC": a second assignment of the same role to the same principal at the
+    // same scope under another name is 409 RoleAssignmentExists, "The role assignment already exists."
     if (duplicate) return send(res, 409, armError('RoleAssignmentExists', 'The role assignment already exists.'));
     if (this.roleAssignmentRoom <= 0) {
       return send(
@@ -561,6 +609,8 @@ export class FakeAzure {
     const stored = this.assignments.get(
       `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`.toLowerCase(),
     );
+    // RoleAssignments_Get answers 404 with ARM's ErrorResponse for a name it does not hold (the spec names only the
+    // shape); the code RoleAssignmentNotFound is an assumption, which the bot does not read.
     if (!stored)
       return send(res, 404, armError('RoleAssignmentNotFound', `The role assignment '${name}' is not found.`));
     return send(res, 200, assignmentResource(stored));
@@ -569,6 +619,7 @@ export class FakeAzure {
   private deleteRoleAssignment(res: ServerResponse, scope: string, name: string): Handled {
     const key = `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`.toLowerCase();
     const stored = this.assignments.get(key);
+    // RoleAssignments_Delete (roleAssignmentsCalls.json): 200 with the deleted assignment, 204 when there was none.
     if (!stored) return send(res, 204, undefined);
     this.assignments.delete(key);
     return send(res, 200, assignmentResource(stored));
@@ -642,6 +693,8 @@ export class FakeAzure {
       }),
       createdOn: new Date(now).toISOString(),
     };
+    // PIM's code for its 5-minute rule on removal, ActiveDurationTooShort, as terraform-provider-azurerm matches it
+    // (pim_active_role_assignment_resource.go retries on it); the message text is the fake's rendering.
     const tooShort = armError(
       'ActiveDurationTooShort',
       'The Active duration is too short. Miniumum Required is 5 minutes.',
@@ -649,7 +702,10 @@ export class FakeAzure {
     let apply: (at: number) => string;
     switch (requestType) {
       case 'AdminAssign': {
+        // PIM refuses to assign what is already active. Code, wording and status (400 RoleAssignmentExists) are an
+        // assumption: PIM documents none of them; they mirror ARM's RoleAssignmentExists for plain assignments.
         if (schedule) return send(res, 400, armError('RoleAssignmentExists', 'The Role assignment already exists.'));
+        // The fake's own: it models only the expiration the bot sends, not a claim that PIM refuses others.
         if (scheduleInfo?.expiration?.type !== 'AfterDateTime' || endDateTime === undefined) {
           return send(res, 400, armError('InvalidRequest', 'The fake expects an AfterDateTime expiration.'));
         }
@@ -679,6 +735,9 @@ export class FakeAzure {
       }
       case 'AdminExtend':
       case 'AdminUpdate': {
+        // RoleAssignmentDoesNotExist for changing or removing nothing, and InvalidScheduleExtension for an extension
+        // that does not extend, are assumptions: Azure documents neither code. They make a bot that acts on an
+        // assignment that has gone fail loudly rather than succeed against the fake.
         if (!schedule)
           return send(res, 400, armError('RoleAssignmentDoesNotExist', 'The Role assignment does not exist.'));
         if (endDateTime === undefined) return send(res, 400, armError('InvalidRequest', 'An end time is required.'));
@@ -711,6 +770,7 @@ export class FakeAzure {
         break;
       }
       default:
+        // The fake's own: request types it does not model (SelfActivate...), not a claim that PIM refuses them.
         return send(res, 400, armError('InvalidRequestType', `The fake does not handle ${requestType}.`));
     }
     this.scheduleRequests.set(id.toLowerCase(), request);
@@ -723,6 +783,8 @@ export class FakeAzure {
       apply: outcome === undefined ? apply : () => outcome,
     });
     this.settle();
+    // RoleAssignmentScheduleRequests_Create (RoleAssignmentScheduleRequest.json, 2020-10-01) answers 201 with the
+    // request, whose status is still one of the pending RequestStatus values while PIM works on it.
     return send(res, 201, scheduleRequestResource(request));
   }
 
@@ -754,6 +816,8 @@ export class FakeAzure {
     const stored = this.scheduleRequests.get(
       `${scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/${name}`.toLowerCase(),
     );
+    // 404 with ARM's ErrorResponse, as the spec's `default` response allows; the code is an assumption (Azure does
+    // not document it), and nothing in the bot reads it.
     if (!stored)
       return send(res, 404, armError('RoleAssignmentScheduleRequestNotFound', `No request named '${name}'.`));
     return send(res, 200, scheduleRequestResource(stored));
@@ -882,7 +946,10 @@ const PRINCIPAL = /^principalId eq '([^']+)'$/;
 /**
  * The listing filters the bot uses, as Azure documents them: none (at, above and below the scope), `atScope()`
  * (at or above the scope only) and `principalId eq '<id>'` (that principal's, at, above or below). Anything else
- * is undefined, which the fake answers with 400 as Azure does for filters it does not support.
+ * is undefined, which the fake answers with 400 as Azure does for filters it does not support. Sources: the
+ * `$filter` parameter descriptions of RoleAssignments_ListForScope (roleAssignmentsCalls.json) and of
+ * RoleAssignmentSchedules_ListForScope / RoleAssignmentScheduleRequests_ListForScope ("Use $filter=atScope() ...
+ * Use $filter=principalId eq {id} ..."). The 400 code InvalidFilterInQueryString is an assumption.
  */
 function listFilter(
   query: URLSearchParams,

@@ -58,7 +58,11 @@ export interface FakeCrmCall {
   bearer?: string;
 }
 
-/** Canonical status names for the HTTP statuses the fake can be told to answer with. */
+/**
+ * Canonical status names for the HTTP statuses the fake answers with: the google.rpc.Code to HTTP mapping of
+ * Google's API design guide, "Errors" (cloud.google.com/apis/design/errors), which also gives the error body shape
+ * `{ error: { code, message, status } }` that {@link googleError} writes.
+ */
 const RPC_STATUS: Readonly<Record<number, string>> = {
   400: 'INVALID_ARGUMENT',
   401: 'UNAUTHENTICATED',
@@ -83,6 +87,10 @@ const MAX_CONDITIONAL_PER_ROLE_AND_PRINCIPAL = 20;
  * the fake refuses, possibly stricter than Google, so nothing the bot does can rely on getting past it.
  */
 const MAX_CONDITIONAL_PER_POLICY = 100;
+/**
+ * IAM Conditions overview (cloud.google.com/iam/docs/conditions-overview): "You cannot use conditions when you grant
+ * legacy basic roles, including Owner, Editor, and Viewer". The refusal's wording is the fake's own.
+ */
 const BASIC_ROLES = new Set(['roles/owner', 'roles/editor', 'roles/viewer']);
 /**
  * Member forms of the Binding reference (cloud.google.com/resource-manager/reference/rest/Shared.Types/Binding),
@@ -177,6 +185,7 @@ export class FakeGcpCrm {
       socket.on('close', () => fake.sockets.delete(socket));
     });
     server.on('request', (req, res) => {
+      // The fake's own: a bug in the fake shows as 500 INTERNAL, not as anything Google would say.
       fake.handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 500, message: String(error), status: 'INTERNAL' } }));
@@ -224,16 +233,22 @@ export class FakeGcpCrm {
     return this.callsOf('setIamPolicy', resource).filter((call) => call.status === 200).length;
   }
 
-  /** Answers the next `count` CRM calls (optionally only of one method) with this HTTP status and Google error. */
   /** Calls as they arrive, before any delay or answer (`calls` records them once answered). */
   readonly arrivals: { method: FakeCrmMethod; resource: string }[] = [];
   private readonly delays: { method: FakeCrmMethod; ms: number }[] = [];
 
-  /** Holds the next `count` calls of `method` for `ms` before they take effect. */
+  /**
+   * Test control, not a claim about Google's latency: holds the next `count` calls of `method` for `ms` before they
+   * take effect. By default the fake answers at once; Google documents no latency for these methods.
+   */
   delayNext(method: FakeCrmMethod, ms: number, count = 1): void {
     for (let i = 0; i < count; i += 1) this.delays.push({ method, ms });
   }
 
+  /**
+   * Test control, not a claim about Google: answers the next `count` CRM calls (optionally only of one method) with
+   * this HTTP status and a Google-shaped error (status name from {@link RPC_STATUS}).
+   */
   failNext(count: number, status: number, options: { only?: FakeCrmMethod; message?: string } = {}): void {
     for (let i = 0; i < count; i += 1) {
       this.failures.push({
@@ -245,7 +260,7 @@ export class FakeGcpCrm {
   }
 
   /**
-   * Right after the next read of `resource` is answered, someone else writes it: `change` edits the stored
+   * Test control: right after the next read of `resource` is answered, someone else writes it: `change` edits the stored
    * policy and the etag moves on, so a writer still holding the etag it read loses the race.
    */
   writeConcurrentlyAfterNextRead(resource: string, change: (policy: FakePolicy) => void): void {
@@ -257,12 +272,20 @@ export class FakeGcpCrm {
     return token !== undefined && this.issuedTokens.has(token);
   }
 
-  /** Makes the caller lack an IAM permission, e.g. `resourcemanager.projects.setIamPolicy`. */
+  /**
+   * Test control: makes the caller lack an IAM permission, e.g. `resourcemanager.projects.setIamPolicy`. The answer
+   * (403 PERMISSION_DENIED, "Permission '<p>' denied on resource '//cloudresourcemanager.googleapis.com/<r>' (or it
+   * may not exist).") follows the format of Google's PERMISSION_DENIED messages; no spec page states it, so the
+   * wording is an assumption. Permission names are those the Resource Manager REST reference lists for each method.
+   */
   denyPermission(permission: string): void {
     this.denied.add(permission);
   }
 
-  /** Makes writes naming this member (in any case) fail as Google does for a principal that does not exist. */
+  /**
+   * Test control: makes writes naming this member (in any case) fail as Google does for a principal that does not
+   * exist (see {@link normalizeBindings} for why this is not the default).
+   */
   markMemberUnknown(member: string): void {
     this.unknownMembers.add(accountKey(member));
   }
@@ -310,6 +333,7 @@ export class FakeGcpCrm {
     return policy;
   }
 
+  /** Policy.etag is bytes, base64 in JSON, and changes whenever the policy does (Shared.Types/Policy). */
   private nextEtag(): string {
     this.etagCounter += 1;
     return Buffer.from(`etag-${this.etagCounter}`).toString('base64');
@@ -324,6 +348,7 @@ export class FakeGcpCrm {
     }
     const match = PATH.exec(decodeURIComponent(url.pathname));
     if (req.method !== 'POST' || !match) {
+      // The fake's own: a route it does not serve, not a claim about Google's answer.
       this.answer(
         res,
         { method: 'getIamPolicy', resource: '', body: {} },
@@ -338,6 +363,8 @@ export class FakeGcpCrm {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const call = { method, resource, body, ...(token !== undefined && { bearer: token }) };
 
+    // Google's answer to a missing or unknown bearer token: 401 UNAUTHENTICATED, "Request had invalid
+    // authentication credentials." (the example in cloud.google.com/apis/design/errors).
     if (token === undefined || !this.issuedTokens.has(token)) {
       this.answer(res, call, 401, googleError(401, 'Request had invalid authentication credentials.'));
       return;
@@ -377,6 +404,9 @@ export class FakeGcpCrm {
     const requested = Number(
       (call.body.options as { requestedPolicyVersion?: unknown } | undefined)?.requestedPolicyVersion ?? 0,
     );
+    // GetPolicyOptions.requestedPolicyVersion (Resource Manager REST reference, Shared.Types): "Requests for
+    // policies with any conditional role bindings must specify version 3." How Google answers a lower version is
+    // not documented there; the fake refuses with 400, so a client that forgets version 3 fails loudly.
     if (requested < 3 && policy.bindings.some((binding) => binding.condition)) {
       this.answer(
         res,
@@ -399,10 +429,16 @@ export class FakeGcpCrm {
   private setIamPolicy(res: http.ServerResponse, call: Omit<FakeCrmCall, 'status'>): void {
     const current = this.stored(call.resource);
     const sent = call.body.policy as { version?: number; etag?: string; bindings?: FakeBinding[] } | undefined;
+    // SetIamPolicyRequest.policy is REQUIRED (Resource Manager REST reference, setIamPolicy).
     if (!sent) {
       this.answer(res, call, 400, googleError(400, 'policy is required'));
       return;
     }
+    // Policy.etag (Resource Manager REST reference, Shared.Types/Policy): the etag read is sent back so "their
+    // change will be applied to the same version of the policy"; a stale one is 409 ABORTED (as google.iam.v2's
+    // UpdatePolicyRequest states it: "the request fails with a 409 error code and ABORTED status"). Google accepts a
+    // write with no etag at all and overwrites blindly; the fake refuses it too, stricter on purpose, so the bot
+    // can never rely on an unconditioned overwrite.
     if (sent.etag !== current.etag) {
       this.answer(
         res,
@@ -421,6 +457,8 @@ export class FakeGcpCrm {
       return;
     }
     const bindings = this.normalizeBindings(sent.bindings ?? []);
+    // Policy.version (Shared.Types/Policy): "Any operation that affects conditional role bindings must specify
+    // version 3", including removing any binding from a policy that includes conditions.
     const conditional =
       bindings.some((binding) => binding.condition) || current.bindings.some((binding) => binding.condition);
     const problem =
@@ -449,6 +487,8 @@ export class FakeGcpCrm {
    * refusing every unknown address by default would make every test list its people in the directory first,
    * for no behaviour of the bot's that depends on it.
    */
+  // Empty condition fields are dropped because Google speaks proto3 JSON, which omits fields at their default
+  // value (protobuf "ProtoJSON Format": "fields set to the default value are omitted").
   private normalizeBindings(bindings: FakeBinding[]): FakeBinding[] {
     return bindings.map((binding) => {
       const condition = binding.condition
@@ -464,6 +504,9 @@ export class FakeGcpCrm {
 
   private exchangeToken(form: URLSearchParams, res: http.ServerResponse): void {
     const call = { method: 'token' as const, resource: '', body: Object.fromEntries(form) };
+    // Security Token Service `v1/token` (cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token), an RFC 8693
+    // token exchange: an unknown subject token is refused as OAuth2 `invalid_grant` (RFC 6749 section 5.2), and a
+    // success carries issued_token_type, token_type Bearer and expires_in (3600, STS's usual lifetime).
     if (form.get('grant_type') !== TOKEN_EXCHANGE || form.get('subject_token') !== this.subjectToken) {
       this.answer(res, call, 400, { error: 'invalid_grant', error_description: 'unknown subject token' });
       return;
@@ -518,15 +561,21 @@ function bindingProblem(bindings: FakeBinding[], unknownMembers: ReadonlySet<str
   let conditional = 0;
   const conditionalByRoleAndPrincipal = new Map<string, number>();
   for (const binding of bindings) {
+    // Binding.role is required (Shared.Types/Binding). Refusing a binding with no members is an assumption, stricter
+    // than Google may be (the reference does not say); the bot never means to send one.
     if (!binding.role) return 'Every binding needs a role.';
     if (binding.members.length === 0) return `The binding for ${binding.role} has no members.`;
     if (binding.condition && BASIC_ROLES.has(binding.role)) {
       return `Conditions are not supported for the basic role ${binding.role}.`;
     }
+    // Binding.condition is an Expr whose `expression` carries the CEL text (Shared.Types/Expr; IAM Conditions
+    // overview, "Condition structure"); one without it is refused, wording the fake's own.
     if (binding.condition && !binding.condition.expression)
       return `The condition of ${binding.role} has no expression.`;
     for (const member of binding.members) {
+      // Member forms of Shared.Types/Binding (see MEMBER); the wording is the fake's own.
       if (!MEMBER.test(member)) return `Invalid member ${member}.`;
+      // 400 INVALID_ARGUMENT "User <email> does not exist." as Google words it (see normalizeBindings).
       if (unknownMembers.has(accountKey(member))) return `User ${member.replace(/^\w+:/, '')} does not exist.`;
       principals += 1;
     }

@@ -21,7 +21,11 @@ export interface RecordedCall {
   response: unknown;
 }
 
-/** An injected answer for {@link FakeSlackApi.failNext}. */
+/**
+ * An injected answer for {@link FakeSlackApi.failNext}: a test control, not a claim about when Slack fails. The
+ * defaults follow Slack: a 429 carries `Retry-After` and `ratelimited` (docs.slack.dev/apis/web-api/rate-limits);
+ * `fatal_error` is one of the Web API's common errors (each method page's errors table).
+ */
 export interface FakeResponse {
   /** HTTP status. Default 200. */
   status?: number;
@@ -214,7 +218,10 @@ async function uploadedBytes(raw: Buffer, contentType: string): Promise<Buffer> 
   return raw;
 }
 
-/** Slack takes only conversation IDs (C…, G…, D…, Z…) as `channel_id`; a user ID there is refused. */
+/**
+ * Slack takes only conversation IDs (C…, G…, D…, Z…) as `channel_id` of files.completeUploadExternal; a user ID
+ * there is refused (the method page asks for a channel ID; the error name invalid_arguments is an assumption).
+ */
 function isConversationId(id: string): boolean {
   return /^[CGDZ][A-Z0-9]+$/.test(id);
 }
@@ -295,6 +302,9 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
   const userFor = (id: string): FakeSlackUser | null => {
     const override = users.get(id);
     if (override === null) return null;
+    // Defaults: a full member (not deleted, bot, guest: `is_restricted`/`is_ultra_restricted` false) whose profile
+    // carries an email, as users.info returns for a token with users:read.email (docs.slack.dev/reference/methods/
+    // users.info). The derived name and address are the fake's own, so tests need not list people first.
     const base: FakeSlackUser = {
       id,
       team_id: 'T0TEAM',
@@ -305,7 +315,8 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       is_restricted: false,
       is_ultra_restricted: false,
       // A member who signed up through an invitation has confirmed their address (users.info's user object,
-      // `is_email_confirmed`); override it to model an address Slack has not verified.
+      // `is_email_confirmed`, docs.slack.dev/reference/objects/user-object); override it to model an address Slack
+      // has not verified. Whether most real members have it true is an assumption (invitations confirm it).
       is_email_confirmed: true,
       // users.info's user object carries the person's time zone as an IANA name (docs.slack.dev/reference/methods/users.info).
       tz: 'America/Los_Angeles',
@@ -316,6 +327,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
 
   const builtIn = (method: string, args: Json): unknown => {
     switch (method) {
+      // auth.test's documented answer fields (docs.slack.dev/reference/methods/auth.test).
       case 'auth.test':
         return {
           ok: true,
@@ -330,6 +342,9 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       case 'chat.postMessage': {
         const refused = refusedBlocks(args);
         if (refused) return refused;
+        // docs.slack.dev/reference/methods/chat.postMessage errors: channel_not_found, no_text ("No message text
+        // provided" when none of text, blocks, attachments is given). A user ID as `channel` posts to the app's DM
+        // with that user and the answer names the DM channel; its D… ID derived from the user's is the fake's own.
         const channel = str(args, 'channel');
         if (!channel) return { ok: false, error: 'channel_not_found' };
         const text = str(args, 'text');
@@ -349,6 +364,8 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         if (refused) return refused;
         const channel = str(args, 'channel');
         const ts = str(args, 'ts');
+        // docs.slack.dev/reference/methods/chat.update errors: channel_not_found, message_not_found. The fake does
+        // not check that `ts` names a message it posted (an assumption kept lenient for tests that seed none).
         if (!channel) return { ok: false, error: 'channel_not_found' };
         if (!ts) return { ok: false, error: 'message_not_found' };
         const text = str(args, 'text') ?? '';
@@ -356,11 +373,15 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         if (args.blocks !== undefined) message.blocks = args.blocks;
         return { ok: true, channel, ts, text, message };
       }
+      // docs.slack.dev/reference/methods/chat.postEphemeral: answers `message_ts`; errors channel_not_found,
+      // user_not_found.
       case 'chat.postEphemeral': {
         if (!str(args, 'channel')) return { ok: false, error: 'channel_not_found' };
         if (!str(args, 'user')) return { ok: false, error: 'user_not_found' };
         return { ok: true, message_ts: nextTs() };
       }
+      // docs.slack.dev/reference/methods/conversations.open: `channel` resumes a conversation, `users` opens a DM
+      // (one) or MPIM (several); users_list_not_supplied when neither. The IDs it invents are the fake's own.
       case 'conversations.open': {
         const existing = str(args, 'channel');
         if (existing) return { ok: true, channel: { id: existing } };
@@ -373,17 +394,22 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         const id = ids.length === 1 ? dmChannelFor(only) : `G${ids.map((u) => u.slice(1)).join('')}`.slice(0, 20);
         return { ok: true, channel: { id } };
       }
+      // docs.slack.dev/reference/methods/usergroups.users.list: `users` on success, no_such_subteam otherwise.
       case 'usergroups.users.list': {
         const group = str(args, 'usergroup') ?? '';
         const members = usergroups.get(group);
         if (!members) return { ok: false, error: 'no_such_subteam' };
         return { ok: true, users: [...members] };
       }
+      // docs.slack.dev/reference/methods/users.info: user_not_found for an unknown ID.
       case 'users.info': {
         const id = str(args, 'user');
         const user = id ? userFor(id) : null;
         return user ? { ok: true, user } : { ok: false, error: 'user_not_found' };
       }
+      // docs.slack.dev/reference/methods/users.lookupByEmail: users_not_found when no member has the address. The
+      // fake matches the address without case; Slack's page does not say, so that is an assumption (an address's
+      // domain part is case-free, and people type their own in any case).
       case 'users.lookupByEmail': {
         const email = (str(args, 'email') ?? '').toLowerCase();
         for (const id of users.keys()) {
@@ -412,8 +438,13 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         const id = str(args, 'view_id') ?? `V${String(viewCounter).padStart(10, '0')}`;
         return { ok: true, view: { ...view, id, team_id: 'T0TEAM', app_id: 'A0APP', bot_id: 'B0BOT' } };
       }
+      // The fake serves no Socket Mode: apps.connections.open is refused so nothing connects by accident. The error
+      // name is the fake's own; Slack answers a wrong token type with not_allowed_token_type
+      // (docs.slack.dev/reference/methods/apps.connections.open).
       case 'apps.connections.open':
         return { ok: false, error: 'not_allowed' };
+      // docs.slack.dev/reference/methods/files.getUploadURLExternal: `filename` and `length` required; answers
+      // upload_url and file_id. invalid_arguments for a missing one is the Web API's common error.
       case 'files.getUploadURLExternal': {
         const filename = str(args, 'filename');
         const length = Number(str(args, 'length'));
@@ -423,6 +454,8 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         uploads.set(fileId, { fileId, filename, length, completed: false });
         return { ok: true, upload_url: `${uploadBase}/upload/${fileId}`, file_id: fileId };
       }
+      // docs.slack.dev/reference/methods/files.completeUploadExternal: `files` required; `channel_id` names a
+      // conversation (a user ID there is refused); file_not_found for a file whose bytes never arrived.
       case 'files.completeUploadExternal': {
         const files = Array.isArray(args.files) ? (args.files as Json[]) : [];
         if (files.length === 0) return { ok: false, error: 'invalid_arguments' };
@@ -452,6 +485,9 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         };
       }
       default:
+        // Assumption, lenient on purpose: any other method succeeds with `{ ok: true }` (reactions.add, chat.delete,
+        // response_url posts...). Slack answers an unknown method with `unknown_method`; the fake cannot tell
+        // unknown from unmodelled, so tests that care install a handler.
         return { ok: true };
     }
   };
@@ -471,7 +507,11 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     return { status, body, headers };
   };
 
-  /** Bytes posted to an upload URL: kept for the file, answered as Slack does (`OK - <bytes>`, plain text). */
+  /**
+   * Bytes posted to an upload URL: kept for the file, answered as Slack does (`OK - <bytes>`, plain text; the
+   * upload step of docs.slack.dev/messaging/working-with-files, "Upload files" says a 200 means success; the body
+   * text is an assumption, unconfirmed against a spec page). A URL never given out is 404, the fake's own.
+   */
   const answerUpload = (fileId: string, content: Buffer): Answer => {
     const failure = takeFailure(FILE_UPLOAD);
     if (failure) return failure;
@@ -536,6 +576,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
       return;
     }
+    // The fake's own: a path it does not serve.
     if (!apiMatch?.[1] && !isResponseUrl) {
       send({ status: 404, body: { ok: false, error: 'unknown_path', path: url.pathname }, headers: {} });
       return;
@@ -545,6 +586,8 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     try {
       args = await parseArgs(raw, req.headers['content-type'] ?? '', url.searchParams);
     } catch (err) {
+      // invalid_form_data, HTTP 200: a common Web API error ("The method was called via a POST containing invalid
+      // form data"), each method page's errors table.
       const answer: Answer = { status: 200, body: { ok: false, error: 'invalid_form_data' }, headers: {} };
       record({
         method,
@@ -561,6 +604,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     try {
       answer = await answerFor(method, args, token);
     } catch (err) {
+      // The fake's own: a test handler that throws shows as 500, not as anything Slack would say.
       answer = { status: 500, body: { ok: false, error: 'fake_handler_threw', detail: String(err) }, headers: {} };
     }
     const call: RecordedCall = { method, args, path: url.pathname, status: answer.status, response: answer.body };
