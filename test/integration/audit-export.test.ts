@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import type { AuditEntry } from '../../src/domain/audit-event';
 import { AUDIT_CSV_COLUMNS } from '../../src/domain/audit-format';
 import { RedisAuditLog } from '../../src/store/audit-log';
 import { RedisKeys } from '../../src/store/keys';
+import { buildBot, type ProcessResult, runProcess } from '../support/bot-process';
 import { readCsv } from '../support/csv-reader';
 import { freePort } from '../support/free-port';
 import { startTestBot, type TestBot } from '../support/test-bot';
@@ -16,27 +17,9 @@ import { TEST_POLICY, USERGROUPS } from './test-policy';
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/audit-export.js');
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built export as `npm run audit` does, in `cwd`, with exactly the given environment. */
-function runExport(args: string[], env: Record<string, string>, cwd: string): Promise<Result> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
-  });
+function runExport(args: string[], env: Record<string, string>, cwd: string): Promise<ProcessResult> {
+  return runProcess(process.execPath, [CLI, ...args], cwd, env);
 }
 
 function asJson(entry: AuditEntry): Record<string, string> {
@@ -72,9 +55,7 @@ describe('npm run audit (the export as a process)', () => {
   let cancelled: string;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-    });
+    buildBot();
     dir = mkdtempSync(join(tmpdir(), 'jit-audit-'));
     bot = await startTestBot({ policyYaml: TEST_POLICY, usergroups: USERGROUPS });
     await bot.requestApproved('U0ALICE', 'sandbox-admin 1h debugging INC-42', 'U0LEAD');

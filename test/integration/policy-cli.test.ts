@@ -1,37 +1,23 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../src/config/config-error';
 import { loadConfig, loadPolicyFile } from '../../src/config/load-config';
 import { PROVIDER_IAM_POWER, PROVIDER_TARGET_SCHEMAS } from '../../src/providers/registry';
+import { buildBot, type ProcessResult, runProcess } from '../support/bot-process';
 
 const ROOT = resolve(__dirname, '../..');
 /** The file package.json's "bin" names: what `npx jit-access-bot` runs. */
 const BIN = join(ROOT, 'bin/jit-access-bot.js');
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the installed command in `cwd` with only PATH and the given variables: no Slack, Redis or cloud settings. */
-function run(args: string[], cwd: string, env: Record<string, string> = {}, executable = false): Promise<Result> {
-  return new Promise((resolveRun, reject) => {
-    const [command, commandArgs] = executable ? [BIN, args] : [process.execPath, [BIN, ...args]];
-    const child = spawn(command, commandArgs, { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
-  });
+function run(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  executable = false,
+): Promise<ProcessResult> {
+  return executable ? runProcess(BIN, args, cwd, env) : runProcess(process.execPath, [BIN, ...args], cwd, env);
 }
 
 const VALID = `
@@ -149,9 +135,7 @@ describe('npx jit-access-bot check / explain (the command as a process)', () => 
   };
 
   beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-    });
+    buildBot();
     dir = mkdtempSync(join(tmpdir(), 'jit-policy-cli-'));
   }, 60_000);
 

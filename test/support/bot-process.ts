@@ -20,6 +20,35 @@ export function buildBot(): void {
   execFileSync(process.execPath, [join(ROOT, 'scripts/build-if-stale.js')], { cwd: ROOT });
 }
 
+/** How a command run by {@link runProcess} ended, with everything it printed. */
+export interface ProcessResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `command args` in `cwd` with only PATH and the given variables (no Slack, Redis or cloud settings). */
+export function runProcess(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<ProcessResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+  });
+}
+
 /** Starts the built bot in `cwd` with exactly the given environment (plus PATH). */
 export function spawnBot(env: Record<string, string>, cwd: string): BotProcess {
   const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });

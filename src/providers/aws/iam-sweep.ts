@@ -23,6 +23,7 @@ import {
   JIT_POLICY_PATH,
   timeBoundPolicy,
 } from './aws-target';
+import { type IamPage, iamPages } from './iam-pages';
 import type { AwsCallRunner } from './identity-center';
 import { parsePolicyDocument } from './jit-managed-policy';
 import { policyDocumentExpiry, targetOfDocument } from './policy-document';
@@ -194,23 +195,22 @@ export class IamGrantSweep {
       return { failure: { userName: arn, action: 'iam:GetPolicyVersion', error } };
     }
     const users: string[] = [];
-    let marker: string | undefined;
     try {
-      do {
-        const pageMarker = marker;
-        const page = await this.run('iam:ListEntitiesForPolicy', requestId, () =>
+      const pages = iamPages((marker) =>
+        this.run('iam:ListEntitiesForPolicy', requestId, () =>
           this.iam.send(
             new ListEntitiesForPolicyCommand({
               PolicyArn: arn,
               EntityFilter: 'User',
               MaxItems: this.settings.pageSize,
-              Marker: pageMarker,
+              Marker: marker,
             }),
           ),
-        );
+        ),
+      );
+      for await (const page of pages) {
         users.push(...(page.PolicyUsers ?? []).flatMap((user) => (user.UserName === undefined ? [] : [user.UserName])));
-        marker = page.IsTruncated === true ? page.Marker : undefined;
-      } while (marker !== undefined);
+      }
     } catch (error) {
       if (isNotFound(error)) return { found: [] };
       return { failure: { userName: arn, action: 'iam:ListEntitiesForPolicy', error } };
@@ -283,18 +283,15 @@ export class IamGrantSweep {
     roles: readonly IamRoleRef[],
   ): Promise<{ found: FoundGrant[] } | { failure: UserFailure }> {
     const names: string[] = [];
-    let marker: string | undefined;
     try {
-      do {
-        const pageMarker = marker;
-        const page = await this.run('iam:ListUserPolicies', undefined, () =>
+      const pages = iamPages((marker) =>
+        this.run('iam:ListUserPolicies', undefined, () =>
           this.iam.send(
-            new ListUserPoliciesCommand({ UserName: userName, MaxItems: this.settings.pageSize, Marker: pageMarker }),
+            new ListUserPoliciesCommand({ UserName: userName, MaxItems: this.settings.pageSize, Marker: marker }),
           ),
-        );
-        names.push(...(page.PolicyNames ?? []));
-        marker = page.IsTruncated === true ? page.Marker : undefined;
-      } while (marker !== undefined);
+        ),
+      );
+      for await (const page of pages) names.push(...(page.PolicyNames ?? []));
     } catch (error) {
       if (isNotFound(error)) return { found: [] };
       return { failure: { userName, action: 'iam:ListUserPolicies', error } };
@@ -379,26 +376,25 @@ function foundGrant(
  * Walks a paged IAM listing, visiting each page's items a few at a time. The first page failing throws (nothing
  * could be swept); a later one ends the walk and is returned, so the items listed so far are still swept.
  */
-async function walkPages<Page extends { IsTruncated?: boolean; Marker?: string }, Item>(
+async function walkPages<Page extends IamPage, Item>(
   action: string,
   listPage: (marker: string | undefined) => Promise<Page>,
   itemsOf: (page: Page) => Item[],
   concurrency: number,
   visit: (item: Item) => Promise<void>,
 ): Promise<{ listingCut?: unknown }> {
-  let marker: string | undefined;
+  const pages = iamPages(listPage);
   let firstPage = true;
-  do {
-    let page: Page;
+  for (;;) {
+    let next: IteratorResult<Page, void>;
     try {
-      page = await listPage(marker);
+      next = await pages.next();
     } catch (error) {
       if (firstPage) throw awsFailure(error, action);
       return { listingCut: error };
     }
+    if (next.done === true) return {};
     firstPage = false;
-    await forEachLimited(itemsOf(page), concurrency, visit);
-    marker = page.IsTruncated === true ? page.Marker : undefined;
-  } while (marker !== undefined);
-  return {};
+    await forEachLimited(itemsOf(next.value), concurrency, visit);
+  }
 }

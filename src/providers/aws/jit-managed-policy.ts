@@ -19,6 +19,7 @@ import type { Logger } from '../../lib/logger';
 import { providerError } from '../retry';
 import { awsFailure, isAlreadyExists, isDeleteConflict, isNotFound } from './aws-errors';
 import { JIT_POLICY_PATH, jitPolicyName, type PolicyDocument } from './aws-target';
+import { iamPages } from './iam-pages';
 import type { AwsCallRunner } from './identity-center';
 
 const PROVIDER = 'aws';
@@ -235,22 +236,21 @@ export class JitManagedPolicies {
 
   /** True when the policy is attached to the user; false when either is gone. */
   async isAttached(userName: string, arn: string, requestId: string): Promise<boolean> {
-    let marker: string | undefined;
     try {
-      do {
-        const pageMarker = marker;
-        const page = await this.run('iam:ListAttachedUserPolicies', requestId, () =>
+      const pages = iamPages((marker) =>
+        this.run('iam:ListAttachedUserPolicies', requestId, () =>
           this.iam.send(
             new ListAttachedUserPoliciesCommand({
               UserName: userName,
               PathPrefix: JIT_POLICY_PATH,
-              Marker: pageMarker,
+              Marker: marker,
             }),
           ),
-        );
+        ),
+      );
+      for await (const page of pages) {
         if ((page.AttachedPolicies ?? []).some((policy) => policy.PolicyArn === arn)) return true;
-        marker = page.IsTruncated === true ? page.Marker : undefined;
-      } while (marker !== undefined);
+      }
     } catch (error) {
       if (isNotFound(error)) return false;
       throw awsFailure(error, 'iam:ListAttachedUserPolicies');
@@ -274,16 +274,15 @@ export class JitManagedPolicies {
 
   private async detachFromEveryUser(arn: string, requestId: string): Promise<void> {
     const users: string[] = [];
-    let marker: string | undefined;
     try {
-      do {
-        const pageMarker = marker;
-        const page = await this.run('iam:ListEntitiesForPolicy', requestId, () =>
-          this.iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: arn, EntityFilter: 'User', Marker: pageMarker })),
-        );
+      const pages = iamPages((marker) =>
+        this.run('iam:ListEntitiesForPolicy', requestId, () =>
+          this.iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: arn, EntityFilter: 'User', Marker: marker })),
+        ),
+      );
+      for await (const page of pages) {
         users.push(...(page.PolicyUsers ?? []).flatMap((user) => (user.UserName === undefined ? [] : [user.UserName])));
-        marker = page.IsTruncated === true ? page.Marker : undefined;
-      } while (marker !== undefined);
+      }
     } catch (error) {
       if (isNotFound(error)) return;
       throw awsFailure(error, 'iam:ListEntitiesForPolicy');

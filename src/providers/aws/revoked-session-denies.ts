@@ -11,6 +11,7 @@ import type { Clock } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { awsErrorCode, awsFailure, isNotFound, isTransientAwsError } from './aws-errors';
 import { parseRoleArn, roleSessionName } from './aws-target';
+import { iamPages } from './iam-pages';
 import type { AwsCallRunner } from './identity-center';
 import { parsePolicyDocument } from './jit-managed-policy';
 import {
@@ -155,16 +156,13 @@ export class RevokedSessionDenies {
 
   private async pruneRole(roleName: string): Promise<void> {
     const names: string[] = [];
-    let marker: string | undefined;
     try {
-      do {
-        const pageMarker = marker;
-        const page = await this.run('iam:ListRolePolicies', undefined, () =>
-          this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: pageMarker })),
-        );
-        names.push(...(page.PolicyNames ?? []));
-        marker = page.IsTruncated === true ? page.Marker : undefined;
-      } while (marker !== undefined);
+      const pages = iamPages((marker) =>
+        this.run('iam:ListRolePolicies', undefined, () =>
+          this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: marker })),
+        ),
+      );
+      for await (const page of pages) names.push(...(page.PolicyNames ?? []));
     } catch (error) {
       if (isNotFound(error)) return;
       throw error;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { CreateUserCommand as CreateStoreUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { CreateUserCommand as CreateStoreUserCommand, type IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
   CreateAccountAssignmentCommand,
   DeleteAccountAssignmentCommand,
   ListAccountAssignmentsCommand,
   ListInstancesCommand,
-  SSOAdminClient,
+  type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import { Redis } from 'ioredis';
 import { CloudProviderError } from '../../../src/domain/errors';
@@ -14,14 +14,8 @@ import { createLogger } from '../../../src/lib/logger';
 import { AwsProvider } from '../../../src/providers/aws/aws-provider';
 import { RedisGrantCheckpoints } from '../../../src/store/grant-checkpoints';
 import { RedisKeys } from '../../../src/store/keys';
-import { overrideEnv } from '../../support/env-override';
-import {
-  type FaultProxy,
-  jsonReply,
-  type MotoServer,
-  startFaultProxy,
-  startMotoServer,
-} from '../../support/moto-server';
+import { type AwsTestEnv, startAwsTestEnv } from '../../support/aws-test-env';
+import { type FaultProxy, jsonReply, type MotoServer } from '../../support/moto-server';
 
 /**
  * Identity Center account assignments carry no owner, name or tag (AWS IAM Identity Center API Reference,
@@ -36,9 +30,9 @@ const PERMISSION_SET_ID = 'ps-0123456789abcdef';
 const EXPIRES_AT = Date.UTC(2031, 0, 2, 12, 0, 0);
 const LATER = Date.UTC(2031, 0, 2, 14, 30, 0);
 
+let aws: AwsTestEnv;
 let moto: MotoServer;
 let proxy: FaultProxy;
-let restoreEnv: () => void;
 let redis: Redis;
 let keys: RedisKeys;
 let checkpoints: RedisGrantCheckpoints;
@@ -52,24 +46,8 @@ let aliceId: string;
 let carolId: string;
 
 beforeAll(async () => {
-  moto = await startMotoServer();
-  proxy = await startFaultProxy(moto.url);
-  restoreEnv = overrideEnv({
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_SESSION_TOKEN: undefined,
-    AWS_PROFILE: undefined,
-    AWS_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL: undefined,
-    AWS_ENDPOINT_URL_SSO_ADMIN: proxy.url,
-    AWS_ENDPOINT_URL_IDENTITYSTORE: proxy.url,
-  });
-  const direct = { region: 'us-east-1', endpoint: moto.url, maxAttempts: 1 };
-  ssoAdmin = new SSOAdminClient(direct);
-  identityStore = new IdentitystoreClient(direct);
+  aws = await startAwsTestEnv({ env: true });
+  ({ moto, proxy, ssoAdmin, identityStore } = aws);
   const redisUrl = process.env.JIT_TEST_REDIS_URL;
   if (!redisUrl)
     throw new Error('JIT_TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)');
@@ -84,10 +62,7 @@ afterAll(async () => {
     if (left.length > 0) await redis.del(...left);
     await redis.quit();
   }
-  for (const client of [ssoAdmin, identityStore]) client?.destroy();
-  await proxy?.stop();
-  await moto?.stop();
-  restoreEnv?.();
+  await aws?.stop();
 });
 
 beforeEach(async () => {

@@ -3,23 +3,16 @@ import {
   CreateUserCommand,
   GetPolicyVersionCommand,
   GetRolePolicyCommand,
-  IAMClient,
+  type IAMClient,
   ListPoliciesCommand,
   ListRolePoliciesCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { Clock, GrantSpec, RoleTargetRef } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
 import { AwsProvider } from '../../../src/providers/aws/aws-provider';
-import {
-  type FaultProxy,
-  type MotoServer,
-  queryError,
-  startFaultProxy,
-  startMotoServer,
-} from '../../support/moto-server';
+import { type AwsTestEnv, rejectionOf, startAwsTestEnv } from '../../support/aws-test-env';
+import { type FaultProxy, type MotoServer, queryError } from '../../support/moto-server';
 
 /** moto's account: the bot can write only roles of its own account. */
 const MOTO_ACCOUNT = '123456789012';
@@ -32,28 +25,19 @@ const EXPIRES_AT = Date.UTC(2031, 0, 2, 12, 0, 0);
 const REVOKED_AT = Date.UTC(2031, 0, 2, 11, 0, 0);
 const DENIED_UNTIL = '2031-01-02T14:00:00Z';
 
+let aws: AwsTestEnv;
 let moto: MotoServer;
 let proxy: FaultProxy;
 let iam: IAMClient;
-const clientConfig = (endpoint: string) => ({
-  region: 'us-east-1',
-  endpoint,
-  maxAttempts: 1,
-  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-});
-const providerClients: { destroy(): void }[] = [];
 let logLines: string[] = [];
 
 beforeAll(async () => {
-  moto = await startMotoServer();
-  proxy = await startFaultProxy(moto.url);
-  iam = new IAMClient(clientConfig(moto.url));
+  aws = await startAwsTestEnv();
+  ({ moto, proxy, iam } = aws);
 }, 30_000);
 
 afterAll(async () => {
-  for (const client of [iam, ...providerClients]) client?.destroy();
-  await proxy?.stop();
-  await moto?.stop();
+  await aws?.stop();
 });
 
 beforeEach(async () => {
@@ -84,12 +68,7 @@ function clockAt(time: number): Clock & { set(next: number): void } {
 
 /** A provider through the fault proxy, logging into `logLines`, with quick retries. */
 function newProvider(clock: Clock): AwsProvider {
-  const clients = {
-    iam: new IAMClient(clientConfig(proxy.url)),
-    ssoAdmin: new SSOAdminClient(clientConfig(proxy.url)),
-    identityStore: new IdentitystoreClient(clientConfig(proxy.url)),
-  };
-  providerClients.push(...Object.values(clients));
+  const clients = aws.proxiedClients();
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => logLines.push(line) } });
   return new AwsProvider({ logger, clients, clock, retry: { attempts: 4, baseMs: 1, capMs: 5 } });
 }
@@ -390,10 +369,7 @@ describe('the IAM emulator enforces the role inline policy quota AWS does and mo
       );
     await put('first', 200);
     await put('first', 200);
-    const refused = await put('second', 200).then(
-      () => undefined,
-      (error: unknown) => error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } },
-    );
+    const refused = await rejectionOf(put('second', 200));
     expect(refused?.name).toBe('LimitExceededException');
     expect(refused?.$metadata?.httpStatusCode).toBe(409);
     expect(refused?.message).toBe('Maximum policy size of 10240 bytes exceeded for role Deployer');

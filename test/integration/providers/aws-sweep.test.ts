@@ -2,13 +2,12 @@ import {
   CreatePolicyCommand,
   CreateUserCommand,
   DetachUserPolicyCommand,
-  IAMClient,
+  type IAMClient,
   ListPoliciesCommand,
   ListUserPoliciesCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import { CreateAccountAssignmentCommand, ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { CreateAccountAssignmentCommand, ListInstancesCommand, type SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { CloudProviderError } from '../../../src/domain/errors';
 import type { FoundGrant, GrantSpec, RoleTargetRef } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
@@ -21,13 +20,8 @@ import {
 } from '../../../src/providers/aws/aws-target';
 import { requestIdOfPolicyName } from '../../../src/providers/aws/iam-sweep';
 import { parseAwsDate, policyDocumentExpiry } from '../../../src/providers/aws/policy-document';
-import {
-  type FaultProxy,
-  type MotoServer,
-  queryError,
-  startFaultProxy,
-  startMotoServer,
-} from '../../support/moto-server';
+import { type AwsTestEnv, startAwsTestEnv } from '../../support/aws-test-env';
+import { type FaultProxy, type MotoServer, queryError } from '../../support/moto-server';
 
 const logger = createLogger({ level: 'silent' });
 const ACCOUNT = '111122223333';
@@ -63,31 +57,20 @@ const READ_BUCKET_ROLE: RoleTargetRef = {
 const DEPLOYER_ROLE: RoleTargetRef = { roleId: 'deployer', target: { kind: 'assume-role', roleArn: ROLE_ARN } };
 const IAM_ROLES = [READ_LOGS_ROLE, READ_BUCKET_ROLE, DEPLOYER_ROLE];
 
+let aws: AwsTestEnv;
 let moto: MotoServer;
 let proxy: FaultProxy;
 /** Reads and writes the emulator directly, not through the proxy, to set the scene and check what is left. */
 let iam: IAMClient;
 let ssoAdmin: SSOAdminClient;
-const clientConfig = (endpoint: string) => ({
-  region: 'us-east-1',
-  endpoint,
-  maxAttempts: 1,
-  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-});
-/** The provider's own clients, through the proxy, destroyed after all tests. */
-const providerClients: { destroy(): void }[] = [];
 
 beforeAll(async () => {
-  moto = await startMotoServer();
-  proxy = await startFaultProxy(moto.url);
-  iam = new IAMClient(clientConfig(moto.url));
-  ssoAdmin = new SSOAdminClient(clientConfig(moto.url));
+  aws = await startAwsTestEnv();
+  ({ moto, proxy, iam, ssoAdmin } = aws);
 }, 30_000);
 
 afterAll(async () => {
-  for (const client of [iam, ssoAdmin, ...providerClients]) client?.destroy();
-  await proxy?.stop();
-  await moto?.stop();
+  await aws?.stop();
 });
 
 beforeEach(async () => {
@@ -97,12 +80,8 @@ beforeEach(async () => {
 
 /** A provider whose clients go through the proxy, with quick retries so the suite stays fast. */
 function newProvider(sweep: AwsProviderOptions['sweep'] = {}): AwsProvider {
-  const clients = {
-    iam: new IAMClient(clientConfig(proxy.url)),
-    ssoAdmin: new SSOAdminClient(clientConfig(proxy.url)),
-    identityStore: new IdentitystoreClient(clientConfig(proxy.url)),
-  };
-  providerClients.push(...Object.values(clients));
+  // The provider's own clients, through the proxy, destroyed after all tests.
+  const clients = aws.proxiedClients();
   return new AwsProvider({ logger, clients, retry: { attempts: 4, baseMs: 1, capMs: 5 }, sweep });
 }
 

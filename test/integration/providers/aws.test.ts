@@ -7,19 +7,19 @@ import {
   DetachUserPolicyCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
-  IAMClient,
+  type IAMClient,
   ListAttachedUserPoliciesCommand,
   ListPoliciesCommand,
   ListPolicyVersionsCommand,
   ListUserPoliciesCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { CreateUserCommand as CreateStoreUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { CreateUserCommand as CreateStoreUserCommand, type IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
   CreateAccountAssignmentCommand,
   ListAccountAssignmentsCommand,
   ListInstancesCommand,
-  SSOAdminClient,
+  type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import { CloudProviderError } from '../../../src/domain/errors';
 import type { GrantSpec } from '../../../src/domain/ports';
@@ -32,15 +32,8 @@ import {
   policySize,
   timeBoundPolicy,
 } from '../../../src/providers/aws/aws-target';
-import {
-  type FaultProxy,
-  jsonError,
-  jsonReply,
-  type MotoServer,
-  queryError,
-  startFaultProxy,
-  startMotoServer,
-} from '../../support/moto-server';
+import { type AwsTestEnv, rejectionOf, startAwsTestEnv } from '../../support/aws-test-env';
+import { type FaultProxy, jsonError, jsonReply, type MotoServer, queryError } from '../../support/moto-server';
 
 const logger = createLogger({ level: 'silent' });
 const ACCOUNT = '111122223333';
@@ -61,62 +54,22 @@ const READ_LOGS = [
   },
 ];
 
-/** The environment variables these tests set, restored afterwards so other test files see what they had. */
-const ENV_KEYS = [
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_PROFILE',
-  'AWS_REGION',
-  'AWS_ENDPOINT_URL',
-  'AWS_ENDPOINT_URL_IAM',
-  'AWS_ENDPOINT_URL_SSO_ADMIN',
-  'AWS_ENDPOINT_URL_IDENTITYSTORE',
-  'AWS_CONFIG_FILE',
-  'AWS_SHARED_CREDENTIALS_FILE',
-  'AWS_EC2_METADATA_DISABLED',
-] as const;
-
+let aws: AwsTestEnv;
 let moto: MotoServer;
 let proxy: FaultProxy;
-const savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
 /** Clients that read the emulator directly, not through the proxy, to check what the provider left there. */
 let iam: IAMClient;
 let ssoAdmin: SSOAdminClient;
 let identityStore: IdentitystoreClient;
 
 beforeAll(async () => {
-  moto = await startMotoServer();
-  proxy = await startFaultProxy(moto.url);
-  for (const key of ENV_KEYS) savedEnv[key] = process.env[key];
-  for (const key of ENV_KEYS) delete process.env[key];
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    // The provider's clients find the emulator the way they would find a real endpoint override.
-    AWS_ENDPOINT_URL_IAM: proxy.url,
-    AWS_ENDPOINT_URL_SSO_ADMIN: proxy.url,
-    AWS_ENDPOINT_URL_IDENTITYSTORE: proxy.url,
-  });
-  const direct = { region: 'us-east-1', endpoint: moto.url, maxAttempts: 1 };
-  iam = new IAMClient(direct);
-  ssoAdmin = new SSOAdminClient(direct);
-  identityStore = new IdentitystoreClient(direct);
+  // The provider's clients find the emulator the way they would find a real endpoint override.
+  aws = await startAwsTestEnv({ env: true });
+  ({ moto, proxy, iam, ssoAdmin, identityStore } = aws);
 }, 30_000);
 
 afterAll(async () => {
-  for (const key of ENV_KEYS) {
-    const value = savedEnv[key];
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  for (const client of [iam, ssoAdmin, identityStore]) client?.destroy();
-  await proxy?.stop();
-  await moto?.stop();
+  await aws?.stop();
 });
 
 beforeEach(async () => {
@@ -652,10 +605,7 @@ describe('the IAM emulator enforces the quotas AWS does and moto does not', () =
     await put('first', 1_200);
     // Replacing a policy does not count it twice; whitespace (here the indentation) is not counted.
     await put('first', 1_200);
-    const refused = await put('second', 1_200).then(
-      () => undefined,
-      (error: unknown) => error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } },
-    );
+    const refused = await rejectionOf(put('second', 1_200));
     expect(refused?.name).toBe('LimitExceededException');
     expect(refused?.$metadata?.httpStatusCode).toBe(409);
     expect(refused?.message).toBe('Maximum policy size of 2048 bytes exceeded for user alice');
