@@ -43,6 +43,7 @@ import { registerListeners } from './slack/register-listeners';
 import { createSlackApp, type SlackAppHandle } from './slack/slack-app';
 import { RedisAuditLog } from './store/audit-log';
 import { AuditWebhookCursor } from './store/audit-webhook-cursor';
+import { RedisCallPacer } from './store/call-pacer';
 import { RedisGaugeReader } from './store/gauge-reader';
 import { RedisGrantCheckpoints } from './store/grant-checkpoints';
 import { RedisIrrevocableGrants } from './store/irrevocable-grants';
@@ -50,6 +51,7 @@ import { RedisKeys } from './store/keys';
 import { checkRedisSettings, pingRedis } from './store/redis-checks';
 import { RedisConnectionWatch } from './store/redis-connection';
 import { RedisRequestStore } from './store/request-store';
+import { RedisResourceTurns } from './store/resource-turns';
 import { RedisUsergroupCache } from './store/usergroup-cache';
 
 export interface ContainerOptions {
@@ -155,6 +157,9 @@ export function buildContainer(options: ContainerOptions): Container {
       redis,
       dryrunGrantsKey: keys.dryrunGrants(),
       checkpoints: new RedisGrantCheckpoints(redis, keys),
+      turns: new RedisResourceTurns(redis, keys, { logger: logger.child({ component: 'turns' }) }),
+      pacer: new RedisCallPacer(redis, keys),
+      callRate: (api) => policy.current().settings.cloudRates[api],
     },
     options.providers,
   );

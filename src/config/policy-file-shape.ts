@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 import { type DomainErrorDetails, isDomainError } from '../domain/errors';
+import { cloudRatesSchema } from './cloud-rates';
 
 /** The policy file's sentence for a duration the domain refuses: the domain gives a code and the facts, not prose. */
 function durationProblem(text: string, error: unknown): string {
@@ -104,6 +105,7 @@ const settingsSchema = z
       )
       .default([]),
     auditWebhook: auditWebhookSchema.optional(),
+    cloudRates: cloudRatesSchema,
   })
   .strict();
 

@@ -232,6 +232,7 @@ function toPolicy(parsed: ParsedPolicy, iamPower: IamPowerDetectors, propagation
       reminderBeforeMs: settings.reminderBefore,
       identity: settings.identity,
       maxLeadTimeMs: settings.maxLeadTime,
+      cloudRates: settings.cloudRates,
       ...(webhook !== undefined && {
         auditWebhook: { url: webhook.url, secretEnv: webhook.secretEnv, timeoutMs: webhook.timeout },
       }),

@@ -92,6 +92,18 @@ export interface PolicySettings {
   maxLeadTimeMs: number;
   /** Where every audit entry is also sent, as a signed CloudEvent; absent means nowhere. */
   auditWebhook?: AuditWebhookSettings;
+  /** How fast the bot calls each cloud API, across all its processes (`settings.cloudRates`, defaults filled in). */
+  cloudRates: Readonly<Record<CloudApi, CloudRate>>;
+}
+
+/** The cloud APIs whose calls the bot paces, each as the bot's identity there (see `settings.cloudRates`). */
+export const CLOUD_APIS = ['aws-iam', 'aws-identity-center', 'azure-arm', 'gcp-resource-manager'] as const;
+export type CloudApi = (typeof CLOUD_APIS)[number];
+
+/** A steady rate and a burst; the shape of the `CallRate` port, restated here since ports.ts imports this file. */
+export interface CloudRate {
+  perSecond: number;
+  burst: number;
 }
 
 /** The audit webhook: the receiver's URL and the environment variable holding the signing secret. */

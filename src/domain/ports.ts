@@ -267,6 +267,33 @@ export interface GrantCheckpoints {
   set(requestId: string, checkpoint: Readonly<Record<string, string>>): Promise<void>;
 }
 
+/** How fast calls on one key (a cloud API, as the bot's identity there) may go: a steady rate and a burst. */
+export interface CallRate {
+  /** Calls per second, on average, across every process. */
+  perSecond: number;
+  /** Calls that may go at once after a quiet spell (at least 1). */
+  burst: number;
+}
+
+/**
+ * Paces cloud calls per key across every process of the deployment, so that together they stay under what the
+ * cloud accepts from the bot's identity, and a throttled answer slows everyone down rather than one caller.
+ */
+export interface CallPacer {
+  /** Resolves when the next call on `key` may be sent at `rate`; callers are served in the order they asked. */
+  take(key: string, rate: CallRate): Promise<void>;
+  /** The cloud throttled a call on `key`: no process sends another on it for `ms`. */
+  holdOff(key: string, ms: number): Promise<void>;
+}
+
+/**
+ * Takes turns on a key across every process: at most one `work` per key runs at a time anywhere. A turn held by a
+ * process that died ends after a lease, so a crash never blocks the key for good.
+ */
+export interface ResourceTurns {
+  withTurn<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
+
 /** Request IDs whose revocation keeps failing: the "irrevocable grants" the operators must see. */
 export interface IrrevocableGrants {
   add(requestId: string): Promise<void>;

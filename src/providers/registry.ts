@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { EnvConfig } from '../config/env-schema';
-import type { Clock, CloudProvider, CloudProviders, GrantCheckpoints } from '../domain/ports';
+import type { CloudApi } from '../domain/policy';
+import type {
+  CallPacer,
+  CallRate,
+  Clock,
+  CloudProvider,
+  CloudProviders,
+  GrantCheckpoints,
+  ResourceTurns,
+} from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { createAwsProvider } from './aws/aws-provider';
 import { awsIamPower, awsTargetSchema, describeAwsGrant } from './aws/aws-target';
@@ -11,6 +20,7 @@ import { DryrunProvider, describeDryrunGrant, dryrunTargetSchema } from './dryru
 import { createGcpProvider } from './gcp/gcp-provider';
 import { describeGcpGrant, gcpIamPower, gcpTargetSchema } from './gcp/gcp-target';
 import type { GrantDescriber } from './grant-description';
+import type { ProviderPacing } from './retry';
 
 /** What providers may need to be built; each takes only its part. */
 export interface ProviderDeps {
@@ -22,6 +32,17 @@ export interface ProviderDeps {
   dryrunGrantsKey: string;
   /** Durable per-request checkpoints, for providers that must decide before they change the cloud. */
   checkpoints: GrantCheckpoints;
+  /** Turns on a cloud resource shared by every process, e.g. one GCP allow policy's read-modify-write at a time. */
+  turns: ResourceTurns;
+  /** Paces cloud calls across every process, so together they stay under each cloud's rate. */
+  pacer: CallPacer;
+  /** The rate in force for one cloud API (`settings.cloudRates` of the policy now, so a reload applies at once). */
+  callRate: (api: CloudApi) => CallRate;
+}
+
+/** The pacing every cloud provider gets: the shared pacer, and the rate read from the policy at each call. */
+function pacingOf(deps: ProviderDeps): ProviderPacing {
+  return { pacer: deps.pacer, rateOf: deps.callRate };
 }
 
 /** A provider the policy file can name: how its roles' `target:` is validated, and how it is built. */
@@ -45,17 +66,23 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   aws: {
     targetSchema: awsTargetSchema,
     propagationMs: 60_000,
-    create: (deps) => createAwsProvider(deps.logger.child({ provider: 'aws' }), deps.checkpoints, deps.clock),
+    create: (deps) =>
+      createAwsProvider(deps.logger.child({ provider: 'aws' }), deps.checkpoints, deps.clock, pacingOf(deps)),
   },
   azure: {
     targetSchema: azureTargetSchema,
     propagationMs: 10 * 60_000,
-    create: (deps) => createAzureProvider(deps.logger.child({ provider: 'azure' }), deps.env, deps.clock),
+    create: (deps) =>
+      createAzureProvider(deps.logger.child({ provider: 'azure' }), deps.env, deps.clock, pacingOf(deps)),
   },
   gcp: {
     targetSchema: gcpTargetSchema,
     propagationMs: 7 * 60_000,
-    create: (deps) => createGcpProvider(deps.logger.child({ provider: 'gcp' }), deps.env),
+    create: (deps) =>
+      createGcpProvider(deps.logger.child({ provider: 'gcp' }), deps.env, {
+        turns: deps.turns,
+        pacing: pacingOf(deps),
+      }),
   },
 };
 

@@ -1,4 +1,7 @@
+/** How one cloud call is tried: its pace, its in-call retries, and the classifying helpers the providers share. */
 import { CloudProviderError } from '../domain/errors';
+import type { CloudApi } from '../domain/policy';
+import type { CallPacer, CallRate } from '../domain/ports';
 
 export interface RetryOptions {
   /** Attempts in all, the first included. */
@@ -17,7 +20,56 @@ export interface RetryOptions {
   onRetryAfter?(error: unknown, retryAfterMs: number, waitMs: number): void;
   /** Injected in tests; `Math.random` otherwise. */
   random?: () => number;
+  /** Paces every try and takes throttled answers out of the attempts; see {@link CallPacing}. */
+  pacing?: CallPacing;
 }
+
+/**
+ * Pacing of one call: before each try it takes a slot on `key`, so every process together stays under the cloud's
+ * rate. A throttled answer is the cloud saying the pace is too fast, not that this call failed: it holds the key
+ * off for every process (for the cloud's `Retry-After`, else a backoff that grows with each throttle in a row), is
+ * tried again without using an attempt, and gives up only once the holds add up to `maxThrottledMs`.
+ */
+export interface CallPacing {
+  pacer: CallPacer;
+  /** The pacer key: the cloud API, and where the cloud keeps separate budgets, the part of it this call spends. */
+  key: string;
+  /** Read before every try, so a policy reload applies to the next one. */
+  rate: () => CallRate;
+  /** True when the cloud refused the call for its rate (HTTP 429, `Throttling`, `RESOURCE_EXHAUSTED`...). */
+  isThrottled(error: unknown): boolean;
+  /** Most a call holds off on throttled answers before it gives up with the last one; default 5 minutes. */
+  maxThrottledMs?: number;
+  /** Longest backoff after throttles in a row when the cloud gives no `Retry-After`; default 30 s. */
+  maxHoldMs?: number;
+  /** Told of each throttled answer, before the call is tried again (for a debug or info line, not a warning). */
+  onThrottled?(error: unknown, details: ThrottleDetails): void;
+  /** Told when the pacer itself failed (Redis unreachable): the call then goes unpaced rather than not at all. */
+  onPacerError?(error: unknown): void;
+}
+
+export interface ThrottleDetails {
+  /** Throttled answers in a row, this one included. */
+  throttles: number;
+  /** How long every process now holds off the key. */
+  holdMs: number;
+  /** What the cloud asked for (`Retry-After`), if it said. */
+  retryAfterMs?: number;
+  /** The holds this call has sat out so far, this one included. */
+  throttledMs: number;
+}
+
+/** How a provider paces its calls: the pacer (shared by every process in the running bot) and the rate in force. */
+export interface ProviderPacing {
+  pacer: CallPacer;
+  /** The rate for one cloud API now; the registry reads the policy in force, so a reload applies at once. */
+  rateOf(api: CloudApi): CallRate;
+  /** See {@link CallPacing.maxThrottledMs}; tests shorten it. */
+  maxThrottledMs?: number;
+}
+
+export const DEFAULT_MAX_THROTTLED_MS = 5 * 60_000;
+export const DEFAULT_MAX_HOLD_MS = 30_000;
 
 /** How hard one cloud call retries before giving the failure to the job, which retries later on its own. */
 export type CallRetrySettings = Pick<RetryOptions, 'attempts' | 'baseMs' | 'capMs'>;
@@ -29,14 +81,39 @@ export const DEFAULT_CALL_RETRY: Readonly<CallRetrySettings> = { attempts: 4, ba
  * Runs a cloud call, retrying transient failures with exponential backoff and full jitter, so many grants that
  * hit the same throttling do not retry in lockstep. When the cloud said how long to wait (`Retry-After`), that
  * wait (within `capMs`) comes first, then the jittered backoff. What still fails is rethrown as is; the job above
- * retries again later, with its own backoff.
+ * retries again later, with its own backoff. With `pacing`, each try waits for its slot first and throttled
+ * answers are handled as {@link CallPacing} says, apart from the attempts.
  */
 export async function retryTransient<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
   const random = options.random ?? Math.random;
-  for (let attempt = 1; ; attempt += 1) {
+  const { pacing } = options;
+  let throttles = 0;
+  let throttledMs = 0;
+  for (let attempt = 1; ; ) {
+    if (pacing) await takeSlot(pacing);
     try {
       return await operation();
     } catch (error) {
+      if (pacing?.isThrottled(error)) {
+        throttles += 1;
+        const retryAfterMs = options.retryAfterMs?.(error);
+        const holdMs =
+          retryAfterMs ?? Math.min(pacing.maxHoldMs ?? DEFAULT_MAX_HOLD_MS, options.baseMs * 2 ** (throttles - 1));
+        // Held off even when this call gives up: the cloud asked every caller to slow down, not only this one.
+        await pacing.pacer
+          .holdOff(pacing.key, holdMs)
+          .catch((pacerError: unknown) => pacing.onPacerError?.(pacerError));
+        throttledMs += holdMs;
+        if (throttledMs > (pacing.maxThrottledMs ?? DEFAULT_MAX_THROTTLED_MS)) throw error;
+        pacing.onThrottled?.(error, {
+          throttles,
+          holdMs,
+          throttledMs,
+          ...(retryAfterMs !== undefined && { retryAfterMs }),
+        });
+        continue;
+      }
+      throttles = 0;
       if (attempt >= options.attempts || !options.isTransient(error)) throw error;
       const askedMs = options.retryAfterMs?.(error);
       if (askedMs !== undefined) {
@@ -48,7 +125,17 @@ export async function retryTransient<T>(operation: () => Promise<T>, options: Re
       const delayMs = Math.round(random() * ceiling);
       options.onRetry?.(error, attempt, delayMs);
       await sleep(delayMs);
+      attempt += 1;
     }
+  }
+}
+
+/** Waits for the call's slot; a pacer that cannot answer lets the call go rather than stop it. */
+async function takeSlot(pacing: CallPacing): Promise<void> {
+  try {
+    await pacing.pacer.take(pacing.key, pacing.rate());
+  } catch (error) {
+    pacing.onPacerError?.(error);
   }
 }
 

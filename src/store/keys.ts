@@ -63,6 +63,16 @@ export class RedisKeys {
     return `${this.prefix}:audit-webhook:alerted`;
   }
 
+  /** The lease of whichever process has the turn on a key (e.g. one allow policy), see `RedisResourceTurns`. */
+  resourceTurn(key: string): string {
+    return `${this.prefix}:turn:${key}`;
+  }
+
+  /** Hash of one cloud API's pace (theoretical arrival time, hold-off), see `RedisCallPacer`. */
+  callPace(key: string): string {
+    return `${this.prefix}:pace:${key}`;
+  }
+
   /** BullMQ's own key prefix, so the queues live beside the data they work on. */
   queuePrefix(): string {
     return `${this.prefix}:bull`;

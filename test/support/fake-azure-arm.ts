@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
 import { createLogger } from '../../src/lib/logger';
 import { AzureProvider } from '../../src/providers/azure/azure-provider';
+import { ArmThrottling, type BucketRate } from './fake-arm-throttling';
 import { freePort } from './free-port';
 
 /**
@@ -16,7 +17,9 @@ import { freePort } from './free-port';
  * - Entra ID's OAuth2 token endpoint and OpenID metadata, so a real `ClientSecretCredential` signs in;
  * - ARM role assignments and PIM role assignment schedule requests/schedules, with Azure's error codes, and PIM's
  *   asynchrony: a schedule request is answered at once and applied a little later (see `provisioningDelayMs`);
- * - Microsoft Graph's `GET /v1.0/users?$filter=...` under `/graph`.
+ * - Microsoft Graph's `GET /v1.0/users?$filter=...` under `/graph`;
+ * - ARM's throttling: token buckets per subscription, principal and operation type, with the documented sizes by
+ *   default, answering 429 with `Retry-After` (see `fake-arm-throttling.ts`).
  *
  * Its certificate is self-signed and made per run; clients trust it through `tlsOptions: { ca }` on their own
  * pipelines, so nothing in the process stops verifying TLS. Tokens are bound to the scope they were issued for:
@@ -168,6 +171,9 @@ export class FakeAzure {
 
   /** The fake's clock: the wall clock plus what `advance` added. Pass it to the provider too. */
   readonly clock = { now: () => Date.now() + this.offsetMs };
+  /** ARM's token buckets, refilled on the fake's clock. */
+  private readonly throttling = new ArmThrottling(() => this.clock.now());
+  private latencyMs = 0;
 
   private constructor(
     private readonly server: https.Server,
@@ -226,6 +232,26 @@ export class FakeAzure {
     this.nextOutcomes = [];
     this.roleAssignmentRoom = DEFAULT_ROLE_ASSIGNMENT_ROOM;
     this.pageSize = 100;
+    this.throttling.reset();
+    this.latencyMs = 0;
+  }
+
+  /**
+   * Test control, not a claim about ARM: writes and deletes each get a token bucket of this size and refill rate
+   * instead of ARM's documented 200 and 10 a second; `undefined` stops throttling them (reads keep ARM's buckets).
+   */
+  setWriteRate(rate: BucketRate | undefined): void {
+    this.throttling.setWriteRate(rate);
+  }
+
+  /** Test control, not a claim about ARM's latency: every ARM and Graph call waits `ms` before it is answered. */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  /** How many requests ARM answered 429 for its rate since the last reset (injected failures not counted). */
+  get throttledCount(): number {
+    return this.throttling.throttledCount;
   }
 
   advance(ms: number): void {
@@ -367,6 +393,9 @@ export class FakeAzure {
           armError('InvalidAuthenticationTokenAudience', `The access token is not for ${audience}.`),
         );
       }
+      // Decided as the request arrives, before the time it takes (setLatency) passes.
+      const admission = isGraph ? undefined : this.throttling.admit(method, canonicalScope(path), FAKE_CLIENT_ID);
+      if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
       // Test control (failNext), not a claim about Azure.
       const failure = this.failures.shift();
       if (failure !== undefined) {
@@ -375,6 +404,12 @@ export class FakeAzure {
         return send(res, failure.status, armError(failure.code ?? 'InjectedFailure', 'Injected by the test.'), headers);
       }
       if (isGraph) return this.graph(res, path, query);
+      if (admission?.admitted === false) {
+        return send(res, 429, armError(admission.code, admission.message), {
+          'retry-after': String(admission.retryAfterSeconds),
+        });
+      }
+      for (const [name, value] of Object.entries(admission?.headers ?? {})) res.setHeader(name, value);
       return this.arm(res, method, path, query, body);
     } catch (error) {
       // The fake's own: a bug in the fake shows as a 500, not as anything Azure would say.

@@ -236,6 +236,16 @@ export class FakeGcpCrm {
   /** Calls as they arrive, before any delay or answer (`calls` records them once answered). */
   readonly arrivals: { method: FakeCrmMethod; resource: string }[] = [];
   private readonly delays: { method: FakeCrmMethod; ms: number }[] = [];
+  private latencyMs = 0;
+
+  /**
+   * Test control, not a claim about Google's latency: every CRM call (not the token exchange) waits `ms` after it
+   * arrives and before it takes effect, on top of any {@link delayNext}; 0 (the default, and after {@link reset})
+   * answers at once. Calls wait side by side, as a cloud serving many connections would.
+   */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
 
   /**
    * Test control, not a claim about Google's latency: holds the next `count` calls of `method` for `ms` before they
@@ -290,11 +300,12 @@ export class FakeGcpCrm {
     this.unknownMembers.add(accountKey(member));
   }
 
-  /** Forgets policies, injected failures and calls; issued tokens stay valid. */
+  /** Forgets policies, injected failures, delays, latency and calls; issued tokens stay valid. */
   reset(): void {
     this.policies.clear();
     this.failures.length = 0;
     this.delays.length = 0;
+    this.latencyMs = 0;
     this.arrivals.length = 0;
     this.afterRead.clear();
     this.denied.clear();
@@ -370,6 +381,7 @@ export class FakeGcpCrm {
       return;
     }
     this.arrivals.push({ method, resource });
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const delayIndex = this.delays.findIndex((delay) => delay.method === method);
     if (delayIndex !== -1) {
       const [delay] = this.delays.splice(delayIndex, 1) as [{ method: FakeCrmMethod; ms: number }];

@@ -109,6 +109,16 @@ export function isTransientAwsError(error: unknown): boolean {
   return isTransientHttpStatus(httpStatus(error));
 }
 
+/**
+ * True when AWS refused the call for its rate (a `THROTTLING_CODES` code, or HTTP 429): the pace slows for every
+ * process instead of this call using up an attempt.
+ */
+export function isThrottlingAwsError(error: unknown): boolean {
+  if (error instanceof CloudProviderError) return false;
+  const code = awsErrorCode(error);
+  return (code !== undefined && THROTTLING_CODES.has(code)) || httpStatus(error) === 429;
+}
+
 /** True when IAM refuses to delete something still in use (a policy still attached, or with other versions). */
 export function isDeleteConflict(error: unknown): boolean {
   return awsErrorCode(error) === 'DeleteConflict';

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { DeleteUserPolicyCommand, GetUserPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import type { CloudApi } from '../../domain/policy';
 import type {
   Clock,
   CloudProvider,
@@ -14,8 +15,15 @@ import type {
 } from '../../domain/ports';
 import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
-import { type CallRetrySettings, DEFAULT_CALL_RETRY, providerError, retryTransient } from '../retry';
-import { awsErrorCode, awsFailure, isNotFound, isTransientAwsError } from './aws-errors';
+import { inProcessPacing } from '../in-process-pacer';
+import {
+  type CallRetrySettings,
+  DEFAULT_CALL_RETRY,
+  type ProviderPacing,
+  providerError,
+  retryTransient,
+} from '../retry';
+import { awsErrorCode, awsFailure, isNotFound, isThrottlingAwsError, isTransientAwsError } from './aws-errors';
 import {
   type AwsTarget,
   awsTargetSchema,
@@ -63,6 +71,11 @@ export interface AwsProviderOptions {
   checkpoints?: GrantCheckpoints;
   /** Revocation time, for how long a revoked `assume-role` session is denied; default: the wall clock. */
   clock?: Clock;
+  /**
+   * The pace of IAM and Identity Center calls, shared by every bot process (the registry passes the Redis pacer and
+   * the policy's `settings.cloudRates`); default: paced within this process at the documented default rates.
+   */
+  pacing?: ProviderPacing;
 }
 
 const DEFAULT_POLLING: StatusPolling = { intervalMs: 1_000, attempts: 30 };
@@ -93,10 +106,12 @@ export class AwsProvider implements CloudProvider {
    */
   private policiesUnread: ReadonlySet<string> | undefined;
   private readonly retry: CallRetrySettings;
+  private readonly pacing: ProviderPacing;
 
   constructor(options: AwsProviderOptions) {
     this.logger = options.logger;
     this.retry = { ...DEFAULT_CALL_RETRY, ...options.retry };
+    this.pacing = options.pacing ?? inProcessPacing();
     const clients = defaultClients(options.clients ?? {});
     this.iam = clients.iam;
     this.identityCenter = new IdentityCenterAssignments(
@@ -320,13 +335,35 @@ export class AwsProvider implements CloudProvider {
   /**
    * Every AWS call goes through here. The SDK's own retries are off (`maxAttempts: 1` on the default clients) so
    * that `retryTransient` alone decides: one backoff policy for all providers, logged with the request ID, and
-   * no multiplying of the SDK's 3 attempts by ours.
+   * no multiplying of the SDK's 3 attempts by ours; nor can the SDK's retries swallow a throttle before the pacer
+   * hears of it. Each call first takes a slot on its API's pace (one key per API: AWS publishes one collective
+   * limit for Identity Center and none for IAM, so reads and writes share it); a throttled answer slows that pace
+   * for every process and is tried again without using an attempt.
    */
   private readonly run: AwsCallRunner = async (action, requestId, operation) => {
+    const api = awsApiOf(action);
+    const { pacer, rateOf, maxThrottledMs } = this.pacing;
     try {
       const result = await retryTransient(operation, {
         ...this.retry,
         isTransient: isTransientAwsError,
+        pacing: {
+          pacer,
+          key: api,
+          rate: () => rateOf(api),
+          isThrottled: isThrottlingAwsError,
+          ...(maxThrottledMs !== undefined && { maxThrottledMs }),
+          onThrottled: (error, details) =>
+            this.logger.info(
+              { provider: PROVIDER, requestId, action, api, code: awsErrorCode(error), ...details },
+              `${action} was throttled; every bot process slows its ${api} calls and this one is tried again`,
+            ),
+          onPacerError: (error) =>
+            this.logger.warn(
+              { provider: PROVIDER, requestId, action, api, err: error },
+              `the shared pace of ${api} calls could not be read; ${action} goes unpaced`,
+            ),
+        },
         onRetry: (error, attempt, delayMs) =>
           this.logger.info(
             { provider: PROVIDER, requestId, action, attempt, delayMs, code: awsErrorCode(error) },
@@ -343,12 +380,23 @@ export class AwsProvider implements CloudProvider {
 }
 
 /** The provider as the registry builds it: clients from the default credential chain and `AWS_ENDPOINT_URL_*`. */
-export function createAwsProvider(logger: Logger, checkpoints?: GrantCheckpoints, clock?: Clock): AwsProvider {
+export function createAwsProvider(
+  logger: Logger,
+  checkpoints?: GrantCheckpoints,
+  clock?: Clock,
+  pacing?: ProviderPacing,
+): AwsProvider {
   return new AwsProvider({
     logger,
     ...(checkpoints !== undefined && { checkpoints }),
     ...(clock !== undefined && { clock }),
+    ...(pacing !== undefined && { pacing }),
   });
+}
+
+/** The API an action belongs to: IAM's `iam:`, or Identity Center's `sso:` and its identity store's `identitystore:`. */
+function awsApiOf(action: string): CloudApi {
+  return action.startsWith('iam:') ? 'aws-iam' : 'aws-identity-center';
 }
 
 /**

@@ -52,6 +52,16 @@ export function retryAfterOf(error: unknown): number | undefined {
   return parseRetryAfter(error.response?.headers.get('retry-after'));
 }
 
+/**
+ * ARM (or Graph) refused the call for its rate: HTTP 429, except `RetryableErrorDueToAnotherOperation`, which a
+ * resource provider answers with 429 when the resource is locked by another operation rather than for the rate
+ * (Microsoft Learn, "Understand how Azure Resource Manager throttles requests", error code).
+ */
+export function isThrottled(error: unknown): boolean {
+  if (error instanceof CloudProviderError) return false;
+  return statusOf(error) === 429 && codeOf(error) !== 'RetryableErrorDueToAnotherOperation';
+}
+
 /** Throttling, 5xx and network failures: worth another try soon. Token failures from Entra count by status. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof CloudProviderError) return false;

@@ -5,7 +5,8 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { Clock, CloudProvider, FoundGrant, GrantOutcome, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
-import { type CallRetrySettings, DEFAULT_CALL_RETRY, providerError } from '../retry';
+import { inProcessPacing } from '../in-process-pacer';
+import { type CallRetrySettings, DEFAULT_CALL_RETRY, type ProviderPacing, providerError } from '../retry';
 import { azureCall } from './azure-call';
 import { PROVIDER } from './azure-errors';
 import { readMemo } from './azure-memo';
@@ -53,6 +54,11 @@ export interface AzureProviderOptions {
   retry?: Partial<AzureRetrySettings>;
   /** How long PIM steps wait for PIM to apply their requests; tests poll faster. */
   pimWait?: Partial<PimWaitSettings>;
+  /**
+   * The pace of ARM calls, shared by every bot process (the registry passes the Redis pacer and the policy's
+   * `settings.cloudRates`); default: paced within this process at the documented default rate.
+   */
+  pacing?: ProviderPacing;
 }
 
 /**
@@ -88,7 +94,7 @@ export class AzureProvider implements CloudProvider {
     });
     const logger = options.logger;
     const clock = options.clock ?? systemClock;
-    const call = azureCall(logger, { ...DEFAULT_CALL_RETRY, ...options.retry });
+    const call = azureCall(logger, { ...DEFAULT_CALL_RETRY, ...options.retry }, options.pacing ?? inProcessPacing());
     this.logger = logger;
     this.principals = new PrincipalLookup(new GraphDirectory({ endpoint: graph, credential, ...tls }), call, logger);
     this.roleAssignments = new RoleAssignments(client, call, logger);
@@ -147,15 +153,20 @@ export class AzureProvider implements CloudProvider {
   }
 }
 
-/** Builds the provider from the environment's endpoint overrides, with `DefaultAzureCredential` and the given clock. */
+/**
+ * Builds the provider from the environment's endpoint overrides, with `DefaultAzureCredential`, the given clock and
+ * the bot's shared pacing.
+ */
 export function createAzureProvider(
   logger: Logger,
   env: { AZURE_RESOURCE_MANAGER_ENDPOINT?: string; AZURE_AUTHORITY_HOST?: string; AZURE_GRAPH_ENDPOINT?: string },
   clock: Clock,
+  pacing?: ProviderPacing,
 ): AzureProvider {
   return new AzureProvider({
     logger,
     clock,
+    ...(pacing !== undefined && { pacing }),
     ...(env.AZURE_RESOURCE_MANAGER_ENDPOINT !== undefined && {
       resourceManagerEndpoint: env.AZURE_RESOURCE_MANAGER_ENDPOINT,
     }),

@@ -180,6 +180,31 @@ export function classifyFailure(
   );
 }
 
+/**
+ * Google refused the policy written (400 INVALID_ARGUMENT, FAILED_PRECONDITION), not the call: in a batch of edits
+ * that may be one edit's doing, such as a grant to an account that does not exist.
+ */
+export function isPolicyRefusal(error: unknown): boolean {
+  if (!(error instanceof CloudProviderError) || error.retryable) return false;
+  const failure = describeFailure(error.cause);
+  return (
+    failure.httpStatus === 400 ||
+    failure.rpcStatus === 'INVALID_ARGUMENT' ||
+    failure.rpcStatus === 'FAILED_PRECONDITION'
+  );
+}
+
+/** The bot could not take its turn on a policy (the shared store away, or another process holding it too long). */
+export function turnFailure(provider: string, resource: string, error: unknown): CloudProviderError {
+  const reason = truncate(error instanceof Error ? error.message : String(error), 300);
+  return providerError(
+    provider,
+    `The bot could not take its turn to edit the allow policy of ${resource} (${reason}); nothing was changed, and the bot will try again.`,
+    true,
+    error,
+  );
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);

@@ -1,5 +1,5 @@
-import { FoldersClient, OrganizationsClient, ProjectsClient, type protos } from '@google-cloud/resource-manager';
-import { parseResourceManagerEndpoint, type ResourceManagerEndpoint } from '../../config/resource-manager-endpoint';
+/** The Google Cloud provider: time-limited access as conditional role bindings in allow policies. */
+import { parseResourceManagerEndpoint } from '../../config/resource-manager-endpoint';
 import { CloudProviderError } from '../../domain/errors';
 import type {
   CloudProvider,
@@ -7,47 +7,31 @@ import type {
   GrantOutcome,
   GrantPrincipal,
   GrantSpec,
+  ResourceTurns,
   RoleTargetRef,
 } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { DEFAULT_CALL_RETRY, providerError, retryTransient } from '../retry';
-import { classifyFailure, describeFailure, truncate } from './gcp-errors';
+import { inProcessPacing } from '../in-process-pacer';
+import { InProcessTurns } from '../in-process-turns';
+import { DEFAULT_CALL_RETRY, type ProviderPacing, providerError, retryTransient } from '../retry';
+import { type CallOptions, type Policy, ResourceManagerClients } from './crm-clients';
+import { classifyFailure, describeFailure, isPolicyRefusal, truncate, turnFailure } from './gcp-errors';
 import { GcpGrantSweep } from './gcp-sweep';
-import { type GcpResourceKind, type GcpTarget, MEMBER_PREFIXES, parseGcpTarget, resourceKind } from './gcp-target';
+import { type GcpTarget, parseGcpTarget } from './gcp-target';
 import {
-  countConditionalBindings,
-  countPrincipals,
   findJitBinding,
   type JitBindingKey,
   jitCondition,
   jitConditionTitle,
-  MAX_CONDITIONAL_BINDINGS_PER_POLICY,
-  MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL,
-  MAX_GROUPS_PER_POLICY,
-  MAX_PRINCIPALS_PER_POLICY,
   withJitBinding,
   withoutJitMember,
 } from './iam-policy-edit';
+import { assertWithinPolicyLimits } from './iam-policy-limits';
+import { type PolicyEditBatch, PolicyEditBatcher } from './policy-edit-batcher';
+import { gcpMember } from './principal-member';
+import { SharedPolicyReads } from './shared-policy-reads';
 
-type Policy = protos.google.iam.v1.IPolicy;
-/** The per-call options the provider sets (a subset of gax's CallOptions). */
-interface CallOptions {
-  retry?: null;
-  timeout?: number;
-}
-
-/** What the provider needs of a Cloud Resource Manager client; the three v3 clients all fit. */
-interface IamPolicyClient {
-  getIamPolicy(
-    request: protos.google.iam.v1.IGetIamPolicyRequest,
-    options?: CallOptions,
-  ): Promise<[Policy, ...unknown[]]>;
-  setIamPolicy(
-    request: protos.google.iam.v1.ISetIamPolicyRequest,
-    options?: CallOptions,
-  ): Promise<[Policy, ...unknown[]]>;
-  close(): Promise<void>;
-}
+export { gcpMember } from './principal-member';
 
 export interface GcpProviderOptions {
   logger: Logger;
@@ -56,6 +40,22 @@ export interface GcpProviderOptions {
    * Google's public endpoint when absent.
    */
   resourceManagerEndpoint?: string;
+  /**
+   * Turns on each allow policy shared by every bot process, so their batched read-modify-writes do not race on the
+   * etag; turns within this process when absent.
+   */
+  turns?: ResourceTurns;
+  /**
+   * The pace of Resource Manager calls, shared by every bot process (the registry passes the Redis pacer and the
+   * policy's `settings.cloudRates`); default: paced within this process at the documented default rate.
+   */
+  pacing?: ProviderPacing;
+}
+
+/** Whose edit of an allow policy a batch carries, for its caller's log lines. */
+interface EditOwner {
+  requestId: string;
+  action: 'grant' | 'revoke';
 }
 
 /**
@@ -75,38 +75,53 @@ const CALL_OPTIONS: CallOptions = { retry: null, timeout: 30_000 };
  * folder or organization: titled `jit-<requestId>`, holding the requester, and conditioned on
  * `request.time < timestamp("<expiry>")`, so IAM itself stops honouring it at expiry even if the bot is down.
  * Every write carries the etag it read and policy version 3, so nobody else's binding or condition is lost; a
- * concurrent writer makes the bot re-read and try again.
+ * concurrent writer makes the bot re-read and try again. Grants and revocations due together on one resource are
+ * written as one read-modify-write, in turns every process of the bot shares (docs/clouds/gcp.md, "Coalesced writes").
  */
 export class GcpProvider implements CloudProvider {
   readonly name = 'gcp';
   readonly identifiesPeopleByEmail = true;
 
   private readonly logger: Logger;
-  private readonly endpoint: ResourceManagerEndpoint | undefined;
-  /** Built on first use, so a policy that never touches folders never builds (or authenticates) that client. */
-  private readonly clients = new Map<GcpResourceKind, IamPolicyClient>();
+  private readonly pacing: ProviderPacing;
+  private readonly clients: ResourceManagerClients;
   private readonly sweep: GcpGrantSweep;
+  /** Grants and revocations due together on one resource: one read-modify-write per batch, see policy-edit-batcher. */
+  private readonly edits: PolicyEditBatcher<Policy, EditOwner>;
+  private readonly reads = new SharedPolicyReads<Policy>();
 
   /** @throws Error when `resourceManagerEndpoint` is not a usable endpoint. */
   constructor(options: GcpProviderOptions) {
     this.logger = options.logger;
-    this.endpoint =
+    this.pacing = options.pacing ?? inProcessPacing();
+    this.clients = new ResourceManagerClients(
       options.resourceManagerEndpoint === undefined
         ? undefined
-        : parseResourceManagerEndpoint(options.resourceManagerEndpoint);
+        : parseResourceManagerEndpoint(options.resourceManagerEndpoint),
+    );
     this.sweep = new GcpGrantSweep(
       (resource) => this.run(undefined, resource, 'sweep', () => this.readPolicy(resource)),
       this.logger,
     );
+    this.edits = new PolicyEditBatcher<Policy, EditOwner>({
+      turns: options.turns ?? new InProcessTurns(),
+      turnKey: (resource) => `gcp-policy:${resource}`,
+      write: (resource, batch) => this.writeBatch(resource, batch),
+      refusal: (resource, owner, error) => this.editRefused(resource, owner, error),
+      batchFailure: (resource, owners, error) => this.batchFailed(resource, owners, error),
+      mayBeOneEditsFault: (error) => isPolicyRefusal(error),
+      turnFailure: (resource, owners, error) => this.turnFailed(resource, owners, error),
+    });
   }
 
   async grant(spec: GrantSpec): Promise<GrantOutcome> {
     const target = parseGcpTarget(spec.target);
     const member = gcpMember(spec.principal, this.name);
     const condition = jitCondition(spec.requestId, spec.expiresAt);
-    const written = await this.editPolicy(spec.requestId, target.resource, 'grant', (policy) => {
+    const owner: EditOwner = { requestId: spec.requestId, action: 'grant' };
+    const written = await this.edits.edit(target.resource, owner, (policy) => {
       const edit = withJitBinding(policy, { role: target.role, member }, condition);
-      if (edit.changed) this.assertWithinLimits(edit.policy, target.resource, target.role, member);
+      if (edit.changed) assertWithinPolicyLimits(this.name, edit.policy, target.resource, target.role, member);
       return edit;
     });
     this.logger.info(
@@ -134,9 +149,8 @@ export class GcpProvider implements CloudProvider {
       return;
     }
     const key: JitBindingKey = { role, member, title: jitConditionTitle(spec.requestId) };
-    const written = await this.editPolicy(spec.requestId, resource, 'revoke', (policy) =>
-      withoutJitMember(policy, key),
-    );
+    const owner: EditOwner = { requestId: spec.requestId, action: 'revoke' };
+    const written = await this.edits.edit(resource, owner, (policy) => withoutJitMember(policy, key));
     this.logger.info(
       { provider: this.name, requestId: spec.requestId, resource, role, member, alreadyGone: !written },
       written
@@ -148,7 +162,10 @@ export class GcpProvider implements CloudProvider {
   async verify(spec: GrantSpec): Promise<boolean> {
     const { resource, role } = this.artefactTarget(spec);
     const member = spec.memo?.member ?? gcpMember(spec.principal, this.name);
-    const policy = await this.run(spec.requestId, resource, 'verify', () => this.readPolicy(resource));
+    // Read-backs of many grants on one resource (after one coalesced write) share one call.
+    const policy = await this.reads.read(resource, () =>
+      this.run(spec.requestId, resource, 'verify', () => this.readPolicy(resource)),
+    );
     const binding = findJitBinding(policy, { role, member, title: jitConditionTitle(spec.requestId) });
     const present = binding?.condition?.expression === jitCondition(spec.requestId, spec.expiresAt).expression;
     this.logger.debug(
@@ -169,45 +186,77 @@ export class GcpProvider implements CloudProvider {
   }
 
   /** Closes the clients' connections; the provider builds new ones if used again. */
-  async close(): Promise<void> {
-    const clients = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.all(clients.map((client) => client.close()));
+  close(): Promise<void> {
+    return this.clients.close();
   }
 
   /**
-   * Reads the policy at version 3, applies `edit`, and writes the result back with the etag it read, retrying
-   * the whole cycle when someone else wrote in between. Returns whether anything was written.
+   * One read-modify-write for a batch of edits: reads the policy at version 3, applies every edit, and writes the
+   * result back once with the etag it read, retrying the whole cycle (re-read, re-apply, plus edits queued
+   * meanwhile) when someone else wrote in between.
    */
-  private async editPolicy(
-    requestId: string,
-    resource: string,
-    action: 'grant' | 'revoke',
-    edit: (policy: Policy) => { policy: Policy; changed: boolean },
-  ): Promise<boolean> {
-    return this.run(requestId, resource, action, async (stage) => {
+  private async writeBatch(resource: string, batch: PolicyEditBatch<Policy, EditOwner>): Promise<void> {
+    const [first, ...rest] = batch.metas;
+    // A batch of one logs as its request did before batching; a larger one under no single request.
+    const requestId = rest.length === 0 ? first?.requestId : undefined;
+    const action = first?.action ?? 'revoke';
+    await this.run(requestId, resource, action, async (stage) => {
       stage.current = 'read';
       const read = await this.readPolicy(resource);
-      const next = edit(read);
-      if (!next.changed) return false;
+      const next = batch.applyTo(read);
+      if (!next.changed) return;
       if (read.etag === undefined || read.etag === null || read.etag.length === 0) {
         // Writing without an etag could silently drop someone else's conditions: refuse rather than guess.
         throw providerError(this.name, `Google Cloud returned the policy of ${resource} without an etag`, true);
       }
       stage.current = 'write';
-      await this.client(resource).setIamPolicy(
-        { resource, policy: { ...next.policy, version: 3, etag: read.etag } },
-        CALL_OPTIONS,
-      );
-      return true;
+      try {
+        await this.clients
+          .for(resource)
+          .setIamPolicy({ resource, policy: { ...next.policy, version: 3, etag: read.etag } }, CALL_OPTIONS);
+      } finally {
+        this.reads.wrote(resource);
+      }
     });
   }
 
-  private async readPolicy(resource: string): Promise<Policy> {
-    const [policy] = await this.client(resource).getIamPolicy(
-      { resource, options: { requestedPolicyVersion: 3 } },
-      CALL_OPTIONS,
+  /** A batch's read or write failed for good: each of its edits fails with it, logged as its own. */
+  private batchFailed(resource: string, owners: EditOwner[], error: unknown): unknown {
+    // A batch of one was logged by run(), under its request, as before batching.
+    if (owners.length > 1) {
+      for (const owner of owners) {
+        this.logger.info(
+          { provider: this.name, ...owner, resource, batch: owners.length },
+          `gcp: ${owner.action} on ${resource} failed with the ${owners.length} edits written with it`,
+        );
+      }
+    }
+    return error;
+  }
+
+  /** An edit its batch left out (a limit it would break): its caller's failure, logged as its own. */
+  private editRefused(resource: string, owner: EditOwner, error: unknown): Error {
+    const refused = classifyFailure(this.name, error, resource, 'write');
+    this.logger.info(
+      { provider: this.name, ...owner, resource, retryable: refused.retryable },
+      `gcp: ${owner.action} on ${resource} failed: ${refused.message}`,
     );
+    return refused;
+  }
+
+  /** No turn on the policy could be had: nothing was written; each caller retries later. */
+  private turnFailed(resource: string, owners: EditOwner[], error: unknown): Error {
+    const failure = turnFailure(this.name, resource, error);
+    for (const owner of owners) {
+      this.logger.info({ provider: this.name, ...owner, resource }, `gcp: ${owner.action} failed: ${failure.message}`);
+    }
+    return failure;
+  }
+
+  private async readPolicy(resource: string): Promise<Policy> {
+    const [policy] = await this.clients
+      .for(resource)
+      .getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } }, CALL_OPTIONS);
     return policy;
   }
 
@@ -220,10 +269,34 @@ export class GcpProvider implements CloudProvider {
     operation: (stage: { current: 'read' | 'write' }) => Promise<T>,
   ): Promise<T> {
     const stage: { current: 'read' | 'write' } = { current: 'read' };
+    const { pacer, rateOf, maxThrottledMs } = this.pacing;
     try {
       return await retryTransient(() => operation(stage), {
         ...RETRY,
         isTransient: (error) => !(error instanceof CloudProviderError) && describeFailure(error).transient,
+        // One slot per try of the whole operation: at most one policy read and one write, each within the quota
+        // the rate is set to (one key for the bot: Resource Manager counts per API consumer project).
+        pacing: {
+          pacer,
+          key: 'gcp-resource-manager',
+          rate: () => rateOf('gcp-resource-manager'),
+          isThrottled: (error) => {
+            if (error instanceof CloudProviderError) return false;
+            const failure = describeFailure(error);
+            return failure.transient && (failure.httpStatus === 429 || failure.rpcStatus === 'RESOURCE_EXHAUSTED');
+          },
+          ...(maxThrottledMs !== undefined && { maxThrottledMs }),
+          onThrottled: (error, details) =>
+            this.logger.info(
+              { provider: this.name, requestId, resource, action, failure: describeFailure(error).summary, ...details },
+              `gcp: ${action} on ${resource} was throttled; every bot process slows down and it is tried again`,
+            ),
+          onPacerError: (error) =>
+            this.logger.warn(
+              { provider: this.name, requestId, resource, action, err: error },
+              `gcp: the shared pace of Resource Manager calls could not be read; ${action} on ${resource} goes unpaced`,
+            ),
+        },
         onRetry: (error, attempt, delayMs) =>
           this.logger.info(
             {
@@ -259,43 +332,6 @@ export class GcpProvider implements CloudProvider {
     }
   }
 
-  /**
-   * Refuses a write Google would refuse anyway, so the requester hears which limit was hit and what to do rather
-   * than a raw 400. `policy` is the policy as it would be written.
-   */
-  private assertWithinLimits(policy: Policy, resource: string, role: string, member: string): void {
-    const { principals, groups } = countPrincipals(policy);
-    if (principals > MAX_PRINCIPALS_PER_POLICY) {
-      throw providerError(
-        this.name,
-        `The allow policy of ${resource} already holds Google's limit of ${MAX_PRINCIPALS_PER_POLICY} principals, so ${member} cannot be added; remove unused bindings there or grant through a group.`,
-        false,
-      );
-    }
-    if (member.startsWith('group:') && groups > MAX_GROUPS_PER_POLICY) {
-      throw providerError(
-        this.name,
-        `The allow policy of ${resource} already holds Google's limit of ${MAX_GROUPS_PER_POLICY} groups, so ${member} cannot be added; remove unused group bindings there.`,
-        false,
-      );
-    }
-    const conditional = countConditionalBindings(policy, { role, member });
-    if (conditional.forRoleAndMember > MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL) {
-      throw providerError(
-        this.name,
-        `${member} already holds ${MAX_CONDITIONAL_BINDINGS_PER_ROLE_AND_PRINCIPAL} conditional bindings of ${role} on ${resource}, Google's limit for one role and one principal in an allow policy, so no further time-limited grant of it can be added: wait for one of them to end (or have it revoked early) and ask again. Operators: grants past their expiry count until the bot or the reconciler removes them, and so do conditional bindings of this role made by hand.`,
-        false,
-      );
-    }
-    if (conditional.inPolicy > MAX_CONDITIONAL_BINDINGS_PER_POLICY) {
-      throw providerError(
-        this.name,
-        `The allow policy of ${resource} already holds ${MAX_CONDITIONAL_BINDINGS_PER_POLICY} conditional role bindings, the most Google allows in one allow policy, so no time-limited grant can be added there: wait for some grants on ${resource} to end and ask again. Operators: remove conditional bindings there that are no longer needed; grants past their expiry count until the bot or the reconciler removes them.`,
-        false,
-      );
-    }
-  }
-
   private memberIfKnown(principal: GrantPrincipal): string | undefined {
     try {
       return gcpMember(principal, this.name);
@@ -310,62 +346,19 @@ export class GcpProvider implements CloudProvider {
     if (resource !== undefined && role !== undefined) return { resource, role };
     return parseGcpTarget(spec.target);
   }
-
-  private client(resource: string): IamPolicyClient {
-    const kind = resourceKind(resource);
-    const existing = this.clients.get(kind);
-    if (existing) return existing;
-    // REST ("fallback") transport everywhere: the same wire in production and in tests, and no gRPC channel to
-    // keep alive. Credentials come from Application Default Credentials inside the client.
-    const options = {
-      fallback: true,
-      ...(this.endpoint && {
-        apiEndpoint: this.endpoint.host,
-        port: this.endpoint.port,
-        protocol: this.endpoint.protocol,
-      }),
-    };
-    const client: IamPolicyClient =
-      kind === 'folders'
-        ? new FoldersClient(options)
-        : kind === 'organizations'
-          ? new OrganizationsClient(options)
-          : new ProjectsClient(options);
-    this.clients.set(kind, client);
-    return client;
-  }
-}
-
-/** Builds the provider from the environment (`GCP_RESOURCE_MANAGER_ENDPOINT`). */
-export function createGcpProvider(logger: Logger, env: { GCP_RESOURCE_MANAGER_ENDPOINT?: string }): GcpProvider {
-  const endpoint = env.GCP_RESOURCE_MANAGER_ENDPOINT?.trim();
-  return new GcpProvider({ logger, ...(endpoint ? { resourceManagerEndpoint: endpoint } : {}) });
 }
 
 /**
- * The IAM member for the requester: `principals.<user>.gcp` (as written when it has a principal prefix, else
- * taken as a user's email), else their email as `user:<email>`.
- * @throws CloudProviderError (not retryable) when the policy names neither.
+ * Builds the provider from the environment (`GCP_RESOURCE_MANAGER_ENDPOINT`), with what the running bot shares
+ * between its processes (`shared`: the turns on each policy, …).
  */
-export function gcpMember(principal: GrantPrincipal, provider = 'gcp'): string {
-  const mapped = principal.identities.gcp?.trim();
-  if (mapped) {
-    if (MEMBER_PREFIXES.some((prefix) => mapped.startsWith(prefix))) return mapped;
-    if (mapped.includes(':')) {
-      throw providerError(
-        provider,
-        `The gcp identity "${mapped}" under principals.${principal.slackUserId} is not a principal the bot grants to; write it as user:<email>, group:<email> or serviceAccount:<email>.`,
-        false,
-      );
-    }
-    return `user:${mapped}`;
-  }
-  if (principal.email) return `user:${principal.email}`;
-  throw providerError(
-    provider,
-    `No Google identity is known for <@${principal.slackUserId}>: add gcp: "user:<email>" under principals.${principal.slackUserId} in the policy file.`,
-    false,
-  );
+export function createGcpProvider(
+  logger: Logger,
+  env: { GCP_RESOURCE_MANAGER_ENDPOINT?: string },
+  shared: Omit<GcpProviderOptions, 'logger' | 'resourceManagerEndpoint'> = {},
+): GcpProvider {
+  const endpoint = env.GCP_RESOURCE_MANAGER_ENDPOINT?.trim();
+  return new GcpProvider({ ...shared, logger, ...(endpoint ? { resourceManagerEndpoint: endpoint } : {}) });
 }
 
 function grantInstructions(target: GcpTarget): string {

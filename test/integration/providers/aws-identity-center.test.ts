@@ -16,6 +16,7 @@ import { RedisGrantCheckpoints } from '../../../src/store/grant-checkpoints';
 import { RedisKeys } from '../../../src/store/keys';
 import { type AwsTestEnv, startAwsTestEnv } from '../../support/aws-test-env';
 import { type FaultProxy, jsonReply, type MotoServer } from '../../support/moto-server';
+import { testPacing } from '../../support/pacing';
 
 /**
  * Identity Center account assignments carry no owner, name or tag (AWS IAM Identity Center API Reference,
@@ -91,6 +92,7 @@ function newProvider(store: GrantCheckpoints = checkpoints): AwsProvider {
     checkpoints: store,
     retry: { attempts: 2, baseMs: 1, capMs: 2 },
     statusPolling: { intervalMs: 1, attempts: 2 },
+    pacing: testPacing(),
   });
 }
 

@@ -13,6 +13,7 @@ import { createLogger } from '../../../src/lib/logger';
 import { AwsProvider } from '../../../src/providers/aws/aws-provider';
 import { type AwsTestEnv, rejectionOf, startAwsTestEnv } from '../../support/aws-test-env';
 import { type FaultProxy, type MotoServer, queryError } from '../../support/moto-server';
+import { testPacing } from '../../support/pacing';
 
 /** moto's account: the bot can write only roles of its own account. */
 const MOTO_ACCOUNT = '123456789012';
@@ -70,7 +71,7 @@ function clockAt(time: number): Clock & { set(next: number): void } {
 function newProvider(clock: Clock): AwsProvider {
   const clients = aws.proxiedClients();
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => logLines.push(line) } });
-  return new AwsProvider({ logger, clients, clock, retry: { attempts: 4, baseMs: 1, capMs: 5 } });
+  return new AwsProvider({ logger, clients, clock, retry: { attempts: 4, baseMs: 1, capMs: 5 }, pacing: testPacing() });
 }
 
 function spec(overrides: Partial<GrantSpec> = {}): GrantSpec {

@@ -22,6 +22,7 @@ import { requestIdOfPolicyName } from '../../../src/providers/aws/iam-sweep';
 import { parseAwsDate, policyDocumentExpiry } from '../../../src/providers/aws/policy-document';
 import { type AwsTestEnv, startAwsTestEnv } from '../../support/aws-test-env';
 import { type FaultProxy, type MotoServer, queryError } from '../../support/moto-server';
+import { testPacing } from '../../support/pacing';
 
 const logger = createLogger({ level: 'silent' });
 const ACCOUNT = '111122223333';
@@ -82,7 +83,7 @@ beforeEach(async () => {
 function newProvider(sweep: AwsProviderOptions['sweep'] = {}): AwsProvider {
   // The provider's own clients, through the proxy, destroyed after all tests.
   const clients = aws.proxiedClients();
-  return new AwsProvider({ logger, clients, retry: { attempts: 4, baseMs: 1, capMs: 5 }, sweep });
+  return new AwsProvider({ logger, clients, retry: { attempts: 4, baseMs: 1, capMs: 5 }, sweep, pacing: testPacing() });
 }
 
 function spec(role: RoleTargetRef, userName: string, overrides: Partial<GrantSpec> = {}): GrantSpec {

@@ -34,6 +34,7 @@ import {
 } from '../../../src/providers/aws/aws-target';
 import { type AwsTestEnv, rejectionOf, startAwsTestEnv } from '../../support/aws-test-env';
 import { type FaultProxy, jsonError, jsonReply, type MotoServer, queryError } from '../../support/moto-server';
+import { testPacing } from '../../support/pacing';
 
 const logger = createLogger({ level: 'silent' });
 const ACCOUNT = '111122223333';
@@ -83,6 +84,7 @@ function newProvider(): AwsProvider {
     logger,
     retry: { attempts: 4, baseMs: 1, capMs: 5 },
     statusPolling: { intervalMs: 5, attempts: 4 },
+    pacing: testPacing(),
   });
 }
 

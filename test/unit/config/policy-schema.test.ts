@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { DEFAULT_CLOUD_RATES } from '../../../src/config/cloud-rates';
 import { ConfigError } from '../../../src/config/config-error';
 import { parsePolicy } from '../../../src/config/policy-schema';
 import type { Policy } from '../../../src/domain/policy';
@@ -20,6 +21,7 @@ const OPERATIONS_DEFAULTS = {
   maxOpenRequestsPerPerson: 5,
   identity: 'email',
   maxLeadTimeMs: 7 * 24 * 3_600_000,
+  cloudRates: DEFAULT_CLOUD_RATES,
 };
 const H = 60 * M;
 
