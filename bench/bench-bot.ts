@@ -1,16 +1,25 @@
+/** The bot as the bench runs it: the real container, with the cloud each phase measures it against. */
 import { randomBytes } from 'node:crypto';
+import { ClientSecretCredential } from '@azure/identity';
 import { Redis } from 'ioredis';
-import { parseEnv } from '../src/config/env-schema';
+import { type EnvConfig, parseEnv } from '../src/config/env-schema';
 import { parsePolicy } from '../src/config/policy-schema';
 import { buildContainer, type Container } from '../src/container';
-import { createLogger } from '../src/lib/logger';
+import type { CloudProvider } from '../src/domain/ports';
+import { createLogger, type Logger } from '../src/lib/logger';
+import { AzureProvider } from '../src/providers/azure/azure-provider';
 import { PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS, PROVIDER_TARGET_SCHEMAS } from '../src/providers/registry';
+import type { ProviderPacing } from '../src/providers/retry';
+import { RedisCallPacer } from '../src/store/call-pacer';
+import { RedisKeys } from '../src/store/keys';
 import { type FakeCloudOptions, LatencyCloudProvider } from './latency-provider';
 
 export const BENCH_CHANNEL = 'C0BENCH';
 export const BENCH_APPROVER = 'U0APPROVER';
+/** Where the bot posts its alerts (a revocation that keeps failing); the paced phase counts them here. */
+export const BENCH_ADMIN_CHANNEL = 'C0BENCHADMIN';
 
-/** Roles of the bench: one an approver must approve, one approved at once. */
+/** Roles of the latency phases: one an approver must approve, one approved at once. */
 export const BENCH_POLICY = `
 settings:
   minDuration: 1s
@@ -33,12 +42,34 @@ roles:
     autoApprove: true
 `;
 
+/**
+ * A local Azure the bot's own `AzureProvider` signs in to. Everything but the credential and the trust in the
+ * fake's certificate is the production provider (as `azureProviderFor` builds it in the tests); these are plain
+ * values because the bot may run in another process.
+ */
+export interface BenchAzure {
+  url: string;
+  graphUrl: string;
+  /** The PEM certificate of the fake, trusted for ARM, Graph and the sign-in. */
+  ca: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
 export interface BenchBotOptions {
   redisUrl: string;
   prefix: string;
   slackApiUrl: string;
   signingSecret?: string;
-  cloud: FakeCloudOptions;
+  /** The policy file; {@link BENCH_POLICY} when absent. */
+  policy?: string;
+  /** Settings the bot reads from its environment, e.g. `GCP_RESOURCE_MANAGER_ENDPOINT`. */
+  env?: Record<string, string>;
+  /** The fake cloud standing in for `dryrun` roles; the bot's dry-run provider when absent. */
+  latencyCloud?: FakeCloudOptions;
+  /** The local Azure for `azure` roles. */
+  azure?: BenchAzure;
   /** Defaults to `warn`. */
   logLevel?: string;
 }
@@ -48,46 +79,106 @@ export interface BenchBot {
   eventsUrl: string;
   signingSecret: string;
   rssBytes(): Promise<number>;
+  /** The text of the bot's `/metrics`. */
+  metricsText(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-/** The real bot (Bolt HTTP receiver, Redis store, BullMQ workers) on the fake cloud, logging only warnings. */
-export async function startBenchBot(options: BenchBotOptions): Promise<BenchBot> {
-  const signingSecret = options.signingSecret ?? randomBytes(16).toString('hex');
-  const env = parseEnv({
+/** The environment the bench bot parses: the bot's defaults, except what the bench must set. */
+export function benchEnv(options: Omit<BenchBotOptions, 'signingSecret'> & { signingSecret: string }): EnvConfig {
+  return parseEnv({
     SLACK_BOT_TOKEN: 'xoxb-bench-0000',
-    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_SIGNING_SECRET: options.signingSecret,
     SLACK_API_URL: options.slackApiUrl,
     REDIS_URL: options.redisUrl,
     JIT_REDIS_PREFIX: options.prefix,
     PORT: '0',
     LOG_LEVEL: options.logLevel ?? 'warn',
+    ...options.env,
   });
+}
+
+/**
+ * How many revocations one bot process runs at once by default (`JIT_REVOKE_CONCURRENCY`), read from the bot's
+ * own configuration so the floor of the expiry phase follows it.
+ */
+export function defaultRevokeConcurrency(): number {
+  return benchEnv({
+    redisUrl: 'redis://127.0.0.1:6379',
+    prefix: 'jitbench',
+    slackApiUrl: 'http://127.0.0.1/',
+    signingSecret: randomBytes(16).toString('hex'),
+  }).JIT_REVOKE_CONCURRENCY;
+}
+
+/** The real bot (Bolt HTTP receiver, Redis store, BullMQ workers) on the bench's clouds, logging only warnings. */
+export async function startBenchBot(options: BenchBotOptions): Promise<BenchBot> {
+  const signingSecret = options.signingSecret ?? randomBytes(16).toString('hex');
+  const env = benchEnv({ ...options, signingSecret });
   const policy = parsePolicy(
-    BENCH_POLICY,
+    options.policy ?? BENCH_POLICY,
     'bench policy',
     PROVIDER_TARGET_SCHEMAS,
     PROVIDER_IAM_POWER,
     PROVIDER_PROPAGATION_MS,
   );
+  const logger = createLogger({ level: options.logLevel ?? 'warn' });
   const cloudRedis = new Redis(options.redisUrl, { connectionName: 'bench-cloud' });
+  // Only the providers that need something the environment cannot say; the registry builds the others (GCP
+  // from GCP_RESOURCE_MANAGER_ENDPOINT and Application Default Credentials), as in production.
+  const providers: CloudProvider[] = [];
+  if (options.latencyCloud) providers.push(new LatencyCloudProvider(cloudRedis, options.prefix, options.latencyCloud));
+  if (options.azure) {
+    // The pacing the registry gives every provider: the Redis pacer all processes share, at the policy's rates.
+    const pacing: ProviderPacing = {
+      pacer: new RedisCallPacer(cloudRedis, new RedisKeys(options.prefix)),
+      rateOf: (api) => policy.settings.cloudRates[api],
+    };
+    providers.push(benchAzureProvider(options.azure, logger, pacing));
+  }
   const container = buildContainer({
     config: { env, policy },
-    logger: createLogger({ level: options.logLevel ?? 'warn' }),
+    logger,
     slackClientOptions: { retryConfig: { retries: 0 } },
-    providers: [new LatencyCloudProvider(cloudRedis, options.prefix, options.cloud)],
+    providers,
   });
   const { port } = await container.start(0);
+  const baseUrl = `http://127.0.0.1:${port}`;
   return {
     container,
-    eventsUrl: `http://127.0.0.1:${port}/slack/events`,
+    eventsUrl: `${baseUrl}/slack/events`,
     signingSecret,
     async rssBytes() {
       return process.memoryUsage().rss;
+    },
+    async metricsText() {
+      return [await (await fetch(`${baseUrl}/metrics`)).text()];
     },
     async stop() {
       await container.stop();
       await cloudRedis.quit();
     },
   };
+}
+
+/**
+ * The production Azure provider against the bench's local Azure, paced as the registry paces it. The registry
+ * cannot build it here: its `DefaultAzureCredential` asks Microsoft's public sign-in host about any other
+ * authority host before signing in, which a machine without internet cannot reach; a credential with that
+ * discovery off, trusting the fake's certificate, is injected instead.
+ */
+function benchAzureProvider(azure: BenchAzure, logger: Logger, pacing: ProviderPacing): AzureProvider {
+  const tlsOptions = { ca: azure.ca };
+  return new AzureProvider({
+    logger: logger.child({ provider: 'azure' }),
+    pacing,
+    resourceManagerEndpoint: azure.url,
+    graphEndpoint: azure.graphUrl,
+    credential: new ClientSecretCredential(azure.tenantId, azure.clientId, azure.clientSecret, {
+      authorityHost: azure.url,
+      disableInstanceDiscovery: true,
+      tlsOptions,
+    }),
+    tlsOptions,
+  });
 }

@@ -1,3 +1,4 @@
+/** One bench bot process: starts the bot from the options in its environment and says when it is ready. */
 import { startBenchBot } from './bench-bot';
 import type { BotProcessOptions } from './bot-processes';
 

@@ -1,3 +1,4 @@
+/** The bot in processes of its own, as replicas of one deployment, and what the driver needs of any bot. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchBotOptions } from './bench-bot';
@@ -8,8 +9,10 @@ export type BotProcessOptions = BenchBotOptions & { signingSecret: string };
 export interface BotHandle {
   eventsUrl: string;
   signingSecret: string;
-  /** Resident memory of the bot's process(es), in bytes. */
+  /** Resident memory of the bot's process(es), in bytes (the largest, with several). */
   rssBytes(): Promise<number>;
+  /** The text of each process's `/metrics`. */
+  metricsText(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -40,18 +43,18 @@ export async function startBotProcesses(count: number, options: BotProcessOption
   );
   const first = children[0];
   if (!first) throw new Error('bench: no bot process');
+  const metricsText = () =>
+    Promise.all(
+      children.map(async ({ eventsUrl }) => (await fetch(eventsUrl.replace('/slack/events', '/metrics'))).text()),
+    );
   return {
     eventsUrl: first.eventsUrl,
     signingSecret: options.signingSecret,
     async rssBytes() {
-      const sizes = await Promise.all(
-        children.map(async ({ eventsUrl }) => {
-          const metrics = await (await fetch(eventsUrl.replace('/slack/events', '/metrics'))).text();
-          return Number(/^process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1] ?? 0);
-        }),
-      );
-      return Math.max(...sizes);
+      const texts = await metricsText();
+      return Math.max(...texts.map((text) => Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0)));
     },
+    metricsText,
     async stop() {
       await Promise.all(
         children.map(

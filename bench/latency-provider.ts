@@ -1,3 +1,4 @@
+/** A fake cloud with a fixed latency and an optional rate limit, recording in Redis when each call arrived. */
 import type { Redis } from 'ioredis';
 import type { CloudProvider, GrantOutcome, GrantSpec } from '../src/domain/ports';
 

@@ -1,0 +1,103 @@
+/** The ack phase: `/jit request` at a steady rate, and the same posts to a server that answers at once (its floor). */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { slashCommandBody } from '../../test/support/slack-payloads';
+import { type BotRun, benchAgent, postSigned, requestIdIn, type SignedTarget, userId } from '../driver';
+import { ratio, type Summary, sleepUntil, summarize } from '../stats';
+
+export interface AckOptions {
+  commandsPerSecond: number;
+  commandSeconds: number;
+}
+
+export interface AckResult {
+  /** From sending the signed `/jit request` to the bot's answer. */
+  latency: Summary;
+  /** The same posts, at the same rate, to a server in its own process that answers at once: the driver's own cost. */
+  floor: Summary;
+  /** The bot's p99 over the floor's. */
+  p99Ratio: number | null;
+  /** The requests filed, for the click phase. */
+  requestIds: string[];
+}
+
+/**
+ * The trivial server of the floor, as plain JavaScript given to `node -e`, so it runs the same from the compiled
+ * bench and from the smoke test (which runs the TypeScript sources and has nothing compiled to spawn).
+ */
+const ANSWER_AT_ONCE = `
+const server = require('node:http').createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.end('ok'));
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+/** Steady load: `/jit request` at a fixed rate (open loop, each on its own schedule), one person each. */
+export async function ackPhase(run: BotRun, options: AckOptions): Promise<AckResult> {
+  const total = Math.round(options.commandsPerSecond * options.commandSeconds);
+  const bodies = Array.from({ length: total }, (_, index) =>
+    slashCommandBody({ user_id: userId(index), text: 'request bench-gated 1h bench load' }),
+  );
+  const requestIds: string[] = [];
+  const latency = await postAtRate(run.bot, bodies, options.commandsPerSecond, run.http, (text) => {
+    requestIds.push(requestIdIn(text));
+  });
+  run.say(`  floor: the same ${total} posts to a server that answers at once`);
+  const floor = await ackFloor(bodies, options.commandsPerSecond);
+  return { latency, floor, p99Ratio: ratio(latency.p99, floor.p99), requestIds };
+}
+
+/** Posts every body at `perSecond`, each at its own instant whether or not the previous was answered. */
+async function postAtRate(
+  target: SignedTarget,
+  bodies: readonly string[],
+  perSecond: number,
+  http: ReturnType<typeof benchAgent>,
+  onAnswer: (text: string) => void = () => {},
+): Promise<Summary> {
+  const latencies: number[] = [];
+  const started = Date.now();
+  await Promise.all(
+    bodies.map(async (body, index) => {
+      await sleepUntil(started + (index * 1000) / perSecond);
+      const { ms, text } = await postSigned(target, body, http);
+      latencies.push(ms);
+      onAnswer(text);
+    }),
+  );
+  return summarize(latencies);
+}
+
+async function ackFloor(bodies: readonly string[], perSecond: number): Promise<Summary> {
+  const server = spawn(process.execPath, ['-e', ANSWER_AT_ONCE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const http = benchAgent();
+  try {
+    const port = await portOf(server);
+    return await postAtRate(
+      { eventsUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: 'bench-floor' },
+      bodies,
+      perSecond,
+      http,
+    );
+  } finally {
+    http.destroy();
+    await new Promise<void>((resolve) => {
+      if (server.exitCode !== null) return resolve();
+      server.once('exit', () => resolve());
+      server.kill('SIGTERM');
+    });
+  }
+}
+
+function portOf(server: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    server.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const port = /\{"port":(\d+)\}/.exec(buffered)?.[1];
+      if (port) resolve(Number(port));
+    });
+    server.once('exit', (code) => reject(new Error(`bench: the ack floor's server exited with ${code}`)));
+  });
+}
