@@ -12,12 +12,12 @@ import type {
   ResourceTurns,
 } from '../domain/ports';
 import type { Logger } from '../lib/logger';
-import { createAwsProvider } from './aws/aws-provider';
+import type * as AwsProviderModule from './aws/aws-provider';
 import { awsIamPower, awsTargetSchema, describeAwsGrant } from './aws/aws-target';
-import { createAzureProvider } from './azure/azure-provider';
+import type * as AzureProviderModule from './azure/azure-provider';
 import { azureIamPower, azureTargetSchema, describeAzureGrant } from './azure/azure-target';
 import { DryrunProvider, describeDryrunGrant, dryrunTargetSchema } from './dryrun/dryrun-provider';
-import { createGcpProvider } from './gcp/gcp-provider';
+import type * as GcpProviderModule from './gcp/gcp-provider';
 import { describeGcpGrant, gcpIamPower, gcpTargetSchema } from './gcp/gcp-target';
 import type { GrantDescriber } from './grant-description';
 import type { ProviderPacing } from './retry';
@@ -45,6 +45,16 @@ function pacingOf(deps: ProviderDeps): ProviderPacing {
   return { pacer: deps.pacer, rateOf: deps.callRate };
 }
 
+/**
+ * Loads a provider's module, and with it its cloud's SDK, only when the policy uses that cloud: the three SDKs
+ * together hold about 60 MiB of a process's memory (docs/BENCHMARKS.md), which a bot for one cloud should not pay.
+ * The target schemas and describers above stay eager; they import no SDK.
+ */
+function loadOnFirstUse<Module>(path: string): Module {
+  // A synchronous import on demand: the build emits CommonJS, and building the providers is synchronous.
+  return require(path) as Module;
+}
+
 /** A provider the policy file can name: how its roles' `target:` is validated, and how it is built. */
 interface ProviderDefinition {
   targetSchema: z.ZodType;
@@ -67,22 +77,36 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
     targetSchema: awsTargetSchema,
     propagationMs: 60_000,
     create: (deps) =>
-      createAwsProvider(deps.logger.child({ provider: 'aws' }), deps.checkpoints, deps.clock, pacingOf(deps)),
+      loadOnFirstUse<typeof AwsProviderModule>('./aws/aws-provider').createAwsProvider(
+        deps.logger.child({ provider: 'aws' }),
+        deps.checkpoints,
+        deps.clock,
+        pacingOf(deps),
+      ),
   },
   azure: {
     targetSchema: azureTargetSchema,
     propagationMs: 10 * 60_000,
     create: (deps) =>
-      createAzureProvider(deps.logger.child({ provider: 'azure' }), deps.env, deps.clock, pacingOf(deps)),
+      loadOnFirstUse<typeof AzureProviderModule>('./azure/azure-provider').createAzureProvider(
+        deps.logger.child({ provider: 'azure' }),
+        deps.env,
+        deps.clock,
+        pacingOf(deps),
+      ),
   },
   gcp: {
     targetSchema: gcpTargetSchema,
     propagationMs: 7 * 60_000,
     create: (deps) =>
-      createGcpProvider(deps.logger.child({ provider: 'gcp' }), deps.env, {
-        turns: deps.turns,
-        pacing: pacingOf(deps),
-      }),
+      loadOnFirstUse<typeof GcpProviderModule>('./gcp/gcp-provider').createGcpProvider(
+        deps.logger.child({ provider: 'gcp' }),
+        deps.env,
+        {
+          turns: deps.turns,
+          pacing: pacingOf(deps),
+        },
+      ),
   },
 };
 
