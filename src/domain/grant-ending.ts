@@ -36,33 +36,43 @@ export class GrantEnding {
     const reasserted = await this.reassertOverlapping(request);
 
     const endedAt = this.deps.clock.now();
-    const change = await commitChange(this.deps.store, requestId, (current) => {
-      if (current.state !== 'active') return undefined;
-      const early = current.revocationRequestedBy;
-      return early !== undefined && endedAt < expiresAt
-        ? transition(current, {
-            to: 'revoked',
-            actor: early,
-            reason: 'ended early',
-            at: endedAt,
-            patch: { endedAt, endedBy: early },
-          })
-        : transition(current, {
-            to: 'expired',
-            actor: SYSTEM_ACTORS.expiry,
-            reason: `expired after ${formatDuration(current.durationMs)}`,
-            at: endedAt,
-            patch: { endedAt, endedBy: SYSTEM_ACTORS.expiry },
-          });
-    });
-    if (!change) return { kind: 'skipped', why: 'another run finished it first' };
-    await this.deps.scheduler.scheduleNotice(
+    // Decided first on the copy read above: the cloud call is what takes time, and the compare-and-set catches a
+    // change made meanwhile (then it reads again).
+    const change = await commitChange(
+      this.deps.store,
       requestId,
-      change.after.state === 'revoked' ? 'revoked' : 'expired',
-      change.after.version,
+      (current) => {
+        if (current.state !== 'active') return undefined;
+        const early = current.revocationRequestedBy;
+        return early !== undefined && endedAt < expiresAt
+          ? transition(current, {
+              to: 'revoked',
+              actor: early,
+              reason: 'ended early',
+              at: endedAt,
+              patch: { endedAt, endedBy: early },
+            })
+          : transition(current, {
+              to: 'expired',
+              actor: SYSTEM_ACTORS.expiry,
+              reason: `expired after ${formatDuration(current.durationMs)}`,
+              at: endedAt,
+              patch: { endedAt, endedBy: SYSTEM_ACTORS.expiry },
+            });
+      },
+      request,
     );
+    if (!change) return { kind: 'skipped', why: 'another run finished it first' };
     const propagationMs = this.deps.policy.current().settings.propagationMs[grant.provider] ?? 0;
-    await this.deps.scheduler.scheduleRevocationCheck(requestId, endedAt + propagationMs);
+    // Independent of each other: queued together, in one round trip.
+    await Promise.all([
+      this.deps.scheduler.scheduleNotice(
+        requestId,
+        change.after.state === 'revoked' ? 'revoked' : 'expired',
+        change.after.version,
+      ),
+      this.deps.scheduler.scheduleRevocationCheck(requestId, endedAt + propagationMs),
+    ]);
     return {
       kind: 'done',
       request: change.after,

@@ -197,22 +197,25 @@ export async function askApprovers(
   request: AccessRequest,
   role: Role,
 ): Promise<AccessRequest> {
-  await deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline);
   const escalatesAt = escalationDueAt(request, role);
-  if (escalatesAt !== undefined && escalatesAt < request.approvalDeadline) {
-    await deps.scheduler.scheduleEscalation(request.id, escalatesAt);
-  }
   const reminderBeforeMs = Math.min(
     deps.policy.current().settings.reminderBeforeMs,
     (request.approvalDeadline - request.createdAt) / 2,
   );
-  await deps.scheduler.scheduleReminder(
-    request.id,
-    'approval-reminder',
-    request.approvalDeadline - reminderBeforeMs,
-    request.version,
-  );
-  await deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
+  // Queued together (one round trip before the person's answer), in this order.
+  await Promise.all([
+    deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline),
+    escalatesAt !== undefined && escalatesAt < request.approvalDeadline
+      ? deps.scheduler.scheduleEscalation(request.id, escalatesAt)
+      : undefined,
+    deps.scheduler.scheduleReminder(
+      request.id,
+      'approval-reminder',
+      request.approvalDeadline - reminderBeforeMs,
+      request.version,
+    ),
+    deps.scheduler.scheduleNotice(request.id, 'requested', request.version),
+  ]);
   return request;
 }
 
@@ -224,20 +227,28 @@ export async function autoApprove(
   actor: string = SYSTEM_ACTORS.autoApprove,
 ): Promise<AccessRequest> {
   const at = deps.clock.now();
-  const change = await commitChange(deps.store, request.id, (current) =>
-    current.state === 'pending'
-      ? transition(current, {
-          to: 'approved',
-          actor,
-          reason: why,
-          at,
-          patch: { decidedBy: actor, decidedAt: at },
-        })
-      : undefined,
+  // Decided on the request as just stored; a change made meanwhile fails the compare-and-set and is read.
+  const change = await commitChange(
+    deps.store,
+    request.id,
+    (current) =>
+      current.state === 'pending'
+        ? transition(current, {
+            to: 'approved',
+            actor,
+            reason: why,
+            at,
+            patch: { decidedBy: actor, decidedAt: at },
+          })
+        : undefined,
+    request,
   );
   const approved = change?.after ?? request;
-  await deps.scheduler.scheduleNotice(request.id, 'requested', request.version);
-  await deps.scheduler.scheduleGrant(request.id, request.startsAt);
-  await deps.scheduler.scheduleNotice(request.id, 'approved', approved.version);
+  // Queued together (one round trip before the person's answer), in this order.
+  await Promise.all([
+    deps.scheduler.scheduleNotice(request.id, 'requested', request.version),
+    deps.scheduler.scheduleGrant(request.id, request.startsAt),
+    deps.scheduler.scheduleNotice(request.id, 'approved', approved.version),
+  ]);
   return approved;
 }

@@ -74,11 +74,12 @@ export class NoticeService {
     }
     let message = await store.getApprovalMessage(requestId);
     const failures: unknown[] = [];
-    const step = async (name: NoticeStep, deliver: () => Promise<void>) => {
+    /** `last`: nothing follows that could fail and make a retry, so what it did needs no record. */
+    const step = async (name: NoticeStep, deliver: () => Promise<void>, last = false) => {
       if (progress.done.has(name)) return;
       try {
         await deliver();
-        await progress.markDone(name);
+        if (!last) await progress.markDone(name);
       } catch (error) {
         failures.push(error);
       }
@@ -109,10 +110,15 @@ export class NoticeService {
         notifier.tellEscalationApprovers(await this.deps.overview.escalationApprovers(request, role), request, role),
       );
     }
-    await step('app-home', async () => {
-      const people = await this.deps.overview.peopleShowing(request, APPROVER_FACING.has(kind));
-      for (const userId of people) await this.deps.scheduler.scheduleHomeRefresh(userId);
-    });
+    // Redraws are idempotent and coalesced, so they are queued together and never recorded as done.
+    await step(
+      'app-home',
+      async () => {
+        const people = await this.deps.overview.peopleShowing(request, APPROVER_FACING.has(kind));
+        await Promise.all(people.map((userId) => this.deps.scheduler.scheduleHomeRefresh(userId)));
+      },
+      true,
+    );
 
     if (waitForMessage)
       failures.push(new ApprovalMessageNotYetPosted(`approval message for ${requestId} is not posted yet`));
@@ -149,13 +155,12 @@ export class NoticeService {
     progress: NoticeProgress,
   ): Promise<void> {
     const { notifier, store } = this.deps;
+    // One part each, so nothing is recorded as done: a retry only follows its failure.
     if (kind === 'expiry-reminder') {
       if (!progress.done.has('requester-dm')) await notifier.tellRequester(kind, request, role);
-      await progress.markDone('requester-dm');
       return;
     }
     const message = await store.getApprovalMessage(request.id);
     if (message && !progress.done.has('thread-reply')) await notifier.replyInThread(message, kind, request, role);
-    await progress.markDone('thread-reply');
   }
 }

@@ -1,4 +1,7 @@
-import type { DefaultJobOptions } from 'bullmq';
+/** How each kind of job is retried, and what is kept of it once finished. */
+import type { DefaultJobOptions, WorkerOptions } from 'bullmq';
+
+type KeptWhenFinished = Pick<WorkerOptions, 'removeOnComplete' | 'removeOnFail'>;
 
 /** Name of the backoff that grows exponentially up to a cap, with full jitter (see `cappedJitterBackoff`). */
 export const CAPPED_JITTER = 'capped-jitter';
@@ -22,53 +25,70 @@ export function cappedJitterBackoff(attemptsMade: number, backoff: CappedBackoff
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-const KEEP_COMPLETED = { age: 24 * 3600, count: 10_000 };
-const KEEP_FAILED = { age: 7 * 24 * 3600 };
+/**
+ * Finished jobs kept for inspection: the last hundred completed of each queue, and failed ones for a week. Every
+ * transition is in the audit trail already; a completed job kept for a day cost Redis about 1 KB per grant for
+ * each of the grant, its notices and its App Home redraws. Notices are deduplicated by their own key instead
+ * (`NOTICE_DEDUPLICATION_MS`).
+ */
+export const KEEP_JOBS = {
+  removeOnComplete: { count: 100 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const satisfies KeptWhenFinished;
 
-/** Per-queue job options: how often to try and how long to keep finished jobs for inspection. */
+/**
+ * How long a notice (one kind, one request version) is remembered after it was queued, so that queueing it again
+ * adds nothing. A notice is queued again only by a retry of the job that queued it first: grant retries end within
+ * a minute, approval-timeout retries within ten, and a crashed job is taken up again within the lock time (at
+ * most ten minutes, `JIT_JOB_LOCK_MS`). An hour covers all of them.
+ */
+export const NOTICE_DEDUPLICATION_MS = 60 * 60_000;
+
+/**
+ * Per-queue job options: how often to try and how to back off. What is kept once finished (`KEEP_JOBS`, or the
+ * audit webhook's and the reconciler's own) is set on the workers, so it is not copied into every job's hash.
+ */
 export const JOB_OPTIONS = {
   grant: {
     attempts: 6,
     backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
   },
   revoke: {
     attempts: UNLIMITED_ATTEMPTS,
     backoff: { type: CAPPED_JITTER },
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
   },
   approvalTimeout: {
     attempts: 10,
     backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
   },
   verify: {
     attempts: 20,
     backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
   },
   reconcile: {
     // The next sweep comes within a minute; a failed one is logged and counted, not retried.
     attempts: 1,
-    removeOnComplete: { count: 100 },
-    removeOnFail: { count: 100 },
   },
   auditWebhook: {
     // Retried until the receiver takes the event (a 4xx that no retry changes is skipped instead); the trail
-    // waits meanwhile, so per-request order holds. Removed when done, so its fixed ID is free for the next run.
+    // waits meanwhile, so per-request order holds.
     attempts: UNLIMITED_ATTEMPTS,
     backoff: { type: CAPPED_JITTER },
-    removeOnComplete: true,
-    removeOnFail: true,
   },
   notify: {
     attempts: 8,
     backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
   },
 } satisfies Record<string, DefaultJobOptions>;
+
+/** What each queue's worker keeps of the jobs it finished (BullMQ applies it to jobs that do not say). */
+export const KEPT_WHEN_FINISHED = {
+  grant: KEEP_JOBS,
+  revoke: KEEP_JOBS,
+  approvalTimeout: KEEP_JOBS,
+  verify: KEEP_JOBS,
+  reconcile: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+  // Removed when done, so its fixed ID is free for the next run.
+  auditWebhook: { removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } },
+  notify: KEEP_JOBS,
+} satisfies Record<keyof typeof JOB_OPTIONS, KeptWhenFinished>;

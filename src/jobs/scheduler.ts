@@ -16,14 +16,26 @@ import {
   RECONCILE_SCHEDULER_ID,
   type RequestJob,
 } from './queues';
-import { JOB_OPTIONS } from './retry-policy';
+import { JOB_OPTIONS, NOTICE_DEDUPLICATION_MS } from './retry-policy';
 
 export type Queues = Readonly<Record<QueueKey, Queue>>;
+
+/**
+ * Entries each queue keeps in its BullMQ event stream. Nothing in the bot reads these streams (they feed
+ * `QueueEvents` listeners, for people watching with BullMQ's tools); BullMQ's default of 10,000 per queue cost
+ * Redis about 1 KB per grant while grants were being made.
+ */
+export const QUEUE_EVENTS_KEPT = 100;
 
 /** One BullMQ queue per kind of work, sharing a connection that never gives up on a command. */
 export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
   const make = (key: QueueKey) => {
-    const queue = new Queue(QUEUE_NAMES[key], { connection, prefix, defaultJobOptions: JOB_OPTIONS[key] });
+    const queue = new Queue(QUEUE_NAMES[key], {
+      connection,
+      prefix,
+      defaultJobOptions: JOB_OPTIONS[key],
+      streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
+    });
     // Without a listener BullMQ prints connection errors raw to stderr, outside the structured log. Connection
     // errors repeat on every reconnect attempt; the container's Redis watch reports the outage once instead.
     queue.on('error', (error) => {
@@ -133,9 +145,15 @@ export class BullMqJobScheduler implements JobScheduler {
     });
   }
 
+  /**
+   * The job's ID makes a second one a no-op while the first waits or runs; its deduplication key, kept for
+   * `NOTICE_DEDUPLICATION_MS`, does so once it has finished and is gone.
+   */
   async scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void> {
+    const jobId = jobIds.notice(requestId, kind, version);
     await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
-      jobId: jobIds.notice(requestId, kind, version),
+      jobId,
+      deduplication: { id: jobId, ttl: NOTICE_DEDUPLICATION_MS },
     });
   }
 

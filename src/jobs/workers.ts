@@ -19,7 +19,7 @@ import { reconcileProcessor } from './processors/reconcile-processor';
 import { type RevocationMetrics, revokeProcessor } from './processors/revoke-processor';
 import { verifyProcessor } from './processors/verify-processor';
 import { QUEUE_NAMES, type QueueKey } from './queues';
-import { CAPPED_JITTER, cappedJitterBackoff, REVOKE_BACKOFF } from './retry-policy';
+import { CAPPED_JITTER, cappedJitterBackoff, KEPT_WHEN_FINISHED, REVOKE_BACKOFF } from './retry-policy';
 
 export interface WorkerDeps {
   /** A connection with `maxRetriesPerRequest: null`; BullMQ duplicates it for its blocking commands. */
@@ -111,6 +111,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: (key === 'grant' || key === 'revoke' ? deps.concurrency?.[key] : undefined) ?? CONCURRENCY[key],
+      ...KEPT_WHEN_FINISHED[key],
       ...(key === 'notify' && { limiter: NOTIFY_LIMITER }),
       ...(deps.lockDurationMs !== undefined && {
         lockDuration: deps.lockDurationMs,

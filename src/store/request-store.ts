@@ -30,8 +30,22 @@ redis.call('XADD', KEYS[5], '*', unpack(fields))
 return 1
 `;
 
+/**
+ * A person's requests, newest first, in one round trip: the IDs in their index, then each request's JSON (false
+ * for one gone meanwhile). The request keys are not declared: they share the index's prefix, so with a hash-tag
+ * prefix they are in its Redis Cluster slot, as BullMQ's scripts rely on for its job keys.
+ * KEYS: requester index. ARGV: the request key prefix (the key without the ID).
+ */
+const REQUESTS_OF = `
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)
+local found = {}
+for i = 1, #ids do found[i] = redis.call('HGET', ARGV[1] .. ids[i], 'json') end
+return found
+`;
+
 type CasRedis = Redis & {
   jitCompareAndSet(...keysAndArgs: (string | number)[]): Promise<number>;
+  jitRequestsOf(index: string, requestKeyPrefix: string): Promise<(string | null)[]>;
 };
 
 /** The score a request has in its state index: the expiry for active grants (what the reconciler sweeps by). */
@@ -42,6 +56,17 @@ function stateScore(request: AccessRequest): number {
   if (request.state === 'approved' && request.startsAt !== undefined)
     return Math.max(request.updatedAt, request.startsAt);
   return request.updatedAt;
+}
+
+/** The stored requests among `found` (JSON, or nothing for a request gone), keeping those in the given states. */
+function parseMany(found: readonly unknown[], states?: readonly RequestState[]): AccessRequest[] {
+  const requests: AccessRequest[] = [];
+  for (const json of found) {
+    if (typeof json !== 'string') continue;
+    const request = parseStoredRequest(json);
+    if (!states || states.includes(request.state)) requests.push(request);
+  }
+  return requests;
 }
 
 /** `RequestStore` on Redis: one hash per request, sorted-set indexes, and the audit stream. */
@@ -56,6 +81,7 @@ export class RedisRequestStore implements RequestStore {
     if (!('jitCompareAndSet' in redis)) {
       redis.defineCommand('jitCompareAndSet', { numberOfKeys: 5, lua: COMPARE_AND_SET });
     }
+    if (!('jitRequestsOf' in redis)) redis.defineCommand('jitRequestsOf', { numberOfKeys: 1, lua: REQUESTS_OF });
     this.redis = redis as CasRedis;
   }
 
@@ -74,8 +100,8 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async listByRequester(userId: string, states?: readonly RequestState[]): Promise<AccessRequest[]> {
-    const ids = await this.redis.zrevrange(this.keys.requesterIndex(userId), 0, -1);
-    return this.readMany(ids, states);
+    const found = await this.redis.jitRequestsOf(this.keys.requesterIndex(userId), this.keys.request(''));
+    return parseMany(found, states);
   }
 
   /** Reads requests by ID in one round trip, keeping those in the given states (all when absent). */
@@ -84,14 +110,13 @@ export class RedisRequestStore implements RequestStore {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hget(this.keys.request(id), 'json');
     const results = (await pipeline.exec()) ?? [];
-    const requests: AccessRequest[] = [];
-    for (const [error, json] of results) {
-      if (error) throw error;
-      if (typeof json !== 'string') continue;
-      const request = parseStoredRequest(json);
-      if (!states || states.includes(request.state)) requests.push(request);
-    }
-    return requests;
+    return parseMany(
+      results.map(([error, json]) => {
+        if (error) throw error;
+        return json;
+      }),
+      states,
+    );
   }
 
   async listByState(state: RequestState, maxScore = Number.POSITIVE_INFINITY): Promise<AccessRequest[]> {

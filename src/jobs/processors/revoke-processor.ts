@@ -31,7 +31,8 @@ export function revokeProcessor(
       });
       throw error;
     }
-    await monitor.succeeded(requestId);
+    // Only a failed attempt can have marked it irrevocable (`monitor.failed`); a first attempt saves the round trip.
+    if (job.attemptsMade > 0) await monitor.succeeded(requestId);
     if (outcome.kind === 'not-due') return sleepUntil(job, outcome.dueAt, token);
     if (outcome.kind === 'done') {
       if (outcome.latenessMs !== undefined) metrics.observeRevocationLateness(outcome.latenessMs);
