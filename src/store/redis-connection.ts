@@ -67,7 +67,11 @@ export function isRedisConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as NodeJS.ErrnoException).code;
   if (code !== undefined && CONNECTION_ERROR_CODES.has(code)) return true;
-  return /^Connection is closed\.?$|^connect ETIMEDOUT|^Stream isn't writeable/.test(error.message);
+  // BullMQ's own class for a closed connection; ioredis's AbortError for a pipeline cut off mid-flight by a drop.
+  if (error.name === 'ConnectionClosedError') return true;
+  return /^Connection is closed\.?$|^connect ETIMEDOUT|^Stream isn't writeable|^Command aborted due to connection close/.test(
+    error.message,
+  );
 }
 
 /**

@@ -160,9 +160,12 @@ describe('starting the bot process', () => {
       await waitForHealth(`http://127.0.0.1:${httpPort}/readyz`, run);
 
       const errors = run.logs().filter((line) => line.level === 'error' || line.level === 'fatal');
-      expect(errors.map((line) => line.msg)).toEqual([
-        'lost the connection to Redis; retrying in the background (jobs and requests wait until it is back)',
-      ]);
+      // With the error's own message, so a failure names what was logged.
+      expect(
+        errors.map((line) =>
+          [line.msg, (line.err as { message?: string } | undefined)?.message].filter(Boolean).join(': '),
+        ),
+      ).toEqual(['lost the connection to Redis; retrying in the background (jobs and requests wait until it is back)']);
       expect(run.stdout()).not.toContain('ECONNREFUSED');
       expect(run.logs().filter((line) => line.msg === 'the connection to Redis is back')).toHaveLength(1);
       expect(run.stderr()).toBe('');

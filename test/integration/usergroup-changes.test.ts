@@ -1,32 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
-import { EVENT_NAMES } from '../../src/slack/ids';
 import { SlackPeopleDirectory } from '../../src/slack/people-directory';
 import { RedisKeys } from '../../src/store/keys';
 import { RedisUsergroupCache } from '../../src/store/usergroup-cache';
 import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api';
-import { eventCallbackBody } from '../support/slack-payloads';
+import { subteamMembersChangedBody } from '../support/slack-payloads';
 import { postSigned } from '../support/slack-signer';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { TEST_POLICY, USERGROUPS } from './test-policy';
-
-/** Slack's `subteam_members_changed`, as documented: the group and the delta, no snapshot of its members. */
-function membersChanged(subteamId: string, change: { added?: string[]; removed?: string[] }): string {
-  const added = change.added ?? [];
-  const removed = change.removed ?? [];
-  return eventCallbackBody({
-    type: EVENT_NAMES.subteamMembersChanged,
-    subteam_id: subteamId,
-    team_id: 'T0TEAM',
-    date_previous_update: 1_700_000_000,
-    date_update: 1_700_000_100,
-    added_users: added,
-    added_users_count: String(added.length),
-    removed_users: removed,
-    removed_users_count: String(removed.length),
-  });
-}
 
 describe('approver groups that change in Slack', () => {
   let bot: TestBot;
@@ -50,7 +32,7 @@ describe('approver groups that change in Slack', () => {
     bot.slack.setUsergroup('S0ONCALL', ['U0DAVE']);
     const answer = await postSigned(
       bot.eventsUrl,
-      membersChanged('S0ONCALL', { removed: ['U0CAROL'] }),
+      subteamMembersChangedBody('S0ONCALL', { removed: ['U0CAROL'] }),
       bot.signingSecret,
       { contentType: 'application/json' },
     );
@@ -75,7 +57,7 @@ describe('approver groups that change in Slack', () => {
   });
 
   it('refuse an unsigned event, so nobody can empty the cache from outside', async () => {
-    const answer = await postSigned(bot.eventsUrl, membersChanged('S0ONCALL', {}), 'not-the-secret', {
+    const answer = await postSigned(bot.eventsUrl, subteamMembersChangedBody('S0ONCALL', {}), 'not-the-secret', {
       contentType: 'application/json',
     });
     expect(answer.status).toBe(401);

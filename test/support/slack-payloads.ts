@@ -334,3 +334,20 @@ export function eventCallbackBody(event: Record<string, unknown>, teamId: string
     authorizations: [{ team_id: teamId, user_id: 'U0BOT', is_bot: true, is_enterprise_install: false }],
   });
 }
+
+/** Slack's `subteam_members_changed`, as documented: the group and the delta, no snapshot of its members. */
+export function subteamMembersChangedBody(subteamId: string, change: { added?: string[]; removed?: string[] }): string {
+  const added = change.added ?? [];
+  const removed = change.removed ?? [];
+  return eventCallbackBody({
+    type: 'subteam_members_changed',
+    subteam_id: subteamId,
+    team_id: 'T0TEAM',
+    date_previous_update: 1_700_000_000,
+    date_update: 1_700_000_100,
+    added_users: added,
+    added_users_count: String(added.length),
+    removed_users: removed,
+    removed_users_count: String(removed.length),
+  });
+}

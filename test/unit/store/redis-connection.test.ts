@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { ConnectionClosedError } from 'bullmq';
 import { createLogger } from '../../../src/lib/logger';
 import { isRedisConnectionError, RedisConnectionWatch } from '../../../src/store/redis-connection';
 
@@ -99,6 +100,12 @@ describe('isRedisConnectionError', () => {
     );
     expect(isRedisConnectionError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isRedisConnectionError(new Error('Connection is closed.'))).toBe(true);
+    expect(isRedisConnectionError(new ConnectionClosedError('BullMQ: cluster reconnect timed out after 5000ms'))).toBe(
+      true,
+    );
+    // What ioredis rejects a pipeline with when the connection drops while it is in flight (redis-errors' AbortError).
+    const aborted = Object.assign(new Error('Command aborted due to connection close'), { name: 'AbortError' });
+    expect(isRedisConnectionError(aborted)).toBe(true);
   });
 
   it('leaves every other error to be logged', () => {
