@@ -31,21 +31,28 @@ return 1
 `;
 
 /**
- * A person's requests, newest first, in one round trip: the IDs in their index, then each request's JSON (false
- * for one gone meanwhile). The request keys are not declared: they share the index's prefix, so with a hash-tag
- * prefix they are in its Redis Cluster slot, as BullMQ's scripts rely on for its job keys.
- * KEYS: requester index. ARGV: the request key prefix (the key without the ID).
+ * A person's requests, newest first, in one round trip: the IDs in their index, then the JSON of each (false for
+ * one gone meanwhile), or only of those in one of the given state indexes, so a long history is not read and
+ * parsed to find the few open requests. The request and state keys are not declared: they share the index's
+ * prefix, so with a hash-tag prefix they are in its Redis Cluster slot, as BullMQ's scripts rely on for its keys.
+ * KEYS: requester index. ARGV: the request key prefix (the key without the ID), then state index keys (none: all).
  */
 const REQUESTS_OF = `
 local ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)
 local found = {}
-for i = 1, #ids do found[i] = redis.call('HGET', ARGV[1] .. ids[i], 'json') end
+for i = 1, #ids do
+  local wanted = #ARGV == 1
+  for s = 2, #ARGV do
+    if not wanted and redis.call('ZSCORE', ARGV[s], ids[i]) then wanted = true end
+  end
+  if wanted then found[#found + 1] = redis.call('HGET', ARGV[1] .. ids[i], 'json') end
+end
 return found
 `;
 
 type CasRedis = Redis & {
   jitCompareAndSet(...keysAndArgs: (string | number)[]): Promise<number>;
-  jitRequestsOf(index: string, requestKeyPrefix: string): Promise<(string | null)[]>;
+  jitRequestsOf(index: string, requestKeyPrefix: string, ...stateIndexes: string[]): Promise<(string | null)[]>;
 };
 
 /** The score a request has in its state index: the expiry for active grants (what the reconciler sweeps by). */
@@ -100,7 +107,11 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async listByRequester(userId: string, states?: readonly RequestState[]): Promise<AccessRequest[]> {
-    const found = await this.redis.jitRequestsOf(this.keys.requesterIndex(userId), this.keys.request(''));
+    const found = await this.redis.jitRequestsOf(
+      this.keys.requesterIndex(userId),
+      this.keys.request(''),
+      ...(states ?? []).map((state) => this.keys.stateIndex(state)),
+    );
     return parseMany(found, states);
   }
 

@@ -1,0 +1,129 @@
+/** What the store and the job layer keep in Redis, and how many round trips a person's requests cost. */
+import { randomUUID } from 'node:crypto';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AccessRequest } from '../../src/domain/access-request';
+import type { AuditEvent } from '../../src/domain/audit-event';
+import type { Clock } from '../../src/domain/ports';
+import { jobIds, QUEUE_NAMES } from '../../src/jobs/queues';
+import {
+  BullMqJobScheduler,
+  closeQueues,
+  createQueues,
+  QUEUE_EVENTS_KEPT,
+  type Queues,
+} from '../../src/jobs/scheduler';
+import { createLogger } from '../../src/lib/logger';
+import { RedisKeys } from '../../src/store/keys';
+import { RedisRequestStore } from '../../src/store/request-store';
+import { eventually } from '../support/eventually';
+import { HOUR, makeRequest, T0 } from '../unit/fixtures';
+
+const logger = createLogger({ level: 'silent' });
+const clock: Clock = { now: () => T0 };
+
+function redisUrl(): string {
+  const url = process.env.JIT_TEST_REDIS_URL;
+  if (url === undefined) throw new Error('JIT_TEST_REDIS_URL is unset: jest global setup starts Redis');
+  return url;
+}
+
+describe('the job layer in Redis', () => {
+  let connection: Redis;
+  let keys: RedisKeys;
+  let queues: Queues;
+  let scheduler: BullMqJobScheduler;
+  const workers: Worker[] = [];
+
+  beforeEach(() => {
+    keys = new RedisKeys(`jit-test-${randomUUID().slice(0, 8)}`);
+    connection = new Redis(redisUrl(), { maxRetriesPerRequest: null });
+    queues = createQueues(connection, keys.queuePrefix(), logger);
+    scheduler = new BullMqJobScheduler(queues, clock, logger);
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.close()));
+    await closeQueues(queues);
+    await connection.quit();
+  });
+
+  it('does not queue a notice again once its job has run and been dropped; a later version is a new notice', async () => {
+    const delivered: string[] = [];
+    // Nothing kept once done, as when the last hundred completed jobs have moved on.
+    const worker = new Worker(QUEUE_NAMES.notify, async (job: Job) => void delivered.push(String(job.id)), {
+      connection,
+      prefix: keys.queuePrefix(),
+      removeOnComplete: { count: 0 },
+    });
+    workers.push(worker);
+    const first = jobIds.notice('k7m2xq9d', 'activated', 3);
+    await scheduler.scheduleNotice('k7m2xq9d', 'activated', 3);
+    await eventually(
+      async () => delivered.length === 1 && (await queues.notify.getJob(first)) === undefined,
+      'the notice ran and its job is gone',
+    );
+
+    await scheduler.scheduleNotice('k7m2xq9d', 'activated', 3);
+    await scheduler.scheduleNotice('k7m2xq9d', 'activated', 4);
+    await eventually(() => delivered.length >= 2, 'the next version was delivered');
+    // The queue is first in, first out: a second copy of version 3 would have run before version 4.
+    expect(delivered).toEqual([first, jobIds.notice('k7m2xq9d', 'activated', 4)]);
+  });
+
+  it('stores no keep-when-finished options in each job, and keeps a short event stream per queue', async () => {
+    await scheduler.scheduleRevocation('k7m2xq9d', T0 + HOUR);
+    const job = await queues.revoke.getJob(jobIds.revoke('k7m2xq9d'));
+    expect(job?.opts).toMatchObject({ backoff: { type: 'capped-jitter' } });
+    expect(job?.opts.attempts).toBeGreaterThan(1e15);
+    expect(job?.opts).not.toHaveProperty('removeOnComplete');
+    expect(job?.opts).not.toHaveProperty('removeOnFail');
+    const meta = await connection.hget(`${keys.queuePrefix()}:${QUEUE_NAMES.revoke}:meta`, 'opts.maxLenEvents');
+    expect(meta).toBe(String(QUEUE_EVENTS_KEPT));
+  });
+});
+
+describe("a person's requests from the store", () => {
+  let redis: Redis;
+  let store: RedisRequestStore;
+
+  beforeEach(() => {
+    redis = new Redis(redisUrl());
+    store = new RedisRequestStore(redis, new RedisKeys(`jit-test-${randomUUID().slice(0, 8)}`), logger);
+  });
+
+  afterEach(async () => {
+    await redis.quit();
+  });
+
+  const created = (request: AccessRequest): AuditEvent => ({
+    requestId: request.id,
+    from: 'none',
+    to: request.state,
+    actor: request.requesterId,
+    reason: request.reason,
+    at: request.createdAt,
+  });
+
+  it('come newest first in one round trip, only those in the states asked for', async () => {
+    const pending = makeRequest({ id: 'aaaa1111', createdAt: T0 });
+    const active = makeRequest({ id: 'bbbb2222', createdAt: T0 + 1, state: 'active', expiresAt: T0 + HOUR });
+    const expired = makeRequest({ id: 'cccc3333', createdAt: T0 + 2, state: 'expired' });
+    const someoneElse = makeRequest({ id: 'dddd4444', requesterId: 'U0OTHER', createdAt: T0 + 3 });
+    for (const request of [pending, active, expired, someoneElse]) {
+      expect(await store.create(request, created(request))).toBe(true);
+    }
+
+    const sent = jest.spyOn(redis, 'sendCommand');
+    const open = await store.listByRequester('U0REQUESTER', ['pending', 'approved', 'active']);
+    expect(sent).toHaveBeenCalledTimes(1);
+    sent.mockRestore();
+    expect(open.map((request) => request.id)).toEqual([active.id, pending.id]);
+    expect((await store.listByRequester('U0REQUESTER')).map((request) => request.id)).toEqual([
+      expired.id,
+      active.id,
+      pending.id,
+    ]);
+    expect(await store.listByRequester('U0NOBODY', ['active'])).toEqual([]);
+  });
+});
