@@ -24,8 +24,13 @@ export interface SignedTarget {
   signingSecret: string;
 }
 
-/** Posts a body signed like Slack; resolves with the milliseconds until the answer and its text. */
-export function postSigned(target: SignedTarget, body: string, http: Agent): Promise<{ ms: number; text: string }> {
+/** Posts a body signed like Slack (a form, or JSON for events); resolves with the milliseconds until the answer and its text. */
+export function postSigned(
+  target: SignedTarget,
+  body: string,
+  http: Agent,
+  contentType: 'application/x-www-form-urlencoded' | 'application/json' = 'application/x-www-form-urlencoded',
+): Promise<{ ms: number; text: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -34,7 +39,7 @@ export function postSigned(target: SignedTarget, body: string, http: Agent): Pro
         method: 'POST',
         agent: http,
         headers: {
-          'content-type': 'application/x-www-form-urlencoded',
+          'content-type': contentType,
           'content-length': Buffer.byteLength(body),
           ...signSlackRequest(target.signingSecret, body),
         },

@@ -46,6 +46,7 @@ import { AuditWebhookCursor } from './store/audit-webhook-cursor';
 import { RedisCallPacer } from './store/call-pacer';
 import { RedisGaugeReader } from './store/gauge-reader';
 import { RedisGrantCheckpoints } from './store/grant-checkpoints';
+import { RedisHomeViewers } from './store/home-viewers';
 import { RedisIrrevocableGrants } from './store/irrevocable-grants';
 import { RedisKeys } from './store/keys';
 import { checkRedisSettings, pingRedis } from './store/redis-checks';
@@ -198,7 +199,13 @@ export function buildContainer(options: ContainerOptions): Container {
   const irrevocable = new RedisIrrevocableGrants(redis, keys);
   const monitor = new RevocationMonitor({ alerter, audit: auditLog, irrevocable, policy, clock });
   const reconciler = new Reconciler({ store, scheduler, clock, policy, providers, audit: auditLog, alerter });
-  const overview = new OverviewService({ store, policy, directory, clock });
+  const overview = new OverviewService({
+    store,
+    policy,
+    directory,
+    clock,
+    homeViewers: new RedisHomeViewers(redis, keys),
+  });
   const notices = new NoticeService({
     store,
     policy,

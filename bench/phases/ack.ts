@@ -1,6 +1,7 @@
 /** The ack phase: `/jit request` at a steady rate, and the same posts to a server that answers at once (its floor). */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { slashCommandBody } from '../../test/support/slack-payloads';
+import { eventCallbackBody, slashCommandBody } from '../../test/support/slack-payloads';
+import { BENCH_APPROVER } from '../bench-bot';
 import { type BotRun, benchAgent, postSigned, requestIdIn, type SignedTarget, userId } from '../driver';
 import { ratio, type Summary, sleepUntil, summarize } from '../stats';
 
@@ -38,6 +39,14 @@ export async function ackPhase(run: BotRun, options: AckOptions): Promise<AckRes
   const total = Math.round(options.commandsPerSecond * options.commandSeconds);
   const bodies = Array.from({ length: total }, (_, index) =>
     slashCommandBody({ user_id: userId(index), text: 'request bench-gated 1h bench load' }),
+  );
+  // The approver keeps the App Home open on the requests waiting for them, so it is redrawn as they come in; the
+  // requesters never open theirs (most people use the slash command), so theirs are not.
+  await postSigned(
+    run.bot,
+    eventCallbackBody({ type: 'app_home_opened', user: BENCH_APPROVER, channel: 'D0APPROVER', tab: 'home' }),
+    run.http,
+    'application/json',
   );
   const requestIds: string[] = [];
   const latency = await postAtRate(run.bot, bodies, options.commandsPerSecond, run.http, (text) => {

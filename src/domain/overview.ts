@@ -2,13 +2,22 @@ import { type AccessRequest, OPEN_STATES } from './access-request';
 import { isApprover, isEscalationApprover } from './approvals';
 import { bundleRoleIds, bundleRoles } from './bundle';
 import { findRole, type Role } from './policy';
-import type { Clock, OverviewItem, PeopleDirectory, PersonalOverview, PolicySource, RequestStore } from './ports';
+import type {
+  Clock,
+  HomeViewers,
+  OverviewItem,
+  PeopleDirectory,
+  PersonalOverview,
+  PolicySource,
+  RequestStore,
+} from './ports';
 
 export interface OverviewDeps {
   store: RequestStore;
   policy: PolicySource;
   directory: PeopleDirectory;
   clock: Clock;
+  homeViewers: HomeViewers;
 }
 
 /** Most people whose App Home one event redraws besides the requester (a role's approvers can be a big group). */
@@ -17,6 +26,12 @@ export const MAX_APPROVER_HOMES_PER_EVENT = 50;
 /** Builds App Home contents and says whose App Home an event changes. */
 export class OverviewService {
   constructor(private readonly deps: OverviewDeps) {}
+
+  /** Someone opened their App Home: what it shows, and from now on it is redrawn when their requests change. */
+  async openedBy(userId: string): Promise<PersonalOverview> {
+    await this.deps.homeViewers.opened(userId);
+    return this.forPerson(userId);
+  }
 
   async forPerson(userId: string): Promise<PersonalOverview> {
     const policy = this.deps.policy.current();
@@ -60,10 +75,15 @@ export class OverviewService {
   }
 
   /**
-   * Whose App Home shows this request: its requester always; while it waits for a decision, or just after one, its
-   * approvers too (named users and user group members, at most {@link MAX_APPROVER_HOMES_PER_EVENT}).
+   * Whose App Home shows this request, among those who have opened theirs: its requester; while it waits for a
+   * decision, or just after one, its approvers too (named users and user group members, at most
+   * {@link MAX_APPROVER_HOMES_PER_EVENT}).
    */
   async peopleShowing(request: AccessRequest, approversToo: boolean): Promise<string[]> {
+    return this.deps.homeViewers.amongThem(await this.peopleConcerned(request, approversToo));
+  }
+
+  private async peopleConcerned(request: AccessRequest, approversToo: boolean): Promise<string[]> {
     const people = new Set([request.requesterId]);
     const role = findRole(this.deps.policy.current(), request.roleId);
     if (approversToo && role) {

@@ -300,6 +300,18 @@ export interface IrrevocableGrants {
   remove(requestId: string): Promise<void>;
 }
 
+/**
+ * Who has ever opened the bot's App Home. Only their App Homes are redrawn when a request changes: one nobody has
+ * opened is drawn fresh when it is first opened, and redrawing it before that would only spend Slack's
+ * `views.publish` rate limit (Tier 4) and the bot's time.
+ */
+export interface HomeViewers {
+  /** Records that `userId` opened their App Home. */
+  opened(userId: string): Promise<void>;
+  /** Those of `userIds` who have opened their App Home, in the same order. */
+  amongThem(userIds: readonly string[]): Promise<string[]>;
+}
+
 /** Slack's directory as far as decisions need it. */
 export interface PeopleDirectory {
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;

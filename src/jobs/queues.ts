@@ -133,8 +133,22 @@ export const homeJobSchema = z
 export type HomeJob = z.infer<typeof homeJobSchema>;
 export const HOME_JOB_NAME = 'home';
 
-/** App Home redraws asked for within one window of this length are done once, at its end. */
+/** App Home redraws asked for within one window of this length are done once, after its end. */
 export const HOME_REFRESH_WINDOW_MS = 500;
+
+/**
+ * When a person's App Home redraw asked for at `now` runs: once per window, within the window after it, at an
+ * offset fixed per person. Were every redraw of a window due at its end, a busy bot would redraw dozens of App
+ * Homes in one burst twice a second, and the slash commands arriving meanwhile would wait behind it.
+ */
+export function homeRefreshSlot(userId: string, now: number): { window: number; runAt: number } {
+  const window = Math.floor(now / HOME_REFRESH_WINDOW_MS);
+  // FNV-1a: user IDs differ in a character or two, and the offsets must still spread.
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < userId.length; index++) hash = Math.imul(hash ^ userId.charCodeAt(index), 0x01000193);
+  hash >>>= 0;
+  return { window, runAt: (window + 1) * HOME_REFRESH_WINDOW_MS + (hash % HOME_REFRESH_WINDOW_MS) };
+}
 
 /** Deterministic job IDs (BullMQ forbids `:` in them): adding the same work twice is a no-op. */
 export const jobIds = {

@@ -7,8 +7,8 @@ import {
   AUDIT_WEBHOOK_JOB_ID,
   ESCALATION_JOB_NAME,
   HOME_JOB_NAME,
-  HOME_REFRESH_WINDOW_MS,
   type HomeJob,
+  homeRefreshSlot,
   jobIds,
   type NoticeJob,
   QUEUE_NAMES,
@@ -158,10 +158,10 @@ export class BullMqJobScheduler implements JobScheduler {
   }
 
   async scheduleHomeRefresh(userId: string): Promise<void> {
-    const window = Math.floor(this.clock.now() / HOME_REFRESH_WINDOW_MS);
+    const { window, runAt } = homeRefreshSlot(userId, this.clock.now());
     await this.queues.notify.add(HOME_JOB_NAME, { userId } satisfies HomeJob, {
       jobId: jobIds.homeRefresh(userId, window),
-      delay: this.delayUntil((window + 1) * HOME_REFRESH_WINDOW_MS),
+      delay: this.delayUntil(runAt),
     });
   }
 

@@ -55,7 +55,8 @@ export async function publishAppHome(client: WebClient, overview: PersonalOvervi
 export async function refreshClickerHome(body: BlockAction, client: WebClient, deps: SlackDeps): Promise<void> {
   if (body.view?.type !== 'home') return;
   try {
-    await publishAppHome(client, await deps.overview.forPerson(body.user.id));
+    // A click there shows they look at it, even if the bot missed their app_home_opened (say, in an outage).
+    await publishAppHome(client, await deps.overview.openedBy(body.user.id));
   } catch (error) {
     deps.logger.warn({ err: error, userId: body.user.id }, 'could not redraw the App Home after a click');
   }

@@ -48,6 +48,11 @@ export class RedisKeys {
     return `${this.prefix}:usergroup:${usergroupId}`;
   }
 
+  /** Set of the people who have opened the bot's App Home, see `RedisHomeViewers`. */
+  homeViewers(): string {
+    return `${this.prefix}:home-viewers`;
+  }
+
   /** Set when one process has alerted and audited a policy reload, so the other replicas do not repeat it. */
   policyReload(transition: string): string {
     return `${this.prefix}:policy-reload:${transition}`;

@@ -1,4 +1,5 @@
 import { ACTION_IDS, INPUT_IDS, SHORTCUT_IDS, VIEW_IDS } from '../../src/slack/ids';
+import { eventually } from '../support/eventually';
 import type { RecordedCall } from '../support/fake-slack-api';
 import { shortcutBody } from '../support/slack-payloads';
 import { postSigned } from '../support/slack-signer';
@@ -258,6 +259,7 @@ describe('the Slack experience', () => {
     });
 
     it('I’m done ends the grant now, and the requester’s home is redrawn after each change', async () => {
+      await bot.openHome('U0ALICE');
       const active = await bot.requestApproved('U0ALICE', 'sandbox-admin 1h debugging', 'U0LEAD');
       await bot.slack.waitFor(
         (call) =>
@@ -275,6 +277,35 @@ describe('the Slack experience', () => {
           call.args.user_id === 'U0ALICE' &&
           !JSON.stringify(blocksOf(call)).includes(active.id),
         { description: 'home redrawn without the ended grant' },
+      );
+    });
+
+    it('an App Home nobody has opened is not redrawn: it is drawn when first opened, then kept current', async () => {
+      const published = (userId: string) =>
+        bot.slack.calls('views.publish').filter((call) => call.args.user_id === userId).length;
+      // Every redraw is a job of the notify queue named for the person: none was queued for the newcomer.
+      const homeJobsOf = async (userId: string) =>
+        (await bot.container.queues.notify.getJobs(['delayed', 'waiting', 'active', 'completed', 'failed'])).filter(
+          (job) => job.id?.startsWith(`home-${userId}-`),
+        ).length;
+      await bot.openHome('U0LEAD');
+      const shownToLead = published('U0LEAD');
+      await bot.requestApproved('U0NEWCOMER', 'sandbox-admin 1h first look', 'U0LEAD');
+      // The approver's App Home is redrawn by the same step that would have redrawn the newcomer's.
+      await eventually(() => published('U0LEAD') > shownToLead, "the approver's App Home redrawn");
+      expect(await homeJobsOf('U0LEAD')).toBeGreaterThan(0);
+      expect(await homeJobsOf('U0NEWCOMER')).toBe(0);
+      expect(published('U0NEWCOMER')).toBe(0);
+
+      await bot.openHome('U0NEWCOMER');
+      expect(published('U0NEWCOMER')).toBe(1);
+      const second = await bot.request('U0NEWCOMER', 'sandbox-admin 1h second look');
+      await bot.slack.waitFor(
+        (call) =>
+          call.method === 'views.publish' &&
+          call.args.user_id === 'U0NEWCOMER' &&
+          JSON.stringify(blocksOf(call)).includes(second),
+        { description: 'the opened App Home redrawn with the new request' },
       );
     });
 

@@ -7,6 +7,7 @@ export { type DirectoryPerson, InMemoryPeopleDirectory } from './people-director
 export { SettablePolicySource } from './policy-source';
 export {
   InMemoryGrantCheckpoints,
+  InMemoryHomeViewers,
   InMemoryIrrevocableGrants,
   type NotifierCall,
   RecordingAlerter,

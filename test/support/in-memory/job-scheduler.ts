@@ -1,5 +1,5 @@
 import type { JobScheduler, NoticeKind, ReminderKind } from '../../../src/domain/ports';
-import { HOME_REFRESH_WINDOW_MS, jobIds } from '../../../src/jobs/queues';
+import { homeRefreshSlot, jobIds } from '../../../src/jobs/queues';
 import type { ManualClock } from './clock';
 
 /** Each kind of job `JobScheduler` can make. */
@@ -106,13 +106,8 @@ export class InMemoryJobScheduler implements JobScheduler {
   }
 
   async scheduleHomeRefresh(userId: string): Promise<void> {
-    const window = Math.floor(this.clock.now() / HOME_REFRESH_WINDOW_MS);
-    this.add({
-      id: jobIds.homeRefresh(userId, window),
-      kind: 'home-refresh',
-      userId,
-      runAt: (window + 1) * HOME_REFRESH_WINDOW_MS,
-    });
+    const { window, runAt } = homeRefreshSlot(userId, this.clock.now());
+    this.add({ id: jobIds.homeRefresh(userId, window), kind: 'home-refresh', userId, runAt });
   }
 
   async scheduleReminder(requestId: string, kind: ReminderKind, at: number, version: number): Promise<void> {

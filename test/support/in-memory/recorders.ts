@@ -4,6 +4,7 @@ import type {
   Alert,
   Alerter,
   GrantCheckpoints,
+  HomeViewers,
   IrrevocableGrants,
   NoticeKind,
   Notifier,
@@ -85,6 +86,19 @@ export class InMemoryGrantCheckpoints implements GrantCheckpoints {
 
   async set(requestId: string, checkpoint: Readonly<Record<string, string>>): Promise<void> {
     this.checkpoints.set(requestId, { ...checkpoint });
+  }
+}
+
+/** `HomeViewers` as a set, as the Redis one is. */
+export class InMemoryHomeViewers implements HomeViewers {
+  readonly viewers = new Set<string>();
+
+  async opened(userId: string): Promise<void> {
+    this.viewers.add(userId);
+  }
+
+  async amongThem(userIds: readonly string[]): Promise<string[]> {
+    return userIds.filter((userId) => this.viewers.has(userId));
   }
 }
 

@@ -10,7 +10,13 @@ import { SequentialIds } from './ids';
 import { InMemoryJobScheduler } from './job-scheduler';
 import { type DirectoryPerson, InMemoryPeopleDirectory } from './people-directory';
 import { SettablePolicySource } from './policy-source';
-import { InMemoryGrantCheckpoints, InMemoryIrrevocableGrants, RecordingAlerter, RecordingNotifier } from './recorders';
+import {
+  InMemoryGrantCheckpoints,
+  InMemoryHomeViewers,
+  InMemoryIrrevocableGrants,
+  RecordingAlerter,
+  RecordingNotifier,
+} from './recorders';
 import { InMemoryRequestStore } from './request-store';
 
 /** 2026-03-10 09:00:00 UTC, where a world's clock starts unless told otherwise (the unit fixtures' T0). */
@@ -45,6 +51,7 @@ export interface InMemoryWorld {
   notifier: RecordingNotifier;
   checkpoints: InMemoryGrantCheckpoints;
   irrevocable: InMemoryIrrevocableGrants;
+  homeViewers: InMemoryHomeViewers;
   /** The in-memory cloud of that provider name. */
   cloud(name?: string): InMemoryCloudProvider;
   /** Replaces the policy under the running services, as a reload would (YAML or parsed). */
@@ -67,6 +74,7 @@ export interface InMemoryWorld {
     notifier: RecordingNotifier;
     irrevocable: InMemoryIrrevocableGrants;
     checkpoints: InMemoryGrantCheckpoints;
+    homeViewers: InMemoryHomeViewers;
   };
 }
 
@@ -94,6 +102,7 @@ export function inMemoryWorld(options: InMemoryWorldOptions): InMemoryWorld {
   const notifier = new RecordingNotifier();
   const checkpoints = new InMemoryGrantCheckpoints();
   const irrevocable = new InMemoryIrrevocableGrants();
+  const homeViewers = new InMemoryHomeViewers();
   const deps = {
     store,
     scheduler,
@@ -108,6 +117,7 @@ export function inMemoryWorld(options: InMemoryWorldOptions): InMemoryWorld {
     notifier,
     irrevocable,
     checkpoints,
+    homeViewers,
   };
   return {
     ...deps,
