@@ -20,9 +20,10 @@ export interface BenchOptions {
   redisUrl: string;
   /** The phases to run; all of them when absent. `click` needs `ack` (it clicks the requests `ack` filed). */
   phases?: readonly PhaseName[];
-  /** Slash commands per second in the ack phase, and for how long. */
+  /** Slash commands per second in the ack phase, for how long, and for how long before as a warm-up. */
   commandsPerSecond: number;
   commandSeconds: number;
+  warmUpSeconds: number;
   /** Approve clicks measured (on requests filed in the ack phase), sent at `commandsPerSecond`. */
   clicks: number;
   /** Sizes of the "all expire in the same second" runs. */
@@ -125,6 +126,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       phases: PHASES.filter((phase) => phases.has(phase)),
       commandsPerSecond: options.commandsPerSecond,
       commandSeconds: options.commandSeconds,
+      warmUpSeconds: options.warmUpSeconds,
       clicks: options.clicks,
       expiring: options.expiring,
       lifecycles: options.lifecycles,
@@ -165,7 +167,9 @@ async function latencyPhases(
     run.slack.clear();
   };
   if (phases.has('ack')) {
-    say(`ack latency: ${options.commandsPerSecond} commands/s for ${options.commandSeconds} s`);
+    say(
+      `ack latency: ${options.commandsPerSecond} commands/s for ${options.commandSeconds} s, after ${options.warmUpSeconds} s of warm-up`,
+    );
     const { requestIds, ...ack } = await ackPhase(run, options);
     results.ack = ack;
     await sampleRss();

@@ -5,6 +5,9 @@ import type { BenchBotOptions } from './bench-bot';
 
 export type BotProcessOptions = BenchBotOptions & { signingSecret: string };
 
+/** Whether the process answering Slack also runs the job workers (`together`) or leaves them to others (`split`). */
+export type BotTopology = 'together' | 'split';
+
 /** A bot the driver talks to over HTTP, wherever it runs. */
 export interface BotHandle {
   eventsUrl: string;
@@ -17,16 +20,26 @@ export interface BotHandle {
 }
 
 /**
- * Starts `count` bot processes on the same Redis (compiled bench only): the first answers Slack, all run job
- * workers, as replicas of one deployment would.
+ * Starts `count` bot processes on the same Redis (compiled bench only). Together: the first answers Slack, all
+ * run job workers, as replicas of one deployment would. Split: one more process answers Slack and runs no job
+ * workers (`JIT_RUN_WORKERS=false`), the `count` others run them, as deploy/kubernetes deploys the bot.
  */
-export async function startBotProcesses(count: number, options: BotProcessOptions): Promise<BotHandle> {
+export async function startBotProcesses(
+  count: number,
+  options: BotProcessOptions,
+  topology: BotTopology = 'together',
+): Promise<BotHandle> {
+  const roles: Record<string, string>[] =
+    topology === 'split'
+      ? [{ JIT_RUN_WORKERS: 'false' }, ...Array.from({ length: count }, () => ({ JIT_RUN_WORKERS: 'true' }))]
+      : Array.from({ length: count }, () => ({}));
   const children: { child: ChildProcess; eventsUrl: string }[] = await Promise.all(
-    Array.from({ length: count }, async () => {
+    roles.map(async (roleEnv) => {
       // BENCH_BOT_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=prof", profiles the bot processes.
       const nodeArgs = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+      const processOptions: BotProcessOptions = { ...options, env: { ...options.env, ...roleEnv } };
       const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'bot-process.js')], {
-        env: { ...process.env, BENCH_BOT_OPTIONS: JSON.stringify(options) },
+        env: { ...process.env, BENCH_BOT_OPTIONS: JSON.stringify(processOptions) },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const eventsUrl = await new Promise<string>((resolve, reject) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '../test/support/redis-server';
 import { type BenchResults, PHASES, type PhaseName, runBench } from './bench';
-import { startBotProcesses } from './bot-processes';
+import { type BotTopology, startBotProcesses } from './bot-processes';
 import type { Summary, SummaryRatio } from './stats';
 
 const HELP = `npm run bench -- [options]
@@ -13,7 +13,8 @@ const HELP = `npm run bench -- [options]
   --phases LIST       comma-separated phases to run (default all; click needs ack):
                       ${PHASES.join(', ')}
   --rate N            slash commands per second in the ack phase (default 100)
-  --seconds N         how long the ack phase lasts (default 10)
+  --seconds N         how long the ack phase measures (default 10)
+  --warm-up N         seconds of the same load before it, reported apart (default 1)
   --clicks N          approve clicks measured (default 200)
   --expiring LIST     comma-separated sizes of the "expire in the same second" runs (default 1000,10000)
   --lifecycles N      lifecycles run end to end for the throughput figure (default 2000)
@@ -28,6 +29,8 @@ const HELP = `npm run bench -- [options]
   --paced-bot-rate N  the pace the bot is told for Azure (settings.cloudRates); above --paced-rate it
                       shows throttled answers slowing the bot down (default: --paced-rate)
   --workers N         bot processes on the same Redis, each running the job workers (default 1)
+  --split             one more bot process answers Slack and runs no job workers, as deploy/kubernetes
+                      deploys the bot (JIT_RUN_WORKERS=false); without it the first of --workers answers Slack
   --out FILE          where to write the results (default bench/results.json)
   --help              this text
 `;
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       phases: { type: 'string', default: PHASES.join(',') },
       rate: { type: 'string', default: '100' },
       seconds: { type: 'string', default: '10' },
+      'warm-up': { type: 'string', default: '1' },
       clicks: { type: 'string', default: '200' },
       expiring: { type: 'string', default: '1000,10000' },
       lifecycles: { type: 'string', default: '2000' },
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
       'paced-latency': { type: 'string', default: '50' },
       'paced-bot-rate': { type: 'string' },
       workers: { type: 'string', default: '1' },
+      split: { type: 'boolean', default: false },
       out: { type: 'string', default: join('bench', 'results.json') },
       help: { type: 'boolean', default: false },
     },
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
     return name as PhaseName;
   });
   const workers = Math.max(1, number('workers', values.workers));
+  const topology: BotTopology = values.split ? 'split' : 'together';
   const pacedRate = positive('paced-rate', values['paced-rate']);
   // BullMQ's delayed jobs are promoted on Redis's clock; hz 100 checks expiring keys 100 times a second (see
   // docs/BENCHMARKS.md).
@@ -93,6 +99,7 @@ async function main(): Promise<void> {
       phases,
       commandsPerSecond: positive('rate', values.rate),
       commandSeconds: number('seconds', values.seconds),
+      warmUpSeconds: number('warm-up', values['warm-up']),
       clicks: number('clicks', values.clicks),
       expiring: values.expiring.split(',').map((size) => positive('expiring', size)),
       lifecycles: number('lifecycles', values.lifecycles),
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
       pacedBotPerSecond:
         values['paced-bot-rate'] === undefined ? pacedRate : positive('paced-bot-rate', values['paced-bot-rate']),
       // The bot runs in processes of its own, as in production; the driver and the fakes stay here.
-      startBot: (botOptions) => startBotProcesses(workers, botOptions),
+      startBot: (botOptions) => startBotProcesses(workers, botOptions, topology),
       botProcesses: workers,
       progress: log,
     });
@@ -116,10 +123,10 @@ async function main(): Promise<void> {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     };
-    const withMachine = { ...results, machine };
+    const withMachine = { ...results, topology, machine };
     mkdirSync(join(values.out, '..'), { recursive: true });
     writeFileSync(values.out, `${JSON.stringify(withMachine, null, 2)}\n`);
-    process.stdout.write(table(results));
+    process.stdout.write(table(results, topology));
     process.stdout.write(`\nwritten to ${values.out}\n`);
   } finally {
     await redis.stop();
@@ -127,7 +134,7 @@ async function main(): Promise<void> {
 }
 
 /** The results as a table: the bot's figure, the floor's in the same run, and their ratio. */
-function table(results: BenchResults): string {
+function table(results: BenchResults, topology: BotTopology): string {
   const { options } = results;
   const workers = options.botProcesses;
   const row = (name: string, bot: string, floor = '', ratio = '') =>
@@ -137,7 +144,9 @@ function table(results: BenchResults): string {
   const ratios = (r: SummaryRatio) => `${x(r.p50)} · ${x(r.p99)} · ${x(r.max)}`;
   const seconds = (milliseconds: number) => `${(milliseconds / 1000).toFixed(2)} s`;
   const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
-  const processes = `${workers} bot process${workers > 1 ? 'es' : ''}`;
+  const workerProcesses = `${workers} bot process${workers > 1 ? 'es' : ''}`;
+  const processes =
+    topology === 'split' ? `1 bot process for Slack, ${workerProcesses} for the job workers` : workerProcesses;
   let out = `\njit-access-bot benchmark (${processes}, cloud latency ${options.cloudLatencyMs} ms)\n\n`;
   out += row('', 'bot', 'floor', 'bot / floor');
   if (results.ack) {
@@ -147,6 +156,9 @@ function table(results: BenchResults): string {
       ms(results.ack.floor),
       `p99 ${x(results.ack.p99Ratio)}`,
     );
+    if (results.ack.warmUp) {
+      out += row(`  the ${options.warmUpSeconds} s of warm-up before, p50 · p99 · max`, ms(results.ack.warmUp));
+    }
   }
   if (results.click) {
     out += row('Approve click → cloud grant call, p50 · p99 · max', ms(results.click.toGrantCall));

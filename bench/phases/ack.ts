@@ -2,17 +2,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { eventCallbackBody, slashCommandBody } from '../../test/support/slack-payloads';
 import { BENCH_APPROVER } from '../bench-bot';
-import { type BotRun, benchAgent, postSigned, requestIdIn, type SignedTarget, userId } from '../driver';
+import { type BotRun, benchAgent, freshPeople, postSigned, requestIdIn, type SignedTarget, userId } from '../driver';
 import { ratio, type Summary, sleepUntil, summarize } from '../stats';
 
 export interface AckOptions {
   commandsPerSecond: number;
   commandSeconds: number;
+  /** Seconds of the same load before the measured ones, to both the bot and the floor (see `AckResult.warmUp`). */
+  warmUpSeconds: number;
 }
 
 export interface AckResult {
-  /** From sending the signed `/jit request` to the bot's answer. */
+  /** From sending the signed `/jit request` to the bot's answer, once warm. */
   latency: Summary;
+  /**
+   * The same, over the warm-up: a bot just started compiles its code paths as the first commands take them (zod's
+   * parsers, V8's optimising compiler), so its first second is slower; a fresh process pays it once.
+   */
+  warmUp: Summary | null;
   /** The same posts, at the same rate, to a server in its own process that answers at once: the driver's own cost. */
   floor: Summary;
   /** The bot's p99 over the floor's. */
@@ -36,10 +43,16 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 
 /** Steady load: `/jit request` at a fixed rate (open loop, each on its own schedule), one person each. */
 export async function ackPhase(run: BotRun, options: AckOptions): Promise<AckResult> {
+  const warmUpCount = Math.round(options.commandsPerSecond * options.warmUpSeconds);
   const total = Math.round(options.commandsPerSecond * options.commandSeconds);
-  const bodies = Array.from({ length: total }, (_, index) =>
-    slashCommandBody({ user_id: userId(index), text: 'request bench-gated 1h bench load' }),
-  );
+  const commands = (count: number) => {
+    const first = freshPeople(count);
+    return Array.from({ length: count }, (_, index) =>
+      slashCommandBody({ user_id: userId(first + index), text: 'request bench-gated 1h bench load' }),
+    );
+  };
+  const warmUpBodies = commands(warmUpCount);
+  const bodies = commands(total);
   // The approver keeps the App Home open on the requests waiting for them, so it is redrawn as they come in; the
   // requesters never open theirs (most people use the slash command), so theirs are not.
   await postSigned(
@@ -49,12 +62,16 @@ export async function ackPhase(run: BotRun, options: AckOptions): Promise<AckRes
     'application/json',
   );
   const requestIds: string[] = [];
-  const latency = await postAtRate(run.bot, bodies, options.commandsPerSecond, run.http, (text) => {
+  const keepId = (text: string) => {
     requestIds.push(requestIdIn(text));
-  });
-  run.say(`  floor: the same ${total} posts to a server that answers at once`);
-  const floor = await ackFloor(bodies, options.commandsPerSecond);
-  return { latency, floor, p99Ratio: ratio(latency.p99, floor.p99), requestIds };
+  };
+  // Back to back, as one steady stream: the warm-up's work is still under way when the measured commands come.
+  const warmUp =
+    warmUpCount > 0 ? await postAtRate(run.bot, warmUpBodies, options.commandsPerSecond, run.http, keepId) : null;
+  const latency = await postAtRate(run.bot, bodies, options.commandsPerSecond, run.http, keepId);
+  run.say(`  floor: the same ${warmUpCount + total} posts to a server that answers at once`);
+  const floor = await ackFloor(warmUpBodies, bodies, options.commandsPerSecond);
+  return { latency, warmUp, floor, p99Ratio: ratio(latency.p99, floor.p99), requestIds };
 }
 
 /** Posts every body at `perSecond`, each at its own instant whether or not the previous was answered. */
@@ -78,17 +95,15 @@ async function postAtRate(
   return summarize(latencies);
 }
 
-async function ackFloor(bodies: readonly string[], perSecond: number): Promise<Summary> {
+/** The floor, warmed up the same way; the figure is of the measured posts. */
+async function ackFloor(warmUp: readonly string[], bodies: readonly string[], perSecond: number): Promise<Summary> {
   const server = spawn(process.execPath, ['-e', ANSWER_AT_ONCE], { stdio: ['ignore', 'pipe', 'inherit'] });
   const http = benchAgent();
   try {
     const port = await portOf(server);
-    return await postAtRate(
-      { eventsUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: 'bench-floor' },
-      bodies,
-      perSecond,
-      http,
-    );
+    const target = { eventsUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: 'bench-floor' };
+    if (warmUp.length > 0) await postAtRate(target, warmUp, perSecond, http);
+    return await postAtRate(target, bodies, perSecond, http);
   } finally {
     http.destroy();
     await new Promise<void>((resolve) => {

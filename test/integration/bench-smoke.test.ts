@@ -17,6 +17,7 @@ describe('the benchmark', () => {
       redisUrl,
       commandsPerSecond: 20,
       commandSeconds: 1,
+      warmUpSeconds: 0.5,
       clicks: 5,
       expiring: [20],
       lifecycles: 20,
@@ -35,6 +36,7 @@ describe('the benchmark', () => {
     expect(results.options.phases).toEqual([...PHASES]);
     expect(results.ack?.latency.count).toBe(20);
     expect(results.ack?.floor.count).toBe(20);
+    expect(results.ack?.warmUp?.count).toBe(10);
     expect(results.click?.toGrantCall.count).toBe(5);
 
     expect(results.expiry).toEqual([expect.objectContaining({ grants: 20, revokedExactlyOnce: true, grantsLeft: 0 })]);
