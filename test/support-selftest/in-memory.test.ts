@@ -9,7 +9,7 @@ import { BullMqJobScheduler, closeQueues, createQueues } from '../../src/jobs/sc
 import { createLogger } from '../../src/lib/logger';
 import { RedisAuditLog } from '../../src/store/audit-log';
 import { RedisKeys } from '../../src/store/keys';
-import { RedisRequestStore } from '../../src/store/request-store';
+import { READ_CHUNK, RedisRequestStore } from '../../src/store/request-store';
 import {
   InMemoryAuditLog,
   InMemoryCloudProvider,
@@ -163,6 +163,14 @@ describe.each<[string, () => Promise<StoreUnderTest & { close(): Promise<void> }
     expect((await store.listByState('pending')).map((r) => r.id)).toEqual(['reqlater']);
     expect((await store.listByState('active', T0 + 69 * MINUTE)).map((r) => r.id)).toEqual([]);
     expect((await store.listByState('active', T0 + 70 * MINUTE)).map((r) => r.id)).toEqual(['reqsoonn']);
+  });
+
+  it('lists many more requests than one read holds, all of them, in order', async () => {
+    const many = Array.from({ length: READ_CHUNK * 2 + 7 }, (_, index) =>
+      request({ id: `req${String(index).padStart(5, '0')}`, approvalDeadline: T0 + index }),
+    );
+    for (const r of many) await store.create(r, event(r, 'none'));
+    expect((await store.listByState('pending')).map((r) => r.id)).toEqual(many.map((r) => r.id));
   });
 
   it('a change audited with the wrong `from` still lists the request only under its true state', async () => {
