@@ -2,6 +2,7 @@
 import { type AccessRequest, SYSTEM_ACTORS } from './access-request';
 import { bundleParts, partSpec } from './bundle';
 import { formatDuration } from './duration';
+import { expiryReminderDueNow, revokeJobWakeAt } from './expiry-reminder';
 import { asPart } from './grant-bundle';
 import { grantSpec } from './grant-spec';
 import { type GrantLifecycleDeps, grantRecordFromPolicy, type LifecycleOutcome, providerFor } from './grant-step';
@@ -13,14 +14,17 @@ import { transition } from './request-machine';
 export class GrantEnding {
   constructor(private readonly deps: GrantLifecycleDeps) {}
 
-  /** Removes an active grant at its expiry, or now when someone asked to end it early. */
+  /**
+   * Removes an active grant at its expiry, or now when someone asked to end it early. Woken before the expiry, it
+   * sends the expiry reminder when due and reports when to wake next.
+   */
   async finishAccess(requestId: string): Promise<LifecycleOutcome> {
     const request = await this.deps.store.get(requestId);
     if (!request) return { kind: 'skipped', why: 'request not found' };
     if (request.state !== 'active') return { kind: 'skipped', why: `request is ${request.state}` };
     const now = this.deps.clock.now();
     const expiresAt = request.expiresAt ?? now;
-    if (request.revocationRequestedBy === undefined && now < expiresAt) return { kind: 'not-due', dueAt: expiresAt };
+    if (request.revocationRequestedBy === undefined && now < expiresAt) return this.beforeExpiry(request, now);
 
     const grant =
       request.grant ?? (await grantRecordFromPolicy(this.deps, request, providerFor(this.deps, request), 'cleanup'));
@@ -79,6 +83,20 @@ export class GrantEnding {
       latenessMs: change.after.state === 'expired' ? endedAt - expiresAt : undefined,
       ...(reasserted.length > 0 && { reasserted }),
     };
+  }
+
+  /**
+   * The revoke job woke before the expiry: at the expiry reminder, or early. A due reminder is queued as the notice
+   * of this request version, so a rerun of the job adds nothing; then the job sleeps until its next wake.
+   */
+  private async beforeExpiry(request: AccessRequest, now: number): Promise<LifecycleOutcome> {
+    const reminderBeforeMs = this.deps.policy.current().settings.reminderBeforeMs;
+    const expiresAt = request.expiresAt ?? now;
+    if (expiryReminderDueNow(request, now, reminderBeforeMs)) {
+      await this.deps.scheduler.scheduleNotice(request.id, 'expiry-reminder', request.version);
+      return { kind: 'not-due', dueAt: expiresAt, reminderQueued: true };
+    }
+    return { kind: 'not-due', dueAt: revokeJobWakeAt(request, now, reminderBeforeMs) ?? expiresAt };
   }
 
   /**

@@ -11,15 +11,15 @@ import {
   type GrantLifecycleDeps,
   type LifecycleOutcome,
   roleInForce,
-  scheduleExpiryReminder,
+  scheduleRevocationJob,
 } from './grant-step';
 import { commitChange } from './request-commit';
 import { transition } from './request-machine';
 
 /**
  * Lengthens the grant an approved extension names: the same cloud artefact gets the later expiry (so there is
- * no second grant and no gap), then the stored expiry, revocation and reminder move. The cloud is told first:
- * should the grant end meanwhile, what was just extended is taken back, and the extension fails.
+ * no second grant and no gap), then the stored expiry and the revoke job (which also reminds) move. The cloud is
+ * told first: should the grant end meanwhile, what was just extended is taken back, and the extension fails.
  * @throws GrantRefused (not retryable) when the grant ended, the policy no longer allows it, or it would run
  * over the role's maximum; CloudProviderError from the provider.
  */
@@ -142,8 +142,7 @@ export async function applyExtension(
         })
       : undefined,
   );
-  await deps.scheduler.scheduleRevocation(extendedId, expiresAt);
-  await scheduleExpiryReminder(deps, extended);
+  await scheduleRevocationJob(deps, extended);
   await deps.scheduler.scheduleNotice(extendedId, 'extended', extended.version);
   if (!applied) return { kind: 'skipped', why: 'another run applied it first' };
   await deps.scheduler.scheduleNotice(extension.id, 'applied', applied.after.version);

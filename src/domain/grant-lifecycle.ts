@@ -14,7 +14,7 @@ import {
   grantRecordFromPolicy,
   type LifecycleOutcome,
   providerFor,
-  scheduleExpiryReminder,
+  scheduleRevocationJob,
 } from './grant-step';
 import { findRole } from './policy';
 import { commitChange } from './request-commit';
@@ -226,11 +226,10 @@ export class GrantLifecycle {
     return { kind: 'done', request: change.after };
   }
 
-  /** What follows an activation: the revocation at expiry, the expiry reminder and the notice. */
+  /** What follows an activation: the revoke job (which reminds before the expiry and revokes at it) and the notice. */
   private async afterActivation(request: AccessRequest): Promise<void> {
     if (request.expiresAt === undefined) return;
-    await this.deps.scheduler.scheduleRevocation(request.id, request.expiresAt);
-    await scheduleExpiryReminder(this.deps, request);
+    await scheduleRevocationJob(this.deps, request);
     await this.deps.scheduler.scheduleNotice(request.id, 'activated', request.version);
   }
 }

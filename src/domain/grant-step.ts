@@ -2,6 +2,7 @@
 import type { AccessRequest, GrantRecord } from './access-request';
 import { mayRequest } from './approvals';
 import { emailForGrant } from './cloud-identity';
+import { revokeJobWakeAt } from './expiry-reminder';
 import { GrantRefused } from './grant-refusal';
 import { findRole, type Role } from './policy';
 import type {
@@ -31,7 +32,8 @@ export interface GrantLifecycleDeps {
 export type LifecycleOutcome =
   | { kind: 'done'; request: AccessRequest; latenessMs?: number; reasserted?: string[] }
   | { kind: 'skipped'; why: string }
-  | { kind: 'not-due'; dueAt: number };
+  /** `reminderQueued`: a revoke job woken before the expiry queued the expiry reminder. */
+  | { kind: 'not-due'; dueAt: number; reminderQueued?: true };
 
 /**
  * The policy may have changed since the approval (the role removed, the requester no longer among its
@@ -83,11 +85,12 @@ export async function grantRecordFromPolicy(
   return { provider: role.provider, target: role.target, identities, ...(email !== undefined && { email }) };
 }
 
-/** The holder is reminded `reminderBefore` ahead of expiry, unless the grant is shorter than that. */
-export async function scheduleExpiryReminder(deps: GrantLifecycleDeps, request: AccessRequest): Promise<void> {
-  if (request.expiresAt === undefined) return;
-  const at = request.expiresAt - deps.policy.current().settings.reminderBeforeMs;
-  if (at > (request.activatedAt ?? 0) && at > deps.clock.now()) {
-    await deps.scheduler.scheduleReminder(request.id, 'expiry-reminder', at, request.version);
-  }
+/**
+ * Puts the request's one revoke job at its next wake: the expiry reminder while it is ahead (the job sends it and
+ * sleeps on until the expiry), else the expiry itself. Called again after an extension, it moves the job, so the
+ * new expiry gets its own reminder.
+ */
+export async function scheduleRevocationJob(deps: GrantLifecycleDeps, request: AccessRequest): Promise<void> {
+  const at = revokeJobWakeAt(request, deps.clock.now(), deps.policy.current().settings.reminderBeforeMs);
+  if (at !== undefined) await deps.scheduler.scheduleRevocation(request.id, at);
 }

@@ -1,5 +1,6 @@
 import type { AccessRequest } from './access-request';
 import { bundleView, isBundle } from './bundle';
+import { expiryReminderStillDue } from './expiry-reminder';
 import type { OverviewService } from './overview';
 import { findRole, type Role } from './policy';
 import type {
@@ -33,9 +34,6 @@ const APPROVER_FACING: ReadonlySet<NoticeKind> = new Set([
   'refresh',
   'escalated',
 ]);
-
-/** A reminder that arrives this much later than planned (a busy queue, a restart) is still worth sending. */
-const REMINDER_SLACK_MS = 60_000;
 
 /** How far an earlier attempt of the same notice got, and how to record progress. */
 export interface NoticeProgress {
@@ -133,19 +131,14 @@ export class NoticeService {
     await this.deps.notifier.showHome(await this.deps.overview.forPerson(userId));
   }
 
-  /** A reminder is sent only while it still applies: the request still pending, or the grant still ending then. */
+  /**
+   * A reminder is sent only while it still applies: the request still pending, or the grant still ending then. The
+   * expiry reminder is queued by the revoke job once due; a reminder job of an earlier version is checked the same.
+   */
   private reminderStillDue(kind: ReminderKind, request: AccessRequest): boolean {
     const now = this.deps.clock.now();
     if (kind === 'approval-reminder') return request.state === 'pending' && now < request.approvalDeadline;
-    const reminderBeforeMs = this.deps.policy.current().settings.reminderBeforeMs;
-    return (
-      request.state === 'active' &&
-      request.revocationRequestedBy === undefined &&
-      request.expiresAt !== undefined &&
-      request.expiresAt > now &&
-      // An extension moved the expiry: the reminder scheduled for the new one will come.
-      request.expiresAt - now <= reminderBeforeMs + REMINDER_SLACK_MS
-    );
+    return expiryReminderStillDue(request, now, this.deps.policy.current().settings.reminderBeforeMs);
   }
 
   private async remind(

@@ -142,7 +142,10 @@ export interface JobScheduler {
   scheduleGrant(requestId: string, at?: number): Promise<void>;
   /** Drops a grant that has not started yet (a scheduled start cancelled); a running one finds the request ended. */
   cancelGrant(requestId: string): Promise<void>;
-  /** Makes the request's revocation run at `at`, moving an already scheduled one (after an extension). */
+  /**
+   * Makes the request's one revoke job wake at `at`, moving an already scheduled one (after an extension). It wakes
+   * at the expiry reminder or the expiry: woken before the expiry it reminds when due and sleeps on until then.
+   */
   scheduleRevocation(requestId: string, at: number): Promise<void>;
   /** Runs the request's revocation now instead of at expiry. */
   revokeNow(requestId: string): Promise<void>;
@@ -157,7 +160,10 @@ export interface JobScheduler {
    * reading the state at the end of the window, so a burst of changes costs one redraw.
    */
   scheduleHomeRefresh(userId: string): Promise<void>;
-  /** A reminder notice at `at`; one per request, kind and time, so a moved expiry gets its own. */
+  /**
+   * A reminder notice at `at`; one per request, kind and time. Approval reminders only now: the expiry reminder is
+   * sent by the revoke job (jobs of this shape queued for it by earlier versions are still delivered).
+   */
   scheduleReminder(requestId: string, kind: ReminderKind, at: number, version: number): Promise<void>;
   /** Reads the cloud back at `at`, once a revocation has had time to propagate. */
   scheduleRevocationCheck(requestId: string, at: number): Promise<void>;

@@ -17,7 +17,9 @@ import { createLogger } from '../../src/lib/logger';
 import { RedisKeys } from '../../src/store/keys';
 import { RedisRequestStore } from '../../src/store/request-store';
 import { eventually } from '../support/eventually';
+import { startTestBot, type TestBot } from '../support/test-bot';
 import { HOUR, makeRequest, T0 } from '../unit/fixtures';
+import { TEST_POLICY, USERGROUPS } from './test-policy';
 
 const logger = createLogger({ level: 'silent' });
 const clock: Clock = { now: () => T0 };
@@ -80,6 +82,57 @@ describe('the job layer in Redis', () => {
     expect(job?.opts).not.toHaveProperty('removeOnFail');
     const meta = await connection.hget(`${keys.queuePrefix()}:${QUEUE_NAMES.revoke}:meta`, 'opts.maxLenEvents');
     expect(meta).toBe(String(QUEUE_EVENTS_KEPT));
+  });
+});
+
+describe("an active grant's jobs in Redis", () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot({ policyYaml: TEST_POLICY, usergroups: USERGROUPS });
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it('are one delayed revoke job (it also reminds before the expiry): no reminder job, no delayed notice', async () => {
+    const id = await bot.request('U0ALICE', 'staging-deployer 1h deploy');
+    await bot.waitForState(id, 'active');
+    await bot.waitForDm('U0ALICE', 'is active until');
+    const { redis, queues } = bot.container;
+    const prefix = queues.revoke.opts.prefix ?? 'bull';
+    const noticesLeft = async () =>
+      (await queues.notify.getJobs(['waiting', 'active', 'delayed'])).filter((job) => String(job.id).includes(id));
+    // A notice waiting out a retry (for the approval message) is delayed for a moment too.
+    await eventually(async () => (await noticesLeft()).length === 0, 'every notice of the activation delivered');
+
+    // Every key of the job layer about this grant, measured: each is a real key (what it costs depends on Redis).
+    const keys = (await redis.keys(`${prefix}:*`)).filter((key) => key.includes(id)).sort();
+    const usage = Object.fromEntries(
+      await Promise.all(keys.map(async (key) => [key, Number(await redis.call('MEMORY', 'USAGE', key))] as const)),
+    );
+    expect(Object.values(usage).every((bytes) => bytes > 0)).toBe(true);
+    expect(keys.filter((key) => key.includes('reminder'))).toEqual([]);
+
+    // What waits in Redis for the grant's life: its revoke job, in the revoke queue's delayed set, and nothing else.
+    const delayedOf = async (queue: (typeof queues)[keyof typeof queues]) =>
+      (await redis.zrange(`${prefix}:${queue.name}:delayed`, '0', '-1')).filter((jobId) => jobId.includes(id));
+    expect(await delayedOf(queues.revoke)).toEqual([jobIds.revoke(id)]);
+    for (const queue of Object.values(queues).filter((each) => each !== queues.revoke)) {
+      expect(await delayedOf(queue)).toEqual([]);
+    }
+    const revokeKey = `${prefix}:${QUEUE_NAMES.revoke}:${jobIds.revoke(id)}`;
+    expect(await redis.type(revokeKey)).toBe('hash');
+    // Besides it, only what is bounded or expires: finished jobs (the last hundred of each queue are kept) and
+    // notice deduplication keys (with their time to live).
+    const lasting: string[] = [];
+    for (const key of keys) {
+      const [queueName, jobId] = key.slice(prefix.length + 1).split(':', 2);
+      const queue = Object.values(queues).find((each) => each.name === queueName);
+      if (key.includes(':de:')) expect(await redis.pttl(key)).toBeGreaterThan(0);
+      else if ((await queue?.getJobState(jobId ?? '')) !== 'completed') lasting.push(key);
+    }
+    expect(lasting).toEqual([revokeKey]);
+    expect(usage[revokeKey]).toBeGreaterThan(0);
   });
 });
 

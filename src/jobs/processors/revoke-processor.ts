@@ -11,7 +11,10 @@ export interface RevocationMetrics {
   observeRevocationLateness(ms: number): void;
 }
 
-/** Ends an active grant at its expiry or on early revocation. Failures are retried without end. */
+/**
+ * Ends an active grant at its expiry or on early revocation. The same job wakes first at the expiry reminder (the
+ * domain queues it) and sleeps on until the expiry. Failures are retried without end.
+ */
 export function revokeProcessor(
   lifecycle: GrantLifecycle,
   monitor: RevocationMonitor,
@@ -33,7 +36,10 @@ export function revokeProcessor(
     }
     // Only a failed attempt can have marked it irrevocable (`monitor.failed`); a first attempt saves the round trip.
     if (job.attemptsMade > 0) await monitor.succeeded(requestId);
-    if (outcome.kind === 'not-due') return sleepUntil(job, outcome.dueAt, token);
+    if (outcome.kind === 'not-due') {
+      if (outcome.reminderQueued) logger.debug({ requestId, expiresAt: outcome.dueAt }, 'expiry reminder queued');
+      return sleepUntil(job, outcome.dueAt, token);
+    }
     if (outcome.kind === 'done') {
       if (outcome.latenessMs !== undefined) metrics.observeRevocationLateness(outcome.latenessMs);
       logger.info(

@@ -34,6 +34,12 @@ export interface RecordedJob {
 /** What runs a due job of each kind; jobs of a kind without a handler stay pending. */
 export type JobHandlers = Partial<Record<JobKind, (job: RecordedJob) => unknown>>;
 
+/** A handler's `not-due` outcome (see `LifecycleOutcome`): the job sleeps until `dueAt`, as BullMQ's processors do. */
+function isNotDue(outcome: unknown): outcome is { kind: 'not-due'; dueAt: number } {
+  const candidate = outcome as { kind?: unknown; dueAt?: unknown } | undefined;
+  return candidate?.kind === 'not-due' && typeof candidate.dueAt === 'number';
+}
+
 /** More runs than this in one call are taken for a job that keeps scheduling itself. */
 const MAX_RUNS = 10_000;
 
@@ -41,7 +47,9 @@ const MAX_RUNS = 10_000;
  * A `JobScheduler` that records jobs with the BullMQ scheduler's IDs and rules: adding an ID that exists (pending,
  * running or finished and kept) does nothing; a delayed revocation is moved, not duplicated; `revokeNow` promotes a
  * delayed one, leaves a running one and re-adds a finished one; a running approval timeout cannot be cancelled; home
- * refreshes share a window. Nothing runs by itself: `runDue` and `advanceTo` run due jobs through the test's handlers.
+ * refreshes share a window; a handler that reports `not-due` puts its job back to sleep until `dueAt` (so the revoke
+ * job wakes at the expiry reminder, then at the expiry). Nothing runs by itself: `runDue` and `advanceTo` run due jobs
+ * through the test's handlers.
  */
 export class InMemoryJobScheduler implements JobScheduler {
   private readonly byId = new Map<string, RecordedJob>();
@@ -207,7 +215,13 @@ export class InMemoryJobScheduler implements JobScheduler {
       throw new Error(`more than ${MAX_RUNS} jobs run: does ${job.id} keep rescheduling itself?`);
     job.state = 'running';
     try {
-      await handlers[job.kind]?.(job);
+      const outcome = await handlers[job.kind]?.(job);
+      if (isNotDue(outcome) && outcome.dueAt > this.clock.now()) {
+        // As the processors' `sleepUntil`: the job is delayed again, not finished.
+        job.state = 'pending';
+        job.runAt = outcome.dueAt;
+        return job;
+      }
       job.state = 'completed';
     } catch (error) {
       job.state = 'failed';

@@ -52,7 +52,8 @@ describe('RequestService.revoke: ending access early', () => {
   it('the requester asks: the request stays active, marked, and the revocation job is moved to now', async () => {
     const world = serviceWorld();
     const grant = await world.activeGrant();
-    expect(world.scheduler.find(`revoke-${grant.id}`)?.runAt).toBe(T0 + HOUR);
+    // Due first at the expiry reminder, 10 minutes before the expiry.
+    expect(world.scheduler.find(`revoke-${grant.id}`)?.runAt).toBe(T0 + 50 * MINUTE);
     world.clock.advance(10 * MINUTE);
 
     const marked = await world.requests.revoke(grant.id, 'U0ALICE');

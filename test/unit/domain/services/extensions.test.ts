@@ -4,6 +4,7 @@ import {
   expectRefusal,
   HOUR,
   MINUTE,
+  noticesQueued,
   pendingJobIds,
   type ServiceWorld,
   serviceWorld,
@@ -136,17 +137,53 @@ describe('RequestService.requestExtension', () => {
     expect(world.cloud().grants()).toEqual([
       expect.objectContaining({ requestId: grant.id, expiresAt: T0 + 90 * MINUTE }),
     ]);
-    expect(world.scheduler.find(`revoke-${grant.id}`)?.runAt).toBe(T0 + 90 * MINUTE);
+    // The revoke job moved to the new expiry's reminder; no separate reminder job.
+    expect(world.scheduler.find(`revoke-${grant.id}`)?.runAt).toBe(T0 + 80 * MINUTE);
     expect(pendingJobIds(world)).toEqual(
-      expect.arrayContaining([
-        `notice-${grant.id}-extended-v4`,
-        `notice-${request.id}-applied-v3`,
-        `reminder-${grant.id}-expiry-reminder-${T0 + 80 * MINUTE}`,
-      ]),
+      expect.arrayContaining([`notice-${grant.id}-extended-v4`, `notice-${request.id}-applied-v3`]),
     );
+    expect(world.scheduler.pending('reminder').filter((job) => job.noticeKind === 'expiry-reminder')).toEqual([]);
     expect((await transitions(world, grant.id)).at(-1)).toBe(
       `active→active by system:self-extend: extended by 1h (request ${request.id})`,
     );
+  });
+
+  it('an extension after the reminder moves the revoke job to the new expiry’s reminder, which is sent too', async () => {
+    const world = serviceWorld();
+    const grant = await world.activeGrant({ roleId: 'self-extend', duration: '1h' });
+    await world.scheduler.advanceTo(T0 + 50 * MINUTE, world.handlers);
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ state: 'pending', runAt: T0 + HOUR });
+
+    world.clock.set(T0 + 55 * MINUTE);
+    const { request } = await extend(world, grant.id, '30m');
+    await world.lifecycle.activate(request.id);
+    const extended = await world.stored(grant.id);
+    expect(extended).toMatchObject({ state: 'active', expiresAt: T0 + 90 * MINUTE });
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ state: 'pending', runAt: T0 + 80 * MINUTE });
+
+    // Nothing at the old expiry; the new reminder at its time, for the extended version.
+    await world.scheduler.advanceTo(T0 + 80 * MINUTE, world.handlers);
+    expect(await world.stored(grant.id)).toMatchObject({ state: 'active' });
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([
+      `expiry-reminder v${grant.version}`,
+      `expiry-reminder v${extended.version}`,
+    ]);
+    await world.scheduler.advanceTo(T0 + 90 * MINUTE, world.handlers);
+    expect(await world.stored(grant.id)).toMatchObject({ state: 'expired', endedAt: T0 + 90 * MINUTE });
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toHaveLength(2);
+  });
+
+  it('an extension that leaves less than the reminder lead sends no new reminder (as before): revoked at its expiry', async () => {
+    const world = serviceWorld();
+    const grant = await world.activeGrant({ roleId: 'self-extend', duration: '1h' });
+    await world.scheduler.advanceTo(T0 + 58 * MINUTE, world.handlers);
+    const { request } = await extend(world, grant.id, '5m');
+    await world.lifecycle.activate(request.id);
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ runAt: T0 + 65 * MINUTE });
+    await world.scheduler.advanceTo(T0 + 65 * MINUTE, world.handlers);
+    expect(await world.stored(grant.id)).toMatchObject({ state: 'expired' });
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);
   });
 
   it('duration_too_long when the extra time would take the grant past the role’s maximum in total', async () => {

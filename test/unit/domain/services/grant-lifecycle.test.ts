@@ -1,8 +1,18 @@
-import { SYSTEM_ACTORS } from '../../../../src/domain/access-request';
+import { type AccessRequest, SYSTEM_ACTORS } from '../../../../src/domain/access-request';
 import { CloudProviderError } from '../../../../src/domain/errors';
+import { REMINDER_SLACK_MS } from '../../../../src/domain/expiry-reminder';
 import { GrantRefused } from '../../../../src/domain/grant-refusal';
 import { InMemoryCloudProvider, WORLD_START } from '../../../support/in-memory';
-import { HOUR, MINUTE, observable, pendingJobIds, type ServiceWorld, serviceWorld, transitions } from './service-world';
+import {
+  HOUR,
+  MINUTE,
+  noticesQueued,
+  observable,
+  pendingJobIds,
+  type ServiceWorld,
+  serviceWorld,
+  transitions,
+} from './service-world';
 
 const T0 = WORLD_START;
 
@@ -25,7 +35,7 @@ async function expectGrantRefused(world: ServiceWorld, requestId: string, refusa
 }
 
 describe('GrantLifecycle.activate', () => {
-  it('grants, reads the grant back, stores it active, and schedules revocation, reminder and notice', async () => {
+  it('grants, reads the grant back, stores it active, and schedules the revoke job (due at the reminder) and notice', async () => {
     const world = serviceWorld();
     const request = await approved(world, { duration: '2h' });
     world.clock.advance(MINUTE);
@@ -53,23 +63,23 @@ describe('GrantLifecycle.activate', () => {
     expect(world.cloud().grants()).toEqual([
       { requestId: request.id, roleId: 'sandbox-admin', principal: 'U0ALICE', target: {}, expiresAt },
     ]);
-    expect(world.scheduler.find(`revoke-${request.id}`)?.runAt).toBe(expiresAt);
-    expect(pendingJobIds(world)).toEqual(
-      expect.arrayContaining([
-        `notice-${request.id}-activated-v3`,
-        `reminder-${request.id}-expiry-reminder-${expiresAt - 10 * MINUTE}`,
-      ]),
-    );
+    // One job for the grant's end: it wakes at the expiry reminder (10 minutes ahead), then at the expiry.
+    expect(world.scheduler.find(`revoke-${request.id}`)?.runAt).toBe(expiresAt - 10 * MINUTE);
+    expect(pendingJobIds(world)).toContain(`notice-${request.id}-activated-v3`);
+    expect(world.scheduler.pending('reminder').filter((job) => job.noticeKind === 'expiry-reminder')).toEqual([]);
     expect((await transitions(world, request.id)).at(-1)).toBe(
       'approved→active by system:grant: granted through dryrun for 2h',
     );
   });
 
-  it('no expiry reminder for a grant shorter than the reminder lead', async () => {
+  it('no expiry reminder for a grant shorter than the reminder lead: the revoke job is due at the expiry', async () => {
     const world = serviceWorld();
     const request = await approved(world, { duration: '5m' });
-    await world.lifecycle.activate(request.id);
-    expect(world.scheduler.pending('reminder').filter((job) => job.noticeKind === 'expiry-reminder')).toEqual([]);
+    const { request: active } = (await world.lifecycle.activate(request.id)) as { request: AccessRequest };
+    expect(world.scheduler.find(`revoke-${request.id}`)?.runAt).toBe(active.expiresAt);
+    await world.scheduler.advanceTo(active.expiresAt ?? 0, world.handlers);
+    expect(await world.stored(request.id)).toMatchObject({ state: 'expired' });
+    expect(noticesQueued(world, request.id, 'expiry-reminder')).toEqual([]);
   });
 
   it('a principals entry names the person in the cloud', async () => {
@@ -237,14 +247,87 @@ describe('GrantLifecycle.activate', () => {
   });
 });
 
-describe('GrantLifecycle.finishAccess', () => {
-  it('not-due before the expiry: nothing touched', async () => {
+describe('the expiry reminder, sent by the revoke job', () => {
+  it('one delayed job per active grant: it reminds at the reminder time and revokes at the expiry', async () => {
+    const world = serviceWorld();
+    // Auto-approved, so no approval reminder is left behind either.
+    const grant = await world.activeGrant({ roleId: 'staging-deployer' });
+    const expiresAt = grant.expiresAt ?? 0;
+    // Its grant job, run again, finds it active and schedules what follows again: still one job.
+    await world.scheduler.runDue(world.handlers);
+    expect(world.scheduler.pending().filter((job) => job.runAt > world.clock.now())).toEqual([
+      expect.objectContaining({ id: `revoke-${grant.id}`, runAt: expiresAt - 10 * MINUTE }),
+    ]);
+
+    const atReminder = await world.scheduler.advanceTo(expiresAt - 10 * MINUTE, world.handlers);
+    expect(atReminder.map((job) => job.id)).toEqual([`revoke-${grant.id}`]);
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ state: 'pending', runAt: expiresAt });
+    expect(await world.stored(grant.id)).toMatchObject({ state: 'active' });
+
+    await world.scheduler.advanceTo(expiresAt, world.handlers);
+    expect(await world.stored(grant.id)).toMatchObject({ state: 'expired', endedAt: expiresAt });
+    expect(world.scheduler.find(`revoke-${grant.id}`)?.state).toBe('completed');
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toHaveLength(1);
+    expect(world.scheduler.pending('reminder').filter((job) => job.noticeKind === 'expiry-reminder')).toEqual([]);
+  });
+
+  it('early revocation moves the one job to now, before its reminder: no reminder', async () => {
     const world = serviceWorld();
     const grant = await world.activeGrant();
-    world.clock.set((grant.expiresAt ?? 0) - 1);
+    world.clock.advance(5 * MINUTE);
+    await world.requests.revoke(grant.id, 'U0ALICE');
+    await world.scheduler.advanceTo(grant.expiresAt ?? 0, world.handlers);
+    expect(await world.stored(grant.id)).toMatchObject({ state: 'revoked', endedAt: T0 + 5 * MINUTE });
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([]);
+  });
+});
+
+describe('GrantLifecycle.finishAccess', () => {
+  it('not-due before the expiry reminder: nothing touched, due again at the reminder', async () => {
+    const world = serviceWorld();
+    const grant = await world.activeGrant();
+    const expiresAt = grant.expiresAt ?? 0;
+    world.clock.set(expiresAt - 10 * MINUTE - REMINDER_SLACK_MS - 1);
     const before = await observable(world);
-    expect(await world.lifecycle.finishAccess(grant.id)).toEqual({ kind: 'not-due', dueAt: grant.expiresAt });
+    expect(await world.lifecycle.finishAccess(grant.id)).toEqual({ kind: 'not-due', dueAt: expiresAt - 10 * MINUTE });
     expect(await observable(world)).toEqual(before);
+  });
+
+  it('at the expiry reminder: the reminder queued as a notice of this version, due again at the expiry', async () => {
+    const world = serviceWorld();
+    const grant = await world.activeGrant();
+    const expiresAt = grant.expiresAt ?? 0;
+    world.clock.set(expiresAt - 10 * MINUTE);
+    expect(await world.lifecycle.finishAccess(grant.id)).toEqual({
+      kind: 'not-due',
+      dueAt: expiresAt,
+      reminderQueued: true,
+    });
+    expect(world.scheduler.pending('notice').map((job) => job.id)).toContain(
+      `notice-${grant.id}-expiry-reminder-v${grant.version}`,
+    );
+    expect(await world.stored(grant.id)).toEqual(grant);
+  });
+
+  it('the reminder queued by a rerun before the expiry is the same notice: it is not sent twice', async () => {
+    const world = serviceWorld();
+    const grant = await world.activeGrant();
+    const expiresAt = grant.expiresAt ?? 0;
+    world.clock.set(expiresAt - 10 * MINUTE);
+    await world.lifecycle.finishAccess(grant.id);
+    world.clock.set(expiresAt - 5 * MINUTE);
+    expect(await world.lifecycle.finishAccess(grant.id)).toMatchObject({ kind: 'not-due', dueAt: expiresAt });
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);
+  });
+
+  it('no reminder from a job woken before the expiry once the grant is being ended early', async () => {
+    const world = serviceWorld();
+    const grant = await world.activeGrant();
+    await world.requests.revoke(grant.id, 'U0ALICE');
+    world.clock.set((grant.expiresAt ?? 0) - 10 * MINUTE);
+    expect(await world.lifecycle.finishAccess(grant.id)).toMatchObject({ kind: 'done', request: { state: 'revoked' } });
+    expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([]);
   });
 
   it('at expiry: revoked in the cloud, stored expired, notice and revocation check scheduled', async () => {

@@ -4,6 +4,7 @@ import { AuditService } from '../../../../src/domain/audit-service';
 import { DomainError, type DomainErrorCode, type DomainErrorDetailsByCode } from '../../../../src/domain/errors';
 import { GrantLifecycle } from '../../../../src/domain/grant-lifecycle';
 import type { Policy, PolicySettings } from '../../../../src/domain/policy';
+import type { NoticeKind } from '../../../../src/domain/ports';
 import { Reconciler } from '../../../../src/domain/reconciler';
 import { type RequestAccessInput, RequestService } from '../../../../src/domain/request-service';
 import { RevocationMonitor } from '../../../../src/domain/revocation-monitor';
@@ -249,4 +250,15 @@ export function pendingJobIds(world: InMemoryWorld): string[] {
     .pending()
     .map((job) => job.id)
     .sort();
+}
+
+/**
+ * The notices queued about a request, of one kind, as `kind v<version>` in the order queued. A notice queued again
+ * (same kind and version) is one job, as with BullMQ, so it appears once: each entry is one message sent.
+ */
+export function noticesQueued(world: InMemoryWorld, requestId: string, kind: NoticeKind): string[] {
+  return world.scheduler
+    .jobs()
+    .filter((job) => job.kind === 'notice' && job.requestId === requestId && job.noticeKind === kind)
+    .map((job) => `${kind} v${job.version}`);
 }
