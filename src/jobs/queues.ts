@@ -23,6 +23,12 @@ const requestId = z.string().refine(isRequestId, { error: 'must be a request ID'
 export const requestJobSchema = z.object({ requestId }).strict();
 export type RequestJob = z.infer<typeof requestJobSchema>;
 
+/** A revoke job: its request, and how many of its attempts have failed so far (none when absent). */
+export const revokeJobSchema = requestJobSchema
+  .extend({ failedAttempts: z.number().int().positive().optional() })
+  .strict();
+export type RevokeJob = z.infer<typeof revokeJobSchema>;
+
 export const noticeJobSchema = z
   .object({ requestId, kind: z.enum(NOTICE_KINDS), version: z.number().int().positive() })
   .strict();
