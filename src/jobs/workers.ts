@@ -20,6 +20,7 @@ import { type RevocationMetrics, revokeProcessor } from './processors/revoke-pro
 import { verifyProcessor } from './processors/verify-processor';
 import { QUEUE_NAMES, type QueueKey } from './queues';
 import { CAPPED_JITTER, cappedJitterBackoff, KEPT_WHEN_FINISHED, REVOKE_BACKOFF } from './retry-policy';
+import { RevocationsFirst } from './revocations-first';
 
 export interface WorkerDeps {
   /** A connection with `maxRetriesPerRequest: null`; BullMQ duplicates it for its blocking commands. */
@@ -82,9 +83,16 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const logger = deps.logger.child({ component: 'jobs' });
   let notifyWorker: Worker | undefined;
   let notifyPausedUntil = 0;
+  const byKey = new Map<QueueKey, Worker>();
+  const revoke = revokeProcessor(deps.lifecycle, deps.monitor, deps.metrics, deps.clock, logger);
+  const heldBack = (['notify', 'verify'] as const).map((key) => ({
+    pause: (doNotWaitActive?: boolean) => byKey.get(key)?.pause(doNotWaitActive) ?? Promise.resolve(),
+    resume: () => byKey.get(key)?.resume(),
+  }));
+  const revocationsFirst = new RevocationsFirst(heldBack, deps.clock, logger);
   const processors: Record<QueueKey, (job: Job, token?: string) => Promise<void>> = {
     grant: grantProcessor(deps.lifecycle, logger),
-    revoke: revokeProcessor(deps.lifecycle, deps.monitor, deps.metrics, logger),
+    revoke: (job, token) => revocationsFirst.run(() => revoke(job, token)),
     approvalTimeout: approvalTimeoutProcessor(deps.lifecycle, logger),
     notify: notifyProcessor({
       notices: deps.notices,
@@ -133,6 +141,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       }
     });
     if (key === 'notify') notifyWorker = worker;
+    byKey.set(key, worker);
     return worker;
   });
   return {
@@ -140,6 +149,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     async close() {
       // While Slack's Retry-After runs, BullMQ would hold shutdown until it ends; the notices it holds back are
       // back in their queue, not lost, so the notify worker then stops without waiting.
+      revocationsFirst.stop();
       const rateLimited = deps.clock.now() < notifyPausedUntil;
       await Promise.all(workers.map((worker) => worker.close(rateLimited && worker === notifyWorker)));
     },
