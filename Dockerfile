@@ -34,4 +34,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD node -e "require('node:http').get({host:'127.0.0.1',port:process.env.PORT||3000,path:'/healthz',timeout:4000},(r)=>process.exit(r.statusCode===200?0:1)).on('timeout',()=>process.exit(1)).on('error',()=>process.exit(1))"
 # Not `npm start`: its prestart compiles first, which needs the dev dependencies this image leaves out.
 # Running node directly also lets SIGTERM reach the bot, which shuts down gracefully (see README, Operations).
-CMD ["node", "dist/main.js"]
+# The heap flags are `npm start`'s: the bot's live heap is about 35 MiB with 10,000 grants active, and without a
+# cap V8 lets garbage grow the process past 250 MiB under a burst of expiries (docs/BENCHMARKS.md, "Memory").
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=4", "dist/main.js"]

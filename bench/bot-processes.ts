@@ -1,9 +1,20 @@
 /** The bot in processes of its own, as replicas of one deployment, and what the driver needs of any bot. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchBotOptions } from './bench-bot';
 
 export type BotProcessOptions = BenchBotOptions & { signingSecret: string };
+
+/**
+ * The V8 flags the bot runs with in production: those of `npm start` (the Dockerfile's `CMD` has the same, and a
+ * test keeps them equal). The compiled bench runs from `dist-bench/bench`.
+ */
+const PRODUCTION_NODE_FLAGS: readonly string[] = (
+  JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(' ')
+  .filter((arg) => arg.startsWith('--'));
 
 /** Whether the process answering Slack also runs the job workers (`together`) or leaves them to others (`split`). */
 export type BotTopology = 'together' | 'split';
@@ -36,7 +47,9 @@ export async function startBotProcesses(
   const children: { child: ChildProcess; eventsUrl: string }[] = await Promise.all(
     roles.map(async (roleEnv) => {
       // BENCH_BOT_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=prof", profiles the bot processes.
-      const nodeArgs = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+      const nodeArgs = [...PRODUCTION_NODE_FLAGS, ...(process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ')].filter(
+        (arg) => arg !== '',
+      );
       const processOptions: BotProcessOptions = { ...options, env: { ...options.env, ...roleEnv } };
       const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'bot-process.js')], {
         env: { ...process.env, BENCH_BOT_OPTIONS: JSON.stringify(processOptions) },

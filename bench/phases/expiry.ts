@@ -48,11 +48,12 @@ export async function expiryPhase(run: BotRun, options: ExpiryOptions): Promise<
   const people = Array.from({ length: grants }, (_, index) => userId(first + index));
   const ids = await fileAutoApproved(run, people, () => 'bench-auto', '1h');
   await waitForState(run, ids, 'active', 600_000);
-  const redisBytesPerActiveGrant = Math.round(((await usedMemory(redis)) - memoryBefore) / grants);
   const rssAtActive = await run.bot.rssBytes();
   run.noteRss(rssAtActive);
-  // The activation notices of the setup are delivered first, so the expiry is measured on its own.
+  // The activation notices of the setup are delivered first, so the expiry is measured on its own; the memory is
+  // measured then too, as what the grants keep while they last rather than what their notices take on the way.
   await waitForNotices(run);
+  const redisBytesPerActiveGrant = Math.round(((await usedMemory(redis)) - memoryBefore) / grants);
   const expiresAt = await moveExpiryToOneInstant(run, ids);
   const keys = fakeCloudKeys(prefix);
   await waitUntil(

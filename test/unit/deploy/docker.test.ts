@@ -58,6 +58,14 @@ describe('the Dockerfile', () => {
     for (const line of runs(runtime).filter((run) => /\bnpm ci\b/.test(run))) expect(line).toContain('--omit=dev');
   });
 
+  it('runs the bot with the same V8 heap flags as `npm start`', () => {
+    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(runtime?.body ?? '')?.[1];
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } })
+      .scripts.start;
+    expect(JSON.parse(cmd ?? '[]')).toEqual(start.split(' '));
+    expect(start).toMatch(/--max-old-space-size=\d+/);
+  });
+
   it('is the Node version README recommends', () => {
     expect(markdownSection(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'Prerequisites')).toContain(
       `**Node.js ${nodeMajor} LTS**, recommended`,
