@@ -1,13 +1,14 @@
 /** The bot as the bench runs it: the real container, with the cloud each phase measures it against. */
 import { randomBytes } from 'node:crypto';
-import { ClientSecretCredential } from '@azure/identity';
+import type * as AzureIdentity from '@azure/identity';
 import { Redis } from 'ioredis';
 import { type EnvConfig, parseEnv } from '../src/config/env-schema';
 import { parsePolicy } from '../src/config/policy-schema';
 import { buildContainer, type Container } from '../src/container';
 import type { CloudProvider } from '../src/domain/ports';
 import { createLogger, type Logger } from '../src/lib/logger';
-import { AzureProvider } from '../src/providers/azure/azure-provider';
+import type * as AzureProviderModule from '../src/providers/azure/azure-provider';
+import type { AzureProvider } from '../src/providers/azure/azure-provider';
 import { PROVIDER_IAM_POWER, PROVIDER_PROPAGATION_MS, PROVIDER_TARGET_SCHEMAS } from '../src/providers/registry';
 import type { ProviderPacing } from '../src/providers/retry';
 import { RedisCallPacer } from '../src/store/call-pacer';
@@ -168,6 +169,10 @@ export async function startBenchBot(options: BenchBotOptions): Promise<BenchBot>
  * discovery off, trusting the fake's certificate, is injected instead.
  */
 function benchAzureProvider(azure: BenchAzure, logger: Logger, pacing: ProviderPacing): AzureProvider {
+  // Loaded here, as the registry loads a cloud's SDK only for a policy that uses it: the bot of the other phases
+  // then has the resident memory of a bot without Azure roles.
+  const { ClientSecretCredential } = require('@azure/identity') as typeof AzureIdentity;
+  const { AzureProvider } = require('../src/providers/azure/azure-provider') as typeof AzureProviderModule;
   const tlsOptions = { ca: azure.ca };
   return new AzureProvider({
     logger: logger.child({ provider: 'azure' }),
