@@ -1,3 +1,7 @@
+/**
+ * The domain's ports: every interface between the domain and the world outside it (store, jobs, clouds, Slack,
+ * clock), kept in one file so the boundary reads as one list; hence its length.
+ */
 import type { AccessRequest, MessageRef } from './access-request';
 import type { AuditEntry, AuditEvent, AuditNote } from './audit-event';
 import type { Policy, PrincipalIdentities, Role } from './policy';
