@@ -1,9 +1,6 @@
-// Over 400 lines on purpose: one CloudProvider over three AWS kinds, each step delegated; what stays is the routing.
+/** One CloudProvider over three AWS kinds (inline IAM policy, assumable role, Identity Center), each step delegated: this module routes. */
 import { isDeepStrictEqual } from 'node:util';
-import { DeleteUserPolicyCommand, GetUserPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
-import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import type { CloudApi } from '../../domain/policy';
+import { DeleteUserPolicyCommand, GetUserPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type {
   Clock,
   CloudProvider,
@@ -16,28 +13,18 @@ import type {
 import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import { inProcessPacing } from '../in-process-pacer';
-import {
-  type CallRetrySettings,
-  DEFAULT_CALL_RETRY,
-  type ProviderPacing,
-  providerError,
-  retryTransient,
-} from '../retry';
+import { type CallRetrySettings, DEFAULT_CALL_RETRY, type ProviderPacing, retryTransient } from '../retry';
+import { type AwsClients, awsApiOf, defaultClients } from './aws-clients';
 import { awsErrorCode, awsFailure, isNotFound, isThrottlingAwsError, isTransientAwsError } from './aws-errors';
+import { awsTargetSchema, expiryTimestamp, JIT_POLICY_PATH, jitPolicyName, roleSessionName } from './aws-target';
 import {
-  type AwsTarget,
-  awsTargetSchema,
-  expiryTimestamp,
-  grantedStatements,
-  type IamStatement,
-  isIamUserName,
-  JIT_POLICY_PATH,
-  jitPolicyName,
-  type PolicyDocument,
-  parseRoleArn,
-  roleSessionName,
-  timeBoundPolicy,
-} from './aws-target';
+  assumeRoleInstructions,
+  iamUserName,
+  iamUserNameIfAny,
+  missingUser,
+  parseTarget,
+  policyFor,
+} from './iam-grant-spec';
 import { IamGrantSweep, type IamRoleRef, type SweepSettings } from './iam-sweep';
 import { type AwsCallRunner, IdentityCenterAssignments, type StatusPolling } from './identity-center';
 import { ProcessGrantCheckpoints } from './identity-center-holder';
@@ -45,13 +32,6 @@ import { JitManagedPolicies, parsePolicyDocument } from './jit-managed-policy';
 import { RevokedSessionDenies } from './revoked-session-denies';
 
 const PROVIDER = 'aws';
-
-/** The SDK clients the provider uses; each built from the default chain unless given. */
-export interface AwsClients {
-  iam?: IAMClient;
-  ssoAdmin?: SSOAdminClient;
-  identityStore?: IdentitystoreClient;
-}
 
 export interface AwsProviderOptions {
   logger: Logger;
@@ -392,101 +372,4 @@ export function createAwsProvider(
     ...(clock !== undefined && { clock }),
     ...(pacing !== undefined && { pacing }),
   });
-}
-
-/** The API an action belongs to: IAM's `iam:`, or Identity Center's `sso:` and its identity store's `identitystore:`. */
-function awsApiOf(action: string): CloudApi {
-  return action.startsWith('iam:') ? 'aws-iam' : 'aws-identity-center';
-}
-
-/**
- * Clients from the default credential chain. Endpoints come from the SDK's own `AWS_ENDPOINT_URL_IAM`,
- * `AWS_ENDPOINT_URL_SSO_ADMIN`, `AWS_ENDPOINT_URL_IDENTITYSTORE` and `AWS_ENDPOINT_URL`. IAM is global;
- * Identity Center lives in its home region, so `AWS_REGION` should name that region.
- */
-function defaultClients(given: AwsClients): Required<AwsClients> {
-  const config = {
-    region: process.env.AWS_REGION || 'us-east-1',
-    maxAttempts: 1,
-    // Without timeouts a stalled connection would hold the grant job; a timeout is retried like a 5xx.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000 },
-  };
-  return {
-    iam: given.iam ?? new IAMClient(config),
-    ssoAdmin: given.ssoAdmin ?? new SSOAdminClient(config),
-    identityStore: given.identityStore ?? new IdentitystoreClient(config),
-  };
-}
-
-function parseTarget(spec: GrantSpec): AwsTarget {
-  const parsed = awsTargetSchema.safeParse(spec.target);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : ''}${issue.message}`,
-    );
-    throw providerError(PROVIDER, `The role's AWS target is invalid: ${problems.join('; ')}`, false);
-  }
-  return parsed.data;
-}
-
-function policyFor(
-  target: Exclude<AwsTarget, { kind: 'identity-center' }>,
-  expiry: string,
-  requestId: string,
-): PolicyDocument {
-  const statements: IamStatement[] = grantedStatements(target, requestId) ?? [];
-  return timeBoundPolicy(statements, expiry);
-}
-
-/**
- * The IAM user to clean up or check: the one named in the principals map, else the person's email; undefined
- * when there is none that could be an IAM user name, since then no grant can have been written.
- */
-function iamUserNameIfAny(spec: GrantSpec): string | undefined {
-  const userName = spec.principal.identities.aws ?? spec.principal.email;
-  return userName !== undefined && isIamUserName(userName) ? userName : undefined;
-}
-
-/** The IAM user named in the policy's principals map, else the person's email; refuses when neither can be. */
-function iamUserName(spec: GrantSpec): string {
-  const userName = spec.principal.identities.aws ?? spec.principal.email;
-  if (userName === undefined) {
-    throw providerError(
-      PROVIDER,
-      `The bot does not know the IAM user of Slack user ${spec.principal.slackUserId}: add \`aws: <IAM user name>\` for them under \`principals\` in the policy file.`,
-      false,
-    );
-  }
-  if (!isIamUserName(userName)) {
-    throw providerError(
-      PROVIDER,
-      `"${userName}" cannot be an IAM user name (letters, digits and +=,.@_-, at most 64 characters): add \`aws: <IAM user name>\` for Slack user ${spec.principal.slackUserId} under \`principals\` in the policy file.`,
-      false,
-    );
-  }
-  return userName;
-}
-
-function missingUser(spec: GrantSpec, userName: string, cause?: unknown) {
-  return providerError(
-    PROVIDER,
-    `There is no IAM user named "${userName}": add \`aws: <IAM user name>\` for Slack user ${spec.principal.slackUserId} under \`principals\` in the policy file.`,
-    false,
-    cause,
-  );
-}
-
-/**
- * How to use an `assume-role` grant. The console's Switch Role names the session after the IAM user and cannot be
- * told otherwise, so AWS refuses it under the session-name condition: the DM says so rather than offer the link.
- */
-function assumeRoleInstructions(roleArn: string, requestId: string, userName: string, expiry: string): string {
-  const { accountId, roleName } = parseRoleArn(roleArn);
-  const session = roleSessionName(requestId);
-  return [
-    `Your IAM user \`${userName}\` may assume \`${roleArn}\` until ${expiry}, as the session \`${session}\` only (AWS may take a few minutes to apply it).`,
-    `From the AWS CLI:\n\`\`\`aws sts assume-role --role-arn ${roleArn} --role-session-name ${session}\`\`\``,
-    `The console's Switch Role cannot name the session, so AWS refuses it for this access (role ${roleName} in ${accountId}): use the CLI, or open the console with the CLI session's credentials through the AWS federation sign-in endpoint.`,
-    `When this access ends or is revoked, the bot denies the session \`${session}\` on the role, so credentials already issued stop working at once instead of lasting up to the role's MaxSessionDuration.`,
-  ].join('\n');
 }
