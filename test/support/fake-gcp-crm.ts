@@ -137,6 +137,11 @@ interface InjectedFailure {
  * principals and conditional bindings are enforced. Every call needs a bearer token the fake's own `/token`
  * endpoint issued, through the workload-identity-federation exchange that Application Default Credentials
  * perform for the credentials file in {@link FakeGcpCrm.credentialsFile}.
+ *
+ * It does not throttle. Google states the quota (up to 10 reads and 10 writes a second per consumer project,
+ * Resource Manager "Quotas and limits") but not how it is enforced: the window, any burst, or when a 429 is
+ * answered instead of a queue. A bucket here would be a guess the bot's own pacing could be tuned to; throttled
+ * answers are injected instead (`failNext(n, 429)`), and docs/clouds/gcp.md says what is not known.
  */
 export class FakeGcpCrm {
   /** Every answered request, oldest first. */
