@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { CallRate, GrantSpec } from '../../src/domain/ports';
-import { createLogger } from '../../src/lib/logger';
 import { assignmentName } from '../../src/providers/azure/assignment-name';
 import { armOperationOf, armPaceKey } from '../../src/providers/azure/azure-call';
-import { AzureProvider } from '../../src/providers/azure/azure-provider';
 import { RedisCallPacer } from '../../src/store/call-pacer';
 import { RedisKeys } from '../../src/store/keys';
 import { ArmThrottling } from '../support/fake-arm-throttling';
-import { FakeAzure, READER_ROLE } from '../support/fake-azure-arm';
+import { FakeAzure, loggedAzureProvider, READER_ROLE } from '../support/fake-azure-arm';
 
 const SUBSCRIPTION = '2ea60f7e-ff84-4ddb-a6e6-b0e064c7b8fe';
 const SCOPE = `/subscriptions/${SUBSCRIPTION}/resourceGroups/app-prod`;
@@ -41,20 +39,10 @@ beforeEach(() => {
 
 /** The provider as the registry builds it: the Redis pacer, and the rate read through a function at each call. */
 function makeProvider(rate: () => CallRate) {
-  const lines: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
   const pacer = new RedisCallPacer(redis, keys);
-  const provider = new AzureProvider({
-    logger,
-    resourceManagerEndpoint: fake.url,
-    graphEndpoint: fake.graphUrl,
-    credential: fake.credential(),
-    tlsOptions: { ca: fake.ca },
-    clock: fake.clock,
-    retry: { baseMs: 1, capMs: 20 },
+  const { provider, logs } = loggedAzureProvider(fake, {
     pacing: { pacer, rateOf: (api) => (api === 'azure-arm' ? rate() : { perSecond: 1, burst: 1 }) },
   });
-  const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   return { provider, pacer, logs };
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
 import { createLogger } from '../../src/lib/logger';
-import { AzureProvider } from '../../src/providers/azure/azure-provider';
+import { AzureProvider, type AzureProviderOptions } from '../../src/providers/azure/azure-provider';
 import { ArmThrottling, type BucketRate } from './fake-arm-throttling';
 import { freePort } from './free-port';
 
@@ -1081,4 +1081,27 @@ export function azureProviderFor(fake: FakeAzure): AzureProvider {
     credential: fake.credential(),
     tlsOptions: { ca: fake.ca },
   });
+}
+
+/**
+ * The same on the fake's clock, with retries and PIM polling at test speed (or as `overrides` say), and its log
+ * lines kept for the test to read.
+ */
+export function loggedAzureProvider(
+  fake: FakeAzure,
+  overrides: Partial<AzureProviderOptions> = {},
+): { provider: AzureProvider; logs: () => Record<string, unknown>[] } {
+  const lines: string[] = [];
+  const provider = new AzureProvider({
+    logger: createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } }),
+    resourceManagerEndpoint: fake.url,
+    graphEndpoint: fake.graphUrl,
+    credential: fake.credential(),
+    tlsOptions: { ca: fake.ca },
+    clock: fake.clock,
+    retry: { baseMs: 1, capMs: 20 },
+    pimWait: { intervalMs: 20, maxIntervalMs: 50 },
+    ...overrides,
+  });
+  return { provider, logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }

@@ -1,9 +1,7 @@
 import { CloudProviderError } from '../../../src/domain/errors';
 import type { FoundGrant, GrantSpec, RoleTargetRef } from '../../../src/domain/ports';
-import { createLogger } from '../../../src/lib/logger';
 import { assignmentName } from '../../../src/providers/azure/assignment-name';
-import { AzureProvider } from '../../../src/providers/azure/azure-provider';
-import { CONTRIBUTOR_ROLE, FakeAzure, READER_ROLE } from '../../support/fake-azure-arm';
+import { CONTRIBUTOR_ROLE, FakeAzure, loggedAzureProvider, READER_ROLE } from '../../support/fake-azure-arm';
 
 const SUBSCRIPTION = '2ea60f7e-ff84-4ddb-a6e6-b0e064c7b8fe';
 const SUBSCRIPTION_SCOPE = `/subscriptions/${SUBSCRIPTION}`;
@@ -42,20 +40,8 @@ beforeEach(() => {
   fake.addUser({ id: BOB, mail: 'bob@example.com' });
 });
 
-function makeProvider(): { provider: AzureProvider; logs: () => Record<string, unknown>[] } {
-  const lines: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
-  const provider = new AzureProvider({
-    logger,
-    resourceManagerEndpoint: fake.url,
-    graphEndpoint: fake.graphUrl,
-    credential: fake.credential(),
-    tlsOptions: { ca: fake.ca },
-    clock: fake.clock,
-    retry: { baseMs: 1, capMs: 20 },
-    pimWait: { intervalMs: 20, maxIntervalMs: 50 },
-  });
-  return { provider, logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+function makeProvider() {
+  return loggedAzureProvider(fake);
 }
 
 /** A grant as the lifecycle makes it; expiries are whole milliseconds off now, to check they come back exactly. */

@@ -5,13 +5,9 @@ import { CloudProviderError } from '../../../src/domain/errors';
 import type { GrantSpec } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
 import { assignmentName, uuidV5 } from '../../../src/providers/azure/assignment-name';
-import {
-  AzureProvider,
-  type AzureProviderOptions,
-  createAzureProvider,
-} from '../../../src/providers/azure/azure-provider';
+import { type AzureProviderOptions, createAzureProvider } from '../../../src/providers/azure/azure-provider';
 import { azureTargetSchema, roleDefinitionResourceId } from '../../../src/providers/azure/azure-target';
-import { CONTRIBUTOR_ROLE, FakeAzure, READER_ROLE } from '../../support/fake-azure-arm';
+import { CONTRIBUTOR_ROLE, FakeAzure, loggedAzureProvider, READER_ROLE } from '../../support/fake-azure-arm';
 
 const SUBSCRIPTION = '2ea60f7e-ff84-4ddb-a6e6-b0e064c7b8fe';
 const SCOPE = `/subscriptions/${SUBSCRIPTION}/resourceGroups/app-prod`;
@@ -37,24 +33,8 @@ beforeEach(() => {
   fake.addUser({ id: BOB, mail: 'bob@example.com' });
 });
 
-function makeProvider(overrides: Partial<AzureProviderOptions> = {}): {
-  provider: AzureProvider;
-  logs: () => Record<string, unknown>[];
-} {
-  const lines: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
-  const provider = new AzureProvider({
-    logger,
-    resourceManagerEndpoint: fake.url,
-    graphEndpoint: fake.graphUrl,
-    credential: fake.credential(),
-    tlsOptions: { ca: fake.ca },
-    clock: fake.clock,
-    retry: { baseMs: 1, capMs: 20 },
-    pimWait: { intervalMs: 20, maxIntervalMs: 50 },
-    ...overrides,
-  });
-  return { provider, logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+function makeProvider(overrides: Partial<AzureProviderOptions> = {}) {
+  return loggedAzureProvider(fake, overrides);
 }
 
 function spec(target: Record<string, unknown>, overrides: Partial<GrantSpec> = {}): GrantSpec {
