@@ -44,6 +44,21 @@ roles:
 `;
 
 /**
+ * The `settings:` of a phase's own policy (gcp-coalesce, paced): the bench's limits, the sweep out of the way (it
+ * would also end expired grants; the bench measures the revoke jobs alone), alerts to the admin channel, then
+ * `extra` lines.
+ */
+export function phaseSettings(extra = ''): string {
+  return `
+settings:
+  minDuration: 1s
+  maxDuration: 8h
+  maxOpenRequestsPerPerson: 1000
+  reconcileEvery: 1h
+  adminChannel: ${BENCH_ADMIN_CHANNEL}${extra}`;
+}
+
+/**
  * A local Azure the bot's own `AzureProvider` signs in to. Everything but the credential and the trust in the
  * fake's certificate is the production provider (as `azureProviderFor` builds it in the tests); these are plain
  * values because the bot may run in another process.

@@ -4,7 +4,7 @@ import { parseResourceManagerEndpoint } from '../../src/config/resource-manager-
 import { jitConditionTitle, MAX_CONDITIONAL_BINDINGS_PER_POLICY } from '../../src/providers/gcp/iam-policy-edit';
 import { overrideEnv } from '../../test/support/env-override';
 import { type FakeCrmCall, FakeGcpCrm, type FakePolicy } from '../../test/support/fake-gcp-crm';
-import { BENCH_ADMIN_CHANNEL, BENCH_CHANNEL } from '../bench-bot';
+import { BENCH_CHANNEL, phaseSettings } from '../bench-bot';
 import {
   type BotRun,
   expiredAt,
@@ -63,14 +63,7 @@ function gcpPolicy(projects: number): string {
     approvalChannel: ${BENCH_CHANNEL}
     autoApprove: true`,
   ).join('');
-  return `
-settings:
-  minDuration: 1s
-  maxDuration: 8h
-  maxOpenRequestsPerPerson: 1000
-  # The sweep would also end expired grants; the bench measures the revoke jobs alone.
-  reconcileEvery: 1h
-  adminChannel: ${BENCH_ADMIN_CHANNEL}
+  return `${phaseSettings()}
 roles:${roles}
 `;
 }

@@ -12,7 +12,7 @@ import {
   FakeAzure,
   READER_ROLE,
 } from '../../test/support/fake-azure-arm';
-import { BENCH_ADMIN_CHANNEL, BENCH_CHANNEL } from '../bench-bot';
+import { BENCH_ADMIN_CHANNEL, BENCH_CHANNEL, phaseSettings } from '../bench-bot';
 import {
   type BotRun,
   emailOf,
@@ -82,14 +82,7 @@ function azurePolicy(botRate: CloudRateOption | undefined): string {
       : `
   cloudRates:
     azure-arm: { perSecond: ${botRate.perSecond}, burst: ${botRate.burst} }`;
-  return `
-settings:
-  minDuration: 1s
-  maxDuration: 8h
-  maxOpenRequestsPerPerson: 1000
-  # The sweep would also end expired grants; the bench measures the revoke jobs alone.
-  reconcileEvery: 1h
-  adminChannel: ${BENCH_ADMIN_CHANNEL}${rates}
+  return `${phaseSettings(rates)}
 roles:
   - id: bench-azure
     description: Reader on the bench resource group
