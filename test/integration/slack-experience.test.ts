@@ -309,6 +309,21 @@ describe('the Slack experience', () => {
       );
     });
 
+    it('a click in an App Home the bot never saw opened (say, opened before an upgrade) keeps it current from then on', async () => {
+      const first = await bot.requestApproved('U0RETURNING', 'sandbox-admin 1h first look', 'U0LEAD');
+      // Pressing "I'm done" there: the bot redraws that App Home at once, and from now on after every change.
+      await bot.pressInHome('U0RETURNING', ACTION_IDS.done, first.id);
+      await bot.waitForState(first.id, 'revoked');
+      const second = await bot.request('U0RETURNING', 'sandbox-admin 1h second look');
+      await bot.slack.waitFor(
+        (call) =>
+          call.method === 'views.publish' &&
+          call.args.user_id === 'U0RETURNING' &&
+          JSON.stringify(blocksOf(call)).includes(second),
+        { description: 'the App Home redrawn with the new request' },
+      );
+    });
+
     it('someone else pressing I’m done on a grant that is not theirs is refused', async () => {
       const active = await bot.requestApproved('U0ALICE', 'sandbox-admin 1h debugging', 'U0LEAD');
       await bot.pressInHome('U0MALLORY', ACTION_IDS.done, active.id);
