@@ -21,6 +21,7 @@ import { RequestService } from './domain/request-service';
 import { RevocationMonitor } from './domain/revocation-monitor';
 import { opsRoutes } from './http/ops-routes';
 import type { AuditWebhookTarget } from './jobs/audit-webhook-client';
+import { ExpiryWatch } from './jobs/expiry-watch';
 import { QueuedAlerter } from './jobs/queued-alerter';
 import { BullMqJobScheduler, closeQueues, createQueues, type Queues } from './jobs/scheduler';
 import { type RunningWorkers, startWorkers } from './jobs/workers';
@@ -44,6 +45,7 @@ import { createSlackApp, type SlackAppHandle } from './slack/slack-app';
 import { RedisAuditLog } from './store/audit-log';
 import { AuditWebhookCursor } from './store/audit-webhook-cursor';
 import { RedisCallPacer } from './store/call-pacer';
+import { RedisExpiryWatermark } from './store/expiry-watermark';
 import { RedisGaugeReader } from './store/gauge-reader';
 import { RedisGrantCheckpoints } from './store/grant-checkpoints';
 import { RedisHomeViewers } from './store/home-viewers';
@@ -281,6 +283,7 @@ export function buildContainer(options: ContainerOptions): Container {
   });
 
   let workers: RunningWorkers | undefined;
+  let expiryWatch: ExpiryWatch | undefined;
   // Stopping a receiver that never started rejects; a refused start (bad token, port in use) must not say so.
   let slackStarted = false;
   let reconcileKeeper: NodeJS.Timeout | undefined;
@@ -340,6 +343,13 @@ export function buildContainer(options: ContainerOptions): Container {
           lockDurationMs: env.JIT_JOB_LOCK_MS,
           concurrency: { grant: env.JIT_GRANT_CONCURRENCY, revoke: env.JIT_REVOKE_CONCURRENCY },
         });
+        expiryWatch = new ExpiryWatch({
+          watermark: new RedisExpiryWatermark(redis, keys),
+          revokeQueue: queues.revoke,
+          clock,
+          logger: logger.child({ component: 'expiry-watch' }),
+        });
+        expiryWatch.start();
         const everyMs = policy.current().settings.reconcileEveryMs;
         await scheduler.scheduleReconciler(everyMs);
         // Upserted again on every period: if Redis lost its data, the sweep that ends forgotten grants resumes.
@@ -374,6 +384,7 @@ export function buildContainer(options: ContainerOptions): Container {
         reloader.stop();
         clearInterval(reconcileKeeper);
         clearInterval(auditWebhookPoll);
+        await expiryWatch?.stop();
         await workers?.close();
         await closeQueues(queues);
         await providers.close();

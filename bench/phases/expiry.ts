@@ -1,6 +1,6 @@
 /** The expiry phase: how late each revoke call of N grants due at once comes, and the same calls from a plain loop. */
 import { Redis } from 'ioredis';
-import { forEachLimited } from '../../src/providers/for-each-limited';
+import { forEachLimited } from '../../src/domain/for-each-limited';
 import {
   type BotRun,
   fileAutoApproved,

@@ -1,5 +1,13 @@
-/** When a grant's holder is reminded of its expiry: one rule for the revoke job that sends it and the notice. */
+/** When a grant's own revoke job wakes: at its expiry reminder, then as the backstop after the expiry sweep. */
 import type { AccessRequest } from './access-request';
+
+/**
+ * How long after its expiry a grant's own revoke job wakes. The expiry sweep ends grants at their expiry, all due
+ * at once together; the job ends the grant only if no sweep did by then (a sweep lost in a crash between claiming
+ * and queueing, or one that took this long). A sweep's job is retried by BullMQ after a crash, so this is the last
+ * line, not the usual path; the reconciler treats a grant this overdue as missed.
+ */
+export const REVOKE_JOB_BACKSTOP_MS = 5 * 60_000;
 
 /** A reminder that arrives this much later than planned (a busy queue, a restart) is still worth sending. */
 export const REMINDER_SLACK_MS = 60_000;
@@ -37,10 +45,11 @@ export function expiryReminderDueNow(request: AccessRequest, now: number, remind
 
 /**
  * When the request's one revoke job should wake, scheduled at `now`: at the expiry reminder while it is ahead
- * (the job sends it, then sleeps until the expiry), else at the expiry. No separate reminder job is kept.
+ * (the job sends it, then sleeps on), else `REVOKE_JOB_BACKSTOP_MS` after the expiry, when the expiry sweep should
+ * long have ended the grant. No separate reminder job is kept.
  */
 export function revokeJobWakeAt(request: AccessRequest, now: number, reminderBeforeMs: number): number | undefined {
   if (request.expiresAt === undefined) return undefined;
   const reminderAt = expiryReminderAt(request, reminderBeforeMs);
-  return reminderAt !== undefined && reminderAt > now ? reminderAt : request.expiresAt;
+  return reminderAt !== undefined && reminderAt > now ? reminderAt : request.expiresAt + REVOKE_JOB_BACKSTOP_MS;
 }

@@ -1,14 +1,22 @@
 /** The ending algorithm: revoke at expiry or on request, re-assert overlapping grants, verify the cloud let go. */
-import { type AccessRequest, SYSTEM_ACTORS } from './access-request';
+import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
 import { bundleParts, partSpec } from './bundle';
 import { formatDuration } from './duration';
-import { expiryReminderDueNow, revokeJobWakeAt } from './expiry-reminder';
+import { expiryReminderDueNow, REVOKE_JOB_BACKSTOP_MS, revokeJobWakeAt } from './expiry-reminder';
 import { asPart } from './grant-bundle';
 import { grantSpec } from './grant-spec';
 import { type GrantLifecycleDeps, grantRecordFromPolicy, type LifecycleOutcome, providerFor } from './grant-step';
 import type { GrantSpec } from './ports';
 import { commitChange } from './request-commit';
 import { transition } from './request-machine';
+
+/** A grant the cloud has let go of, not yet closed in the store. */
+export interface CloudRevocation {
+  request: AccessRequest;
+  grant: GrantRecord;
+  /** When the cloud let go: the ending's time in the store and its audit. */
+  endedAt: number;
+}
 
 /** Ends active grants and checks afterwards that the access is gone; each step re-reads the stored request. */
 export class GrantEnding {
@@ -26,20 +34,37 @@ export class GrantEnding {
     const expiresAt = request.expiresAt ?? now;
     if (request.revocationRequestedBy === undefined && now < expiresAt) return this.beforeExpiry(request, now);
 
+    return this.recordEnding(await this.revokeInCloud(request));
+  }
+
+  /**
+   * The cloud's half of an ending: revokes every role of the grant (a bundle's with its first, at the same
+   * expiry). Idempotent, like every provider's revoke, so a rerun after a crash is harmless.
+   */
+  async revokeInCloud(request: AccessRequest): Promise<CloudRevocation> {
+    const expiresAt = request.expiresAt ?? this.deps.clock.now();
     const grant =
       request.grant ?? (await grantRecordFromPolicy(this.deps, request, providerFor(this.deps, request), 'cleanup'));
     await this.deps.providers.get(grant.provider).revoke(grantSpec(request, grant, expiresAt));
-    // A bundle's other roles end with its first, at the same expiry.
     for (const part of bundleParts(request).slice(1)) {
       const view = asPart(request, part.roleId);
       const record =
         part.grant ?? (await grantRecordFromPolicy(this.deps, view, providerFor(this.deps, view), 'cleanup'));
       await this.deps.providers.get(record.provider).revoke(partSpec(request, part, record, expiresAt));
     }
+    return { request, grant, endedAt: this.deps.clock.now() };
+  }
+
+  /**
+   * The store's half, once the cloud let go: re-asserts overlapping grants, closes the request as of when the
+   * cloud let go, and queues its notice and the later read-back.
+   */
+  async recordEnding({ request, grant, endedAt }: CloudRevocation): Promise<LifecycleOutcome> {
+    const requestId = request.id;
+    const expiresAt = request.expiresAt ?? endedAt;
     // Before the request is closed, so a failure here retries the whole step rather than being forgotten.
     const reasserted = await this.reassertOverlapping(request);
 
-    const endedAt = this.deps.clock.now();
     // Decided first on the copy read above: the cloud call is what takes time, and the compare-and-set catches a
     // change made meanwhile (then it reads again).
     const change = await commitChange(
@@ -94,7 +119,7 @@ export class GrantEnding {
     const expiresAt = request.expiresAt ?? now;
     if (expiryReminderDueNow(request, now, reminderBeforeMs)) {
       await this.deps.scheduler.scheduleNotice(request.id, 'expiry-reminder', request.version);
-      return { kind: 'not-due', dueAt: expiresAt, reminderQueued: true };
+      return { kind: 'not-due', dueAt: expiresAt + REVOKE_JOB_BACKSTOP_MS, reminderQueued: true };
     }
     return { kind: 'not-due', dueAt: revokeJobWakeAt(request, now, reminderBeforeMs) ?? expiresAt };
   }

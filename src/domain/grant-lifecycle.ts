@@ -3,6 +3,7 @@ import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-re
 import { isBundle } from './bundle';
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
+import { type ExpiryStretch, type SweepOptions, type SweepReport, sweepExpired } from './expiry-sweep';
 import { cleanUpBundle, grantBundle, storedGrants } from './grant-bundle';
 import { GrantEnding } from './grant-ending';
 import { applyExtension } from './grant-extension';
@@ -148,6 +149,11 @@ export class GrantLifecycle {
   /** Removes an active grant at its expiry, or now when someone asked to end it early. */
   finishAccess(requestId: string): Promise<LifecycleOutcome> {
     return this.ending.finishAccess(requestId);
+  }
+
+  /** Ends every grant due in `stretch`: all their cloud calls first, then their records (see `sweepExpired`). */
+  sweepExpired(stretch: ExpiryStretch, options: SweepOptions): Promise<SweepReport> {
+    return sweepExpired(this.deps, this.ending, stretch, options);
   }
 
   /**

@@ -35,9 +35,10 @@ export interface RequestStore {
   listByRequester(userId: string, states?: readonly AccessRequest['state'][]): Promise<AccessRequest[]>;
   /**
    * Requests in one state whose index score (expiry when active, deadline when pending, the later of the last change
-   * and the scheduled start when approved, else the last change) is at most `maxScore`.
+   * and the scheduled start when approved, else the last change) is at most `maxScore` and, when given, above
+   * `aboveScore`.
    */
-  listByState(state: AccessRequest['state'], maxScore?: number): Promise<AccessRequest[]>;
+  listByState(state: AccessRequest['state'], maxScore?: number, aboveScore?: number): Promise<AccessRequest[]>;
   setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
   getApprovalMessage(id: string): Promise<MessageRef | undefined>;
 }

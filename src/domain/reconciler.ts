@@ -1,5 +1,6 @@
 import type { AccessRequest } from './access-request';
 import { bundleOwnerId, bundleParts, bundleRoleIds, partSpec } from './bundle';
+import { REVOKE_JOB_BACKSTOP_MS } from './expiry-reminder';
 import type {
   Alerter,
   AuditLog,
@@ -88,7 +89,8 @@ export class Reconciler {
   private async sweepStore(report: ReconcileReport): Promise<void> {
     const { store, scheduler } = this.deps;
     const now = this.deps.clock.now();
-    for (const request of await store.listByState('active', now)) {
+    // Grants due more recently are the expiry sweep's, or their own job's at its backstop.
+    for (const request of await store.listByState('active', now - REVOKE_JOB_BACKSTOP_MS)) {
       report.overdue += 1;
       report.maxOverdueMs = Math.max(report.maxOverdueMs, now - (request.expiresAt ?? now));
       await scheduler.revokeNow(request.id);
@@ -165,7 +167,8 @@ export class Reconciler {
       await this.revokeFound(provider, grant, report, `left behind after the request was ${request.state}`);
       return;
     }
-    if (request.state === 'active' && expiresAt !== undefined && expiresAt <= now) {
+    // As in the store's sweep: a grant within its backstop is the expiry sweep's or its own job's.
+    if (request.state === 'active' && expiresAt !== undefined && expiresAt <= now - REVOKE_JOB_BACKSTOP_MS) {
       await this.deps.scheduler.revokeNow(request.id);
     }
   }

@@ -29,6 +29,13 @@ export const revokeJobSchema = requestJobSchema
   .strict();
 export type RevokeJob = z.infer<typeof revokeJobSchema>;
 
+/** An expiry sweep: the stretch of expiries `(after, until]` it was handed (see `RedisExpiryWatermark`). */
+export const expirySweepJobSchema = z
+  .object({ after: z.number().int().nonnegative(), until: z.number().int().positive() })
+  .strict()
+  .refine((stretch) => stretch.after < stretch.until, { error: 'after must come before until' });
+export type ExpirySweepJob = z.infer<typeof expirySweepJobSchema>;
+
 export const noticeJobSchema = z
   .object({ requestId, kind: z.enum(NOTICE_KINDS), version: z.number().int().positive() })
   .strict();
@@ -166,7 +173,14 @@ export const jobIds = {
   revocationCheck: (id: string) => `verify-${id}`,
   reminder: (id: string, kind: NoticeKind, at: number) => `reminder-${id}-${kind}-${at}`,
   homeRefresh: (userId: string, window: number) => `home-${userId}-${window}`,
+  expirySweep: (until: number) => `expiry-sweep-${until}`,
 };
+
+/**
+ * The revoke queue's job name for expiry sweeps, which end every grant due in a stretch of time; a grant's own
+ * revoke job (its reminder, its early end, its backstop) is named `revoke`.
+ */
+export const EXPIRY_SWEEP_JOB_NAME = 'expiry-sweep';
 
 /**
  * The approval-timeout queue's job name for escalations: both act on a request still pending at a set time, so

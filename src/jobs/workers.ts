@@ -13,12 +13,13 @@ import {
   type AuditWebhookDeps,
   auditWebhookProcessor,
 } from './processors/audit-webhook-processor';
+import { expirySweepProcessor } from './processors/expiry-sweep-processor';
 import { grantProcessor } from './processors/grant-processor';
 import { notifyProcessor } from './processors/notify-processor';
 import { reconcileProcessor } from './processors/reconcile-processor';
 import { type RevocationMetrics, revokeProcessor } from './processors/revoke-processor';
 import { verifyProcessor } from './processors/verify-processor';
-import { QUEUE_NAMES, type QueueKey } from './queues';
+import { EXPIRY_SWEEP_JOB_NAME, QUEUE_NAMES, type QueueKey } from './queues';
 import { CAPPED_JITTER, cappedJitterBackoff, KEPT_WHEN_FINISHED, REVOKE_BACKOFF } from './retry-policy';
 import { RevocationsFirst } from './revocations-first';
 
@@ -90,9 +91,23 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     resume: () => byKey.get(key)?.resume(),
   }));
   const revocationsFirst = new RevocationsFirst(heldBack, deps.clock, logger);
+  const revokeConcurrency = deps.concurrency?.revoke ?? CONCURRENCY.revoke;
+  const sweep = expirySweepProcessor(
+    deps.lifecycle,
+    deps.metrics,
+    // Each of the sweep's cloud calls and records counts as a running revocation, as a revoke job does.
+    {
+      concurrency: revokeConcurrency,
+      run: (work) => revocationsFirst.run(work),
+      progress: (pass, done, of) => logger.info({ pass, done, of }, 'expiry sweep progress'),
+    },
+    deps.clock,
+    logger,
+  );
   const processors: Record<QueueKey, (job: Job, token?: string) => Promise<void>> = {
     grant: grantProcessor(deps.lifecycle, logger),
-    revoke: (job, token) => revocationsFirst.run(() => revoke(job, token)),
+    revoke: (job, token) =>
+      job.name === EXPIRY_SWEEP_JOB_NAME ? sweep(job) : revocationsFirst.run(() => revoke(job, token)),
     approvalTimeout: approvalTimeoutProcessor(deps.lifecycle, logger),
     notify: notifyProcessor({
       notices: deps.notices,
@@ -118,7 +133,10 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     const worker = new Worker(QUEUE_NAMES[key], processors[key], {
       connection: deps.connection,
       prefix: deps.prefix,
-      concurrency: (key === 'grant' || key === 'revoke' ? deps.concurrency?.[key] : undefined) ?? CONCURRENCY[key],
+      concurrency:
+        key === 'revoke'
+          ? revokeConcurrency
+          : ((key === 'grant' ? deps.concurrency?.grant : undefined) ?? CONCURRENCY[key]),
       ...KEPT_WHEN_FINISHED[key],
       ...(key === 'notify' && { limiter: NOTIFY_LIMITER }),
       ...(deps.lockDurationMs !== undefined && {

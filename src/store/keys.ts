@@ -78,6 +78,11 @@ export class RedisKeys {
     return `${this.prefix}:pace:${key}`;
   }
 
+  /** Epoch ms up to which expiries have been handed to an expiry sweep, see `RedisExpiryWatermark`. */
+  expirySwept(): string {
+    return `${this.prefix}:expiry-swept`;
+  }
+
   /** BullMQ's own key prefix, so the queues live beside the data they work on. */
   queuePrefix(): string {
     return `${this.prefix}:bull`;

@@ -138,10 +138,14 @@ export class RedisRequestStore implements RequestStore {
     return requests;
   }
 
-  async listByState(state: RequestState, maxScore = Number.POSITIVE_INFINITY): Promise<AccessRequest[]> {
+  async listByState(
+    state: RequestState,
+    maxScore = Number.POSITIVE_INFINITY,
+    aboveScore?: number,
+  ): Promise<AccessRequest[]> {
     const ids = await this.redis.zrangebyscore(
       this.keys.stateIndex(state),
-      '-inf',
+      aboveScore === undefined ? '-inf' : `(${aboveScore}`,
       maxScore === Number.POSITIVE_INFINITY ? '+inf' : maxScore,
     );
     return this.readMany(ids, [state]);

@@ -1,5 +1,6 @@
 /** The expiry reminder comes from the grant's one revoke job; reminder jobs of an earlier version still work. */
 import type { AccessRequest } from '../../src/domain/access-request';
+import { REVOKE_JOB_BACKSTOP_MS } from '../../src/domain/expiry-reminder';
 import { jobIds } from '../../src/jobs/queues';
 import { ACTION_IDS } from '../../src/slack/ids';
 import { eventually } from '../support/eventually';
@@ -55,7 +56,7 @@ describe('the expiry reminder', () => {
     return bot.waitForState(id, 'active');
   }
 
-  it('one delayed job per active grant: it reminds before the expiry, then revokes at it', async () => {
+  it('one delayed job per active grant: it reminds before the expiry; the expiry sweep ends the grant at it', async () => {
     const grant = await activeGrant('8s');
     const expiresAt = grant.expiresAt ?? 0;
     // Notices waiting out a retry (the approval message first) are delayed too, for a moment.
@@ -71,28 +72,34 @@ describe('the expiry reminder', () => {
 
     await bot.slack.waitFor(isReminderOf(grant.id), { description: 'expiry reminder DM', timeoutMs: 15_000 });
     expect((await bot.container.store.get(grant.id))?.state).toBe('active');
-    // The same job sleeps on until the expiry.
+    // The same job sleeps on until its backstop; the expiry sweep ends the grant at the expiry.
     await eventually(
-      async () => (await delayedJobsOf(grant.id)).length === 1 && (await revokeDueAt(grant.id)) === expiresAt,
-      'the revoke job delayed until the expiry',
+      async () =>
+        (await delayedJobsOf(grant.id)).length === 1 &&
+        (await revokeDueAt(grant.id)) === expiresAt + REVOKE_JOB_BACKSTOP_MS,
+      'the revoke job delayed until its backstop',
     );
 
     const ended = await bot.waitForState(grant.id, 'expired', 15_000);
     expect(ended.endedAt).toBeGreaterThanOrEqual(expiresAt);
     expect(reminders(grant.id)).toHaveLength(1);
+    expect(bot.logs.filter((line) => line.msg === 'expiry sweep finished')).toEqual([
+      expect.objectContaining({ due: 1, ended: 1, handedOff: 0 }),
+    ]);
   });
 
   it('a rerun of the revoke job between the reminder and the expiry does not remind twice', async () => {
     const grant = await activeGrant('8s');
     await bot.slack.waitFor(isReminderOf(grant.id), { description: 'expiry reminder DM', timeoutMs: 15_000 });
+    const backstop = (grant.expiresAt ?? 0) + REVOKE_JOB_BACKSTOP_MS;
     await eventually(
-      async () => (await revokeDueAt(grant.id)) === grant.expiresAt,
-      'the revoke job delayed until the expiry',
+      async () => (await revokeDueAt(grant.id)) === backstop,
+      'the revoke job delayed until its backstop',
     );
     // As a stalled job taken up again, or one moved to now: it runs again before the expiry.
     await (await bot.container.queues.revoke.getJob(jobIds.revoke(grant.id)))?.promote();
     await eventually(
-      async () => (await revokeDueAt(grant.id).catch(() => 0)) === grant.expiresAt,
+      async () => (await revokeDueAt(grant.id).catch(() => 0)) === backstop,
       'the rerun put the job back to sleep',
     );
     await bot.waitForState(grant.id, 'expired', 15_000);

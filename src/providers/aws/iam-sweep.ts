@@ -10,10 +10,10 @@ import {
   ListUsersCommand,
   type Policy,
 } from '@aws-sdk/client-iam';
+import { forEachLimited } from '../../domain/for-each-limited';
 import type { FoundGrant } from '../../domain/ports';
 import { REQUEST_ID_PATTERN } from '../../domain/request-id';
 import type { Logger } from '../../lib/logger';
-import { forEachLimited } from '../for-each-limited';
 import { awsErrorCode, awsFailure, isNotFound } from './aws-errors';
 import {
   type AssumeRoleTarget,

@@ -1,9 +1,9 @@
 /** The reconciler's sweep of Azure: the bot's role assignments and PIM assignments found from the cloud alone. */
 import type { AuthorizationManagementClient, RoleAssignmentScheduleRequest } from '@azure/arm-authorization';
 import { CloudProviderError } from '../../domain/errors';
+import { forEachLimited } from '../../domain/for-each-limited';
 import type { Clock, FoundGrant, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { forEachLimited } from '../for-each-limited';
 import { botRequest, parseMark } from './artefact-marks';
 import { assignmentName } from './assignment-name';
 import { type AzureCall, collect } from './azure-call';

@@ -1,9 +1,9 @@
 /** The reconciler's sweep of Google Cloud: every `jit-<requestId>` binding member in the allow policies named. */
 import type { protos } from '@google-cloud/resource-manager';
 import { CloudProviderError } from '../../domain/errors';
+import { forEachLimited } from '../../domain/for-each-limited';
 import type { FoundGrant, GrantSpec, RoleTargetRef } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
-import { forEachLimited } from '../for-each-limited';
 import { providerError } from '../retry';
 import { truncate } from './gcp-errors';
 import { type GcpTarget, gcpTargetSchema, parseGcpTarget } from './gcp-target';

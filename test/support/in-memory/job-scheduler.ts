@@ -31,8 +31,18 @@ export interface RecordedJob {
   error?: unknown;
 }
 
-/** What runs a due job of each kind; jobs of a kind without a handler stay pending. */
-export type JobHandlers = Partial<Record<JobKind, (job: RecordedJob) => unknown>>;
+/**
+ * The expiry watch and its sweeps, as every process with workers runs them (see `ExpiryWatch`): at each expiry
+ * after the watermark, the stretch up to now is swept.
+ */
+export interface ExpirySweeps {
+  /** The earliest expiry of an active grant after `after`, if any. */
+  nextExpiry(after: number): Promise<number | undefined>;
+  sweep(stretch: { after: number; until: number }): Promise<unknown>;
+}
+
+/** What runs a due job of each kind; jobs of a kind without a handler stay pending. With `expirySweeps`, sweeps run. */
+export type JobHandlers = Partial<Record<JobKind, (job: RecordedJob) => unknown>> & { expirySweeps?: ExpirySweeps };
 
 /** A handler's `not-due` outcome (see `LifecycleOutcome`): the job sleeps until `dueAt`, as BullMQ's processors do. */
 function isNotDue(outcome: unknown): outcome is { kind: 'not-due'; dueAt: number } {
@@ -53,6 +63,10 @@ const MAX_RUNS = 10_000;
  */
 export class InMemoryJobScheduler implements JobScheduler {
   private readonly byId = new Map<string, RecordedJob>();
+  /** Expiries up to here have been swept, as the watermark in Redis. */
+  private swept = 0;
+  /** Sweeps run, in order. */
+  readonly sweeps: Array<{ after: number; until: number }> = [];
 
   constructor(private readonly clock: ManualClock) {}
 
@@ -153,10 +167,12 @@ export class InMemoryJobScheduler implements JobScheduler {
    */
   async runDue(handlers: JobHandlers): Promise<RecordedJob[]> {
     const ran: RecordedJob[] = [];
-    for (let job = this.nextDue(handlers, this.clock.now()); job; job = this.nextDue(handlers, this.clock.now())) {
+    for (;;) {
+      const job = this.nextDue(handlers, this.clock.now());
+      if (await this.sweepBefore(job, this.clock.now(), handlers)) continue;
+      if (!job) return ran;
       ran.push(await this.run(job, handlers, ran.length));
     }
-    return ran;
   }
 
   /**
@@ -165,7 +181,10 @@ export class InMemoryJobScheduler implements JobScheduler {
    */
   async advanceTo(at: number, handlers: JobHandlers): Promise<RecordedJob[]> {
     const ran: RecordedJob[] = [];
-    for (let job = this.nextDue(handlers, at); job; job = this.nextDue(handlers, at)) {
+    for (;;) {
+      const job = this.nextDue(handlers, at);
+      if (await this.sweepBefore(job, at, handlers)) continue;
+      if (!job) break;
       if (job.runAt > this.clock.now()) this.clock.set(job.runAt);
       ran.push(await this.run(job, handlers, ran.length));
     }
@@ -195,6 +214,24 @@ export class InMemoryJobScheduler implements JobScheduler {
   private add(job: Omit<RecordedJob, 'state'>): void {
     if (this.byId.has(job.id)) return;
     this.byId.set(job.id, { ...job, state: 'pending' });
+  }
+
+  /**
+   * Runs the sweep of the next expiry when it comes no later than `until` and no later than `job` (the watch's timer
+   * and BullMQ's delayed job fire together: the sweep goes first), with the clock at that expiry.
+   * @returns whether a sweep ran.
+   */
+  private async sweepBefore(job: RecordedJob | undefined, until: number, handlers: JobHandlers): Promise<boolean> {
+    const sweeps = handlers.expirySweeps;
+    if (!sweeps) return false;
+    const expiry = await sweeps.nextExpiry(this.swept);
+    if (expiry === undefined || expiry > until || (job && job.runAt < expiry)) return false;
+    if (expiry > this.clock.now()) this.clock.set(expiry);
+    const stretch = { after: this.swept, until: this.clock.now() };
+    this.swept = stretch.until;
+    this.sweeps.push(stretch);
+    await sweeps.sweep(stretch);
+    return true;
   }
 
   private isDelayed(job: RecordedJob): boolean {

@@ -61,9 +61,13 @@ export class InMemoryRequestStore implements RequestStore {
     return this.readMany(ids, states);
   }
 
-  async listByState(state: RequestState, maxScore = Number.POSITIVE_INFINITY): Promise<AccessRequest[]> {
+  async listByState(
+    state: RequestState,
+    maxScore = Number.POSITIVE_INFINITY,
+    aboveScore = Number.NEGATIVE_INFINITY,
+  ): Promise<AccessRequest[]> {
     const ids = ascending(this.stateIndexes.get(state))
-      .filter(([, score]) => score <= maxScore)
+      .filter(([, score]) => score <= maxScore && score > aboveScore)
       .map(([id]) => id);
     return this.readMany(ids, [state]);
   }

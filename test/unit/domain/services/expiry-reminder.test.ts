@@ -1,12 +1,12 @@
 /** The expiry reminder, sent by the grant's one revoke job: when it wakes, what it queues, and what it does not. */
-import { REMINDER_SLACK_MS } from '../../../../src/domain/expiry-reminder';
+import { REMINDER_SLACK_MS, REVOKE_JOB_BACKSTOP_MS } from '../../../../src/domain/expiry-reminder';
 import { WORLD_START } from '../../../support/in-memory';
 import { MINUTE, noticesQueued, observable, serviceWorld } from './service-world';
 
 const T0 = WORLD_START;
 
 describe('the expiry reminder, sent by the revoke job', () => {
-  it('one delayed job per active grant: it reminds at the reminder time and revokes at the expiry', async () => {
+  it('one delayed job per active grant: it reminds at the reminder time; the sweep ends the grant at the expiry', async () => {
     const world = serviceWorld();
     // Auto-approved, so no approval reminder is left behind either.
     const grant = await world.activeGrant({ roleId: 'staging-deployer' });
@@ -20,12 +20,17 @@ describe('the expiry reminder, sent by the revoke job', () => {
     const atReminder = await world.scheduler.advanceTo(expiresAt - 10 * MINUTE, world.handlers);
     expect(atReminder.map((job) => job.id)).toEqual([`revoke-${grant.id}`]);
     expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);
-    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ state: 'pending', runAt: expiresAt });
+    const backstop = expiresAt + REVOKE_JOB_BACKSTOP_MS;
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ state: 'pending', runAt: backstop });
     expect(await world.stored(grant.id)).toMatchObject({ state: 'active' });
 
     await world.scheduler.advanceTo(expiresAt, world.handlers);
     expect(await world.stored(grant.id)).toMatchObject({ state: 'expired', endedAt: expiresAt });
+    expect(world.scheduler.sweeps.at(-1)).toEqual({ after: expect.any(Number), until: expiresAt });
+    // At its backstop the grant's own job finds it ended: the cloud is asked once.
+    await world.scheduler.advanceTo(backstop, world.handlers);
     expect(world.scheduler.find(`revoke-${grant.id}`)?.state).toBe('completed');
+    expect(world.cloud().calls.filter((call) => call.operation === 'revoke')).toHaveLength(1);
     expect(noticesQueued(world, grant.id, 'expiry-reminder')).toHaveLength(1);
     expect(world.scheduler.pending('reminder').filter((job) => job.noticeKind === 'expiry-reminder')).toEqual([]);
   });
@@ -59,7 +64,7 @@ describe('GrantLifecycle.finishAccess before the expiry', () => {
     world.clock.set(expiresAt - 10 * MINUTE);
     expect(await world.lifecycle.finishAccess(grant.id)).toEqual({
       kind: 'not-due',
-      dueAt: expiresAt,
+      dueAt: expiresAt + REVOKE_JOB_BACKSTOP_MS,
       reminderQueued: true,
     });
     expect(world.scheduler.pending('notice').map((job) => job.id)).toContain(
@@ -75,7 +80,10 @@ describe('GrantLifecycle.finishAccess before the expiry', () => {
     world.clock.set(expiresAt - 10 * MINUTE);
     await world.lifecycle.finishAccess(grant.id);
     world.clock.set(expiresAt - 5 * MINUTE);
-    expect(await world.lifecycle.finishAccess(grant.id)).toMatchObject({ kind: 'not-due', dueAt: expiresAt });
+    expect(await world.lifecycle.finishAccess(grant.id)).toMatchObject({
+      kind: 'not-due',
+      dueAt: expiresAt + REVOKE_JOB_BACKSTOP_MS,
+    });
     expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);
   });
 

@@ -1,4 +1,5 @@
 import { SYSTEM_ACTORS } from '../../../../src/domain/access-request';
+import { REVOKE_JOB_BACKSTOP_MS } from '../../../../src/domain/expiry-reminder';
 import { WORLD_START } from '../../../support/in-memory';
 import {
   expectRefusal,
@@ -153,7 +154,10 @@ describe('RequestService.requestExtension', () => {
     const grant = await world.activeGrant({ roleId: 'self-extend', duration: '1h' });
     await world.scheduler.advanceTo(T0 + 50 * MINUTE, world.handlers);
     expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);
-    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ state: 'pending', runAt: T0 + HOUR });
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({
+      state: 'pending',
+      runAt: T0 + HOUR + REVOKE_JOB_BACKSTOP_MS,
+    });
 
     world.clock.set(T0 + 55 * MINUTE);
     const { request } = await extend(world, grant.id, '30m');
@@ -180,7 +184,9 @@ describe('RequestService.requestExtension', () => {
     await world.scheduler.advanceTo(T0 + 58 * MINUTE, world.handlers);
     const { request } = await extend(world, grant.id, '5m');
     await world.lifecycle.activate(request.id);
-    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ runAt: T0 + 65 * MINUTE });
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({
+      runAt: T0 + 65 * MINUTE + REVOKE_JOB_BACKSTOP_MS,
+    });
     await world.scheduler.advanceTo(T0 + 65 * MINUTE, world.handlers);
     expect(await world.stored(grant.id)).toMatchObject({ state: 'expired' });
     expect(noticesQueued(world, grant.id, 'expiry-reminder')).toEqual([`expiry-reminder v${grant.version}`]);

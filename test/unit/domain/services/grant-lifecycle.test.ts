@@ -1,5 +1,6 @@
 import { type AccessRequest, SYSTEM_ACTORS } from '../../../../src/domain/access-request';
 import { CloudProviderError } from '../../../../src/domain/errors';
+import { REVOKE_JOB_BACKSTOP_MS } from '../../../../src/domain/expiry-reminder';
 import { GrantRefused } from '../../../../src/domain/grant-refusal';
 import { InMemoryCloudProvider, WORLD_START } from '../../../support/in-memory';
 import {
@@ -71,11 +72,11 @@ describe('GrantLifecycle.activate', () => {
     );
   });
 
-  it('no expiry reminder for a grant shorter than the reminder lead: the revoke job is due at the expiry', async () => {
+  it('no expiry reminder for a grant shorter than the reminder lead: the sweep ends it, its job is the backstop', async () => {
     const world = serviceWorld();
     const request = await approved(world, { duration: '5m' });
     const { request: active } = (await world.lifecycle.activate(request.id)) as { request: AccessRequest };
-    expect(world.scheduler.find(`revoke-${request.id}`)?.runAt).toBe(active.expiresAt);
+    expect(world.scheduler.find(`revoke-${request.id}`)?.runAt).toBe((active.expiresAt ?? 0) + REVOKE_JOB_BACKSTOP_MS);
     await world.scheduler.advanceTo(active.expiresAt ?? 0, world.handlers);
     expect(await world.stored(request.id)).toMatchObject({ state: 'expired' });
     expect(noticesQueued(world, request.id, 'expiry-reminder')).toEqual([]);

@@ -1,3 +1,4 @@
+import { REVOKE_JOB_BACKSTOP_MS } from '../../../../src/domain/expiry-reminder';
 import { FRESH_GRANT_GRACE_MS, STUCK_APPROVAL_MS } from '../../../../src/domain/reconciler';
 import { WORLD_START } from '../../../support/in-memory';
 import { HOUR, MINUTE, observable, serviceWorld } from './service-world';
@@ -77,14 +78,24 @@ describe('Reconciler.reconcile', () => {
     expect(world.alerter.alerts[0]).toMatchObject({ details: { situation: 'left-behind', state: 'expired' } });
   });
 
-  it('a grant active in the store past its expiry has its revocation run now', async () => {
+  it('a grant active in the store past its expiry and its backstop has its revocation run now', async () => {
     const world = serviceWorld();
     const grant = await world.activeGrant();
-    world.clock.set((grant.expiresAt ?? 0) + 3 * MINUTE);
-    // The revoke job was lost (a worker crash, Redis restored from an older copy).
+    // Within the backstop, a grant is the expiry sweep's or its own job's: not the reconciler's.
+    world.clock.set((grant.expiresAt ?? 0) + REVOKE_JOB_BACKSTOP_MS - 1);
     world.scheduler.lose(`revoke-${grant.id}`);
+    expect(await world.reconciler.reconcile()).toMatchObject({ overdue: 0 });
+    expect(world.scheduler.find(`revoke-${grant.id}`)).toBeUndefined();
+
+    world.clock.set((grant.expiresAt ?? 0) + REVOKE_JOB_BACKSTOP_MS + 3 * MINUTE);
+    // The sweep and the revoke job were lost (a worker crash, Redis restored from an older copy).
     const report = await world.reconciler.reconcile();
-    expect(report).toMatchObject({ overdue: 1, maxOverdueMs: 3 * MINUTE, revokedFromCloud: 0, drift: 0 });
+    expect(report).toMatchObject({
+      overdue: 1,
+      maxOverdueMs: REVOKE_JOB_BACKSTOP_MS + 3 * MINUTE,
+      revokedFromCloud: 0,
+      drift: 0,
+    });
     expect(world.scheduler.find(`revoke-${grant.id}`)).toMatchObject({ state: 'pending', runAt: world.clock.now() });
     await world.scheduler.runDue(world.handlers);
     expect(await world.stored(grant.id)).toMatchObject({ state: 'expired' });

@@ -174,6 +174,13 @@ export function serviceWorld(options: Partial<InMemoryWorldOptions> = {}): Servi
       'approval-timeout': (job) => lifecycle.timeOutPending(job.requestId ?? ''),
       escalation: (job) => lifecycle.escalate(job.requestId ?? ''),
       'revocation-check': (job) => lifecycle.verifyRevoked(job.requestId ?? ''),
+      expirySweeps: {
+        async nextExpiry(after) {
+          const [next] = await world.store.listByState('active', Number.POSITIVE_INFINITY, after);
+          return next?.expiresAt;
+        },
+        sweep: (stretch) => lifecycle.sweepExpired(stretch, { concurrency: 4 }),
+      },
     },
     file,
     postApprovalMessage,

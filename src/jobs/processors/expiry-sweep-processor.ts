@@ -1,0 +1,56 @@
+import type { Job } from 'bullmq';
+import type { SweepOptions } from '../../domain/expiry-sweep';
+import type { GrantLifecycle } from '../../domain/grant-lifecycle';
+import type { Clock } from '../../domain/ports';
+import type { Logger } from '../../lib/logger';
+import { expirySweepJobSchema, QUEUE_NAMES } from '../queues';
+import { parsePayload } from './parse-payload';
+import type { RevocationMetrics } from './revoke-processor';
+
+/**
+ * Runs one expiry sweep: ends every grant due in the job's stretch of time, then logs each ending as the grant's own
+ * revoke job would, and the sweep as a whole. A grant the sweep could not end is already in its own job's hands.
+ */
+export function expirySweepProcessor(
+  lifecycle: GrantLifecycle,
+  metrics: RevocationMetrics,
+  options: SweepOptions,
+  clock: Clock,
+  logger: Logger,
+) {
+  return async (job: Job): Promise<void> => {
+    const stretch = parsePayload(expirySweepJobSchema, job);
+    const startedAt = clock.now();
+    const report = await lifecycle.sweepExpired(stretch, options);
+    for (const { requestId, outcome } of report.ended) {
+      if (outcome.kind === 'done') {
+        if (outcome.latenessMs !== undefined) metrics.observeRevocationLateness(outcome.latenessMs);
+        logger.info(
+          { requestId, state: outcome.request.state, latenessMs: outcome.latenessMs, reasserted: outcome.reasserted },
+          `access for ${requestId} ${outcome.request.state}`,
+        );
+      } else {
+        logger.info({ requestId, outcome }, 'expiry sweep had nothing to do for this grant');
+      }
+    }
+    for (const { requestId, step, error } of report.handedOff) {
+      metrics.countJobFailure(QUEUE_NAMES.revoke);
+      logger.error(
+        { err: error, requestId, step },
+        'expiry sweep could not end this grant; its own revoke job retries',
+      );
+    }
+    if (report.due > 0) {
+      logger.info(
+        {
+          ...stretch,
+          due: report.due,
+          ended: report.ended.length,
+          handedOff: report.handedOff.length,
+          tookMs: clock.now() - startedAt,
+        },
+        'expiry sweep finished',
+      );
+    }
+  };
+}
