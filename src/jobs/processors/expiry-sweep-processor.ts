@@ -5,7 +5,7 @@ import type { Clock } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { expirySweepJobSchema, QUEUE_NAMES } from '../queues';
 import { parsePayload } from './parse-payload';
-import type { RevocationMetrics } from './revoke-processor';
+import { type RevocationMetrics, reportEnded } from './revoke-processor';
 
 /**
  * Runs one expiry sweep: ends every grant due in the job's stretch of time, then logs each ending as the grant's own
@@ -24,11 +24,7 @@ export function expirySweepProcessor(
     const report = await lifecycle.sweepExpired(stretch, options);
     for (const { requestId, outcome } of report.ended) {
       if (outcome.kind === 'done') {
-        if (outcome.latenessMs !== undefined) metrics.observeRevocationLateness(outcome.latenessMs);
-        logger.info(
-          { requestId, state: outcome.request.state, latenessMs: outcome.latenessMs, reasserted: outcome.reasserted },
-          `access for ${requestId} ${outcome.request.state}`,
-        );
+        reportEnded(requestId, outcome, metrics, logger);
       } else {
         logger.info({ requestId, outcome }, 'expiry sweep had nothing to do for this grant');
       }

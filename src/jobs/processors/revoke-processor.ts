@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { GrantLifecycle } from '../../domain/grant-lifecycle';
+import type { GrantLifecycle, LifecycleOutcome } from '../../domain/grant-lifecycle';
 import type { Clock } from '../../domain/ports';
 import type { RevocationMonitor } from '../../domain/revocation-monitor';
 import type { Logger } from '../../lib/logger';
@@ -51,14 +51,21 @@ export function revokeProcessor(
       if (outcome.reminderQueued) logger.debug({ requestId, expiresAt: outcome.dueAt }, 'expiry reminder queued');
       return sleepUntil(job, outcome.dueAt, token);
     }
-    if (outcome.kind === 'done') {
-      if (outcome.latenessMs !== undefined) metrics.observeRevocationLateness(outcome.latenessMs);
-      logger.info(
-        { requestId, state: outcome.request.state, latenessMs: outcome.latenessMs, reasserted: outcome.reasserted },
-        `access for ${requestId} ${outcome.request.state}`,
-      );
-    } else {
-      logger.info({ requestId, why: outcome.why }, 'revoke job had nothing to do');
-    }
+    if (outcome.kind === 'done') reportEnded(requestId, outcome, metrics, logger);
+    else logger.info({ requestId, why: outcome.why }, 'revoke job had nothing to do');
   };
+}
+
+/** Logs a grant's ending and counts its lateness, whether its own job or an expiry sweep ended it. */
+export function reportEnded(
+  requestId: string,
+  outcome: Extract<LifecycleOutcome, { kind: 'done' }>,
+  metrics: RevocationMetrics,
+  logger: Logger,
+): void {
+  if (outcome.latenessMs !== undefined) metrics.observeRevocationLateness(outcome.latenessMs);
+  logger.info(
+    { requestId, state: outcome.request.state, latenessMs: outcome.latenessMs, reasserted: outcome.reasserted },
+    `access for ${requestId} ${outcome.request.state}`,
+  );
 }
