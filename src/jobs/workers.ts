@@ -1,4 +1,4 @@
-import { type Job, Worker } from 'bullmq';
+import { ErrorCode, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GrantLifecycle } from '../domain/grant-lifecycle';
 import type { NoticeService } from '../domain/notice-service';
@@ -73,6 +73,15 @@ const CONCURRENCY: Readonly<Record<QueueKey, number>> = {
  * binds by itself.
  */
 const NOTIFY_LIMITER = { max: 1_000_000, duration: 1_000 };
+
+/**
+ * BullMQ could not finish a job because its lock is gone: Redis restarted and lost the last second of writes, or
+ * the job ran past its lock and was taken as stalled. BullMQ runs such a job again (every job here is safe to
+ * rerun), so nothing is lost; it is a consequence of the outage the Redis watch already reported, not an error.
+ */
+export function isLostJobLock(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === ErrorCode.JobLockNotExist;
+}
 
 export interface RunningWorkers {
   workers: readonly Worker[];
@@ -150,7 +159,12 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     });
     // Connection errors repeat on every reconnect attempt of every worker; the Redis watch reports the outage once.
     worker.on('error', (error) => {
-      if (!isRedisConnectionError(error)) logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'worker error');
+      if (isRedisConnectionError(error)) return;
+      if (isLostJobLock(error)) {
+        logger.warn({ err: error, queue: QUEUE_NAMES[key] }, 'a running job lost its lock; BullMQ runs it again');
+      } else {
+        logger.error({ err: error, queue: QUEUE_NAMES[key] }, 'worker error');
+      }
     });
     worker.on('failed', (job, error) => {
       deps.metrics.countJobFailure(QUEUE_NAMES[key]);

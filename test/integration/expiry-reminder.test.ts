@@ -117,6 +117,8 @@ describe('the expiry reminder', () => {
     const remindAt = expiresAt - REMINDER_BEFORE_MS;
     const { revoke, notify } = bot.container.queues;
     // What an earlier version left for this grant: its revoke job due at the expiry and a reminder job of its own.
+    // The grant job schedules the revoke job just after the request turns active: wait for it to be there.
+    await eventually(async () => (await revoke.getJob(jobIds.revoke(grant.id))) !== undefined, 'the revoke job');
     await (await revoke.getJob(jobIds.revoke(grant.id)))?.changeDelay(expiresAt - Date.now());
     await notify.add(
       'expiry-reminder',
