@@ -116,7 +116,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const processors: Record<QueueKey, (job: Job, token?: string) => Promise<void>> = {
     grant: grantProcessor(deps.lifecycle, logger),
     revoke: (job, token) =>
-      job.name === EXPIRY_SWEEP_JOB_NAME ? sweep(job) : revocationsFirst.run(() => revoke(job, token)),
+      job.name === EXPIRY_SWEEP_JOB_NAME ? sweep(job, token) : revocationsFirst.run(() => revoke(job, token)),
     approvalTimeout: approvalTimeoutProcessor(deps.lifecycle, logger),
     notify: notifyProcessor({
       notices: deps.notices,

@@ -5,6 +5,7 @@ import type { Clock } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { expirySweepJobSchema, QUEUE_NAMES } from '../queues';
 import { parsePayload } from './parse-payload';
+import { sleepUntil } from './reschedule';
 import { type RevocationMetrics, reportEnded } from './revoke-processor';
 
 /**
@@ -18,9 +19,12 @@ export function expirySweepProcessor(
   clock: Clock,
   logger: Logger,
 ) {
-  return async (job: Job): Promise<void> => {
+  return async (job: Job, token?: string): Promise<void> => {
     const stretch = parsePayload(expirySweepJobSchema, job);
     const startedAt = clock.now();
+    // The process that claimed the stretch read a clock ahead of this one: no grant ends before this clock says
+    // it expired, as a revoke job that wakes early goes back to sleep.
+    if (stretch.until > startedAt) return sleepUntil(job, stretch.until, token);
     const report = await lifecycle.sweepExpired(stretch, options);
     for (const { requestId, outcome } of report.ended) {
       if (outcome.kind === 'done') {

@@ -1,5 +1,5 @@
 /** The expiry sweep job: its payload checked, each grant's ending counted and logged, hand-offs counted as failures. */
-import { type Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { AccessRequest } from '../../../src/domain/access-request';
 import type { SweepReport } from '../../../src/domain/expiry-sweep';
 import type { GrantLifecycle } from '../../../src/domain/grant-lifecycle';
@@ -28,8 +28,15 @@ function harness(report: SweepReport) {
     { now: () => NOW },
     createLogger({ level: 'silent' }),
   );
-  const job = (data: unknown) => ({ id: 'expiry-sweep-1', queueName: 'jit-revoke', data }) as unknown as Job;
-  return { process, job, lateness, failures, stretches };
+  const slept: number[] = [];
+  const job = (data: unknown) =>
+    ({
+      id: 'expiry-sweep-1',
+      queueName: 'jit-revoke',
+      data,
+      moveToDelayed: async (at: number) => void slept.push(at),
+    }) as unknown as Job;
+  return { process, job, lateness, failures, stretches, slept };
 }
 
 describe('expirySweepProcessor', () => {
@@ -47,6 +54,13 @@ describe('expirySweepProcessor', () => {
     expect(stretches).toEqual([{ after: NOW - 1_000, until: NOW }]);
     expect(lateness).toEqual([12, 30]);
     expect(failures).toEqual(['jit-revoke']);
+  });
+
+  it('sleeps until the end of its stretch when the claiming process’s clock ran ahead of this one', async () => {
+    const { process, job, stretches, slept } = harness({ due: 0, ended: [], handedOff: [] });
+    await expect(process(job({ after: NOW - 1_000, until: NOW + 250 }))).rejects.toBeInstanceOf(DelayedError);
+    expect(slept).toEqual([NOW + 250]);
+    expect(stretches).toEqual([]);
   });
 
   it('refuses a payload whose stretch is empty or malformed, for good', async () => {
