@@ -25,7 +25,10 @@ export interface SweepReport {
   /** Active grants whose expiry fell in the stretch, without those someone asked to end early (their job does it). */
   due: number;
   ended: Array<{ requestId: string; outcome: LifecycleOutcome }>;
-  /** Grants whose cloud call or record failed: each was handed to its own revoke job, which retries and alerts. */
+  /**
+   * Grants whose cloud call or record failed: each was handed to its own revoke job, which retries and alerts,
+   * counting this as its first failed attempt.
+   */
   handedOff: Array<{ requestId: string; step: 'cloud' | 'record'; error: unknown }>;
 }
 
@@ -53,7 +56,8 @@ export async function sweepExpired(
   const report: SweepReport = { due: due.length, ended: [], handedOff: [] };
   const handOff = async (requestId: string, step: 'cloud' | 'record', error: unknown) => {
     report.handedOff.push({ requestId, step, error });
-    await deps.scheduler.revokeNow(requestId);
+    // Its job counts this as its first failed attempt, so the alert comes after `alertAfter` attempts in all.
+    await deps.scheduler.revokeNow(requestId, 1);
   };
 
   const every = options.progressEvery ?? 1_000;

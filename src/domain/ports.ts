@@ -152,8 +152,11 @@ export interface JobScheduler {
    * at the expiry reminder or the expiry: woken before the expiry it reminds when due and sleeps on until then.
    */
   scheduleRevocation(requestId: string, at: number): Promise<void>;
-  /** Runs the request's revocation now instead of at expiry. */
-  revokeNow(requestId: string): Promise<void>;
+  /**
+   * Runs the request's revocation now instead of at expiry. `failedAttempts`: attempts that already failed
+   * elsewhere (an expiry sweep), so the job counts its own failures on from them.
+   */
+  revokeNow(requestId: string, failedAttempts?: number): Promise<void>;
   scheduleApprovalTimeout(requestId: string, at: number): Promise<void>;
   cancelApprovalTimeout(requestId: string): Promise<void>;
   /** Escalates the request at `at` if nobody has decided by then (the job checks when it runs). */

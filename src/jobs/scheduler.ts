@@ -15,6 +15,8 @@ import {
   type QueueKey,
   RECONCILE_SCHEDULER_ID,
   type RequestJob,
+  type RevokeJob,
+  revokeJobSchema,
 } from './queues';
 import { JOB_OPTIONS, NOTICE_DEDUPLICATION_MS } from './retry-policy';
 
@@ -98,13 +100,19 @@ export class BullMqJobScheduler implements JobScheduler {
     await this.queues.revoke.add('revoke', { requestId } satisfies RequestJob, { jobId, delay: this.delayUntil(at) });
   }
 
-  async revokeNow(requestId: string): Promise<void> {
+  async revokeNow(requestId: string, failedAttempts?: number): Promise<void> {
     const jobId = jobIds.revoke(requestId);
+    const data: RevokeJob = { requestId, ...(failedAttempts !== undefined && { failedAttempts }) };
     const job = await this.queues.revoke.getJob(jobId);
     if (job) {
       const state = await job.getState();
       if (state === 'delayed') {
         try {
+          if (failedAttempts !== undefined) {
+            const before = revokeJobSchema.safeParse(job.data);
+            const counted = Math.max(failedAttempts, (before.success && before.data.failedAttempts) || 0);
+            await job.updateData({ requestId, failedAttempts: counted } satisfies RevokeJob);
+          }
           await job.promote();
           return;
         } catch (error) {
@@ -119,7 +127,7 @@ export class BullMqJobScheduler implements JobScheduler {
         this.logger.warn({ err: error, requestId }, 'could not remove finished revocation job');
       });
     }
-    await this.queues.revoke.add('revoke', { requestId } satisfies RequestJob, { jobId });
+    await this.queues.revoke.add('revoke', data, { jobId });
   }
 
   async scheduleApprovalTimeout(requestId: string, at: number): Promise<void> {

@@ -103,6 +103,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const revokeConcurrency = deps.concurrency?.revoke ?? CONCURRENCY.revoke;
   const sweep = expirySweepProcessor(
     deps.lifecycle,
+    deps.monitor,
     deps.metrics,
     // Each of the sweep's cloud calls and records counts as a running revocation, as a revoke job does.
     {

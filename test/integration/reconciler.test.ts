@@ -109,6 +109,9 @@ describe('never leave access behind', () => {
       { description: 'alert in the admin channel', timeoutMs: 15_000 },
     );
     expect(String(alert.args.text)).toContain(`Revoking access for request ${active.id} has failed 2 times`);
+    // After exactly two attempts (the expiry sweep's, then its own job's first), each of four tries; the next
+    // waits out its backoff.
+    expect(fake.callsOf('setIamPolicy', PROJECT).filter((call) => call.status === 503)).toHaveLength(8);
     const blocks = JSON.stringify(alert.args.blocks);
     expect(blocks).toContain(ACTION_IDS.retryRevocation);
     expect(blocks).toContain('503');

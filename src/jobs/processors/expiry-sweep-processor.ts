@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { SweepOptions } from '../../domain/expiry-sweep';
 import type { GrantLifecycle } from '../../domain/grant-lifecycle';
 import type { Clock } from '../../domain/ports';
+import type { RevocationMonitor } from '../../domain/revocation-monitor';
 import type { Logger } from '../../lib/logger';
 import { expirySweepJobSchema, QUEUE_NAMES } from '../queues';
 import { parsePayload } from './parse-payload';
@@ -14,6 +15,7 @@ import { type RevocationMetrics, reportEnded } from './revoke-processor';
  */
 export function expirySweepProcessor(
   lifecycle: GrantLifecycle,
+  monitor: RevocationMonitor,
   metrics: RevocationMetrics,
   options: SweepOptions,
   clock: Clock,
@@ -35,6 +37,10 @@ export function expirySweepProcessor(
     }
     for (const { requestId, step, error } of report.handedOff) {
       metrics.countJobFailure(QUEUE_NAMES.revoke);
+      // The sweep's attempt is the grant's first, as the job counts it: with `alertAfter: 1` it alerts now.
+      await monitor.failed(requestId, 1, error).catch((alertError: unknown) => {
+        logger.error({ err: alertError, requestId }, 'could not raise the alert for a failing revocation');
+      });
       logger.error(
         { err: error, requestId, step },
         'expiry sweep could not end this grant; its own revoke job retries',

@@ -23,6 +23,8 @@ export interface RecordedJob {
   userId?: string;
   /** On notices and reminders. */
   noticeKind?: NoticeKind;
+  /** On revocations run now after failing elsewhere (an expiry sweep): the attempts that failed there. */
+  failedAttempts?: number;
   version?: number;
   runAt: number;
   /** `pending` is BullMQ's waiting or delayed (due or not); `running` is active. */
@@ -89,18 +91,20 @@ export class InMemoryJobScheduler implements JobScheduler {
     this.add({ id: jobIds.revoke(requestId), kind: 'revoke', requestId, runAt: Math.max(at, this.clock.now()) });
   }
 
-  async revokeNow(requestId: string): Promise<void> {
+  async revokeNow(requestId: string, failedAttempts?: number): Promise<void> {
     const id = jobIds.revoke(requestId);
     const existing = this.byId.get(id);
+    const counted = failedAttempts !== undefined ? { failedAttempts } : {};
     if (existing) {
       if (this.isDelayed(existing)) {
         existing.runAt = this.clock.now();
+        Object.assign(existing, counted);
         return;
       }
       if (existing.state === 'pending' || existing.state === 'running') return;
       this.byId.delete(id);
     }
-    this.add({ id, kind: 'revoke', requestId, runAt: this.clock.now() });
+    this.add({ id, kind: 'revoke', requestId, runAt: this.clock.now(), ...counted });
   }
 
   async scheduleEscalation(requestId: string, at: number): Promise<void> {

@@ -3,6 +3,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { AccessRequest } from '../../../src/domain/access-request';
 import type { SweepReport } from '../../../src/domain/expiry-sweep';
 import type { GrantLifecycle } from '../../../src/domain/grant-lifecycle';
+import type { RevocationMonitor } from '../../../src/domain/revocation-monitor';
 import { expirySweepProcessor } from '../../../src/jobs/processors/expiry-sweep-processor';
 import { createLogger } from '../../../src/lib/logger';
 
@@ -18,8 +19,13 @@ function harness(report: SweepReport) {
       return report;
     },
   } as unknown as GrantLifecycle;
+  const failedAttempts: Array<[string, number]> = [];
+  const monitor = {
+    failed: async (requestId: string, attempt: number) => void failedAttempts.push([requestId, attempt]),
+  } as unknown as RevocationMonitor;
   const process = expirySweepProcessor(
     lifecycle,
+    monitor,
     {
       observeRevocationLateness: (ms) => void lateness.push(ms),
       countJobFailure: (queue) => void failures.push(queue),
@@ -36,13 +42,13 @@ function harness(report: SweepReport) {
       data,
       moveToDelayed: async (at: number) => void slept.push(at),
     }) as unknown as Job;
-  return { process, job, lateness, failures, stretches, slept };
+  return { process, job, lateness, failures, stretches, slept, failedAttempts };
 }
 
 describe('expirySweepProcessor', () => {
   it('sweeps the stretch of its payload, counts each lateness and each hand-off', async () => {
     const ended = { state: 'expired' } as AccessRequest;
-    const { process, job, lateness, failures, stretches } = harness({
+    const { process, job, lateness, failures, stretches, failedAttempts } = harness({
       due: 3,
       ended: [
         { requestId: 'aaaaaaaa', outcome: { kind: 'done', request: ended, latenessMs: 12 } },
@@ -54,6 +60,8 @@ describe('expirySweepProcessor', () => {
     expect(stretches).toEqual([{ after: NOW - 1_000, until: NOW }]);
     expect(lateness).toEqual([12, 30]);
     expect(failures).toEqual(['jit-revoke']);
+    // The sweep's attempt is the grant's first, for the alert after `alertAfter` attempts.
+    expect(failedAttempts).toEqual([['cccccccc', 1]]);
   });
 
   it('sleeps until the end of its stretch when the claiming process’s clock ran ahead of this one', async () => {

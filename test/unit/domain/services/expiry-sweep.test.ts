@@ -69,10 +69,11 @@ describe('GrantLifecycle.sweepExpired', () => {
     ]);
     expect(report.ended.map((ended) => ended.requestId)).toEqual([fine?.id]);
     expect((await world.stored(failing?.id ?? '')).state).toBe('active');
-    // Its job, due at its backstop, was moved to now.
+    // Its job, due at its backstop, was moved to now, counting the sweep's attempt as its first failure.
     expect(world.scheduler.find(`revoke-${failing?.id}`)).toMatchObject({
       state: 'pending',
       runAt: world.clock.now(),
+      failedAttempts: 1,
     });
     await world.scheduler.runDue(world.handlers);
     expect((await world.stored(failing?.id ?? '')).state).toBe('expired');
