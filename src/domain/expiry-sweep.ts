@@ -1,4 +1,5 @@
 /** The expiry sweep: ends every grant due in a stretch of time, all the cloud calls first, then the records. */
+import type { AccessRequest } from './access-request';
 import { forEachLimited } from './for-each-limited';
 import type { CloudRevocation, GrantEnding } from './grant-ending';
 import type { GrantLifecycleDeps, LifecycleOutcome } from './grant-step';
@@ -71,14 +72,19 @@ export async function sweepExpired(
 
   const revoked: CloudRevocation[] = [];
   const cloudDone = counted('cloud', due.length);
-  await forEachLimited(due, options.concurrency, async (request) => {
-    try {
-      revoked.push(await run(() => ending.revokeInCloud(request)));
-    } catch (error) {
-      await handOff(request.id, 'cloud', error);
-    }
-    cloudDone();
-  });
+  // Each cloud at the pace it takes: the revoke concurrency, or more for a provider that batches revocations.
+  await Promise.all(
+    [...byProvider(due)].map(([provider, requests]) =>
+      forEachLimited(requests, revocationsAtOnce(deps, provider, options.concurrency), async (request) => {
+        try {
+          revoked.push(await run(() => ending.revokeInCloud(request)));
+        } catch (error) {
+          await handOff(request.id, 'cloud', error);
+        }
+        cloudDone();
+      }),
+    ),
+  );
   const recordDone = counted('record', revoked.length);
   await forEachLimited(revoked, options.concurrency, async (revocation) => {
     try {
@@ -92,4 +98,22 @@ export async function sweepExpired(
     recordDone();
   });
   return report;
+}
+
+/** The grants grouped by the provider that holds them (a bundle by its first role's). */
+function byProvider(requests: readonly AccessRequest[]): Map<string | undefined, AccessRequest[]> {
+  const groups = new Map<string | undefined, AccessRequest[]>();
+  for (const request of requests) {
+    const provider = request.grant?.provider;
+    const group = groups.get(provider);
+    if (group) group.push(request);
+    else groups.set(provider, [request]);
+  }
+  return groups;
+}
+
+function revocationsAtOnce(deps: GrantLifecycleDeps, provider: string | undefined, concurrency: number): number {
+  if (provider === undefined) return concurrency;
+  const known = deps.providers.list().find((candidate) => candidate.name === provider);
+  return Math.max(concurrency, known?.revocationsAtOnce ?? 0);
 }

@@ -225,6 +225,12 @@ export interface CloudProvider {
   /** Reads the cloud back: true when the access is in place. */
   verify(spec: GrantSpec): Promise<boolean>;
   /**
+   * How many revocations an expiry sweep may put to this provider at once, when that is more than the process's
+   * revoke concurrency: a provider that gathers the revocations due on one resource into one write does better
+   * the more of them it is given together. Absent: the process's revoke concurrency.
+   */
+  readonly revocationsAtOnce?: number;
+  /**
    * True when this grant added nothing because the person already held the access outside the bot (e.g. a
    * standing assignment): its revocation leaves that access in place on purpose, so finding it afterwards is no
    * alarm. Providers that never record such grants omit it.

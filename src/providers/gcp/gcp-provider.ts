@@ -81,6 +81,12 @@ const CALL_OPTIONS: CallOptions = { retry: null, timeout: 30_000 };
 export class GcpProvider implements CloudProvider {
   readonly name = 'gcp';
   readonly identifiesPeopleByEmail = true;
+  /**
+   * Revocations wait in their allow policy's batch, which becomes one read-modify-write: given 200 at a time, a
+   * sweep of 1,000 grants over 10 projects made five writes per project, one per wave. The cap bounds what one
+   * process holds at once; the calls themselves are paced by `settings.cloudRates`.
+   */
+  readonly revocationsAtOnce = 5_000;
 
   private readonly logger: Logger;
   private readonly pacing: ProviderPacing;

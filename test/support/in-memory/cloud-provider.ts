@@ -28,6 +28,8 @@ type Operation = 'grant' | 'revoke' | 'verify' | 'findGrants';
  */
 export class InMemoryCloudProvider implements CloudProvider {
   readonly name: string;
+  /** As a provider that batches revocations declares it; a test sets it. */
+  revocationsAtOnce?: number;
   readonly identifiesPeopleByEmail: boolean;
   readonly calls: { operation: Operation; spec?: GrantSpec }[] = [];
   private readonly artefacts = new Map<string, InMemoryArtefact>();

@@ -122,6 +122,32 @@ describe('GrantLifecycle.sweepExpired', () => {
     expect(runs).toBe(6);
   });
 
+  it('puts revocations to the cloud at the revoke concurrency, or at the provider’s own when it takes more', async () => {
+    const inFlightAtMost = async (revocationsAtOnce: number | undefined) => {
+      const world = serviceWorld();
+      await grants(world, ['10m', '10m', '10m', '10m', '10m', '10m']);
+      const cloud = world.cloud();
+      cloud.revocationsAtOnce = revocationsAtOnce;
+      const revoke = cloud.revoke.bind(cloud);
+      let inFlight = 0;
+      let most = 0;
+      cloud.revoke = async (spec) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight -= 1;
+        return revoke(spec);
+      };
+      world.clock.set(T0 + 10 * MINUTE);
+      const report = await world.lifecycle.sweepExpired({ after: 0, until: world.clock.now() }, { concurrency: 2 });
+      expect(report.ended).toHaveLength(6);
+      return most;
+    };
+    expect(await inFlightAtMost(undefined)).toBe(2);
+    expect(await inFlightAtMost(1)).toBe(2);
+    expect(await inFlightAtMost(6)).toBe(6);
+  });
+
   it('reports its progress through each pass', async () => {
     const world = serviceWorld();
     await grants(world, ['10m', '10m', '10m', '10m', '10m']);
