@@ -13,6 +13,9 @@ import { EXPIRY_SWEEP_JOB_OPTIONS } from './retry-policy';
  */
 export const EXPIRY_WATCH_POLL_MS = 1_000;
 
+/** How long shutdown waits for a claim under way to queue its sweep. */
+const STOP_WAIT_MS = 5_000;
+
 export interface ExpiryWatchDeps {
   watermark: RedisExpiryWatermark;
   /** The revoke queue, where sweeps run beside grants' own revoke jobs. */
@@ -39,11 +42,19 @@ export class ExpiryWatch {
     this.schedule(0);
   }
 
-  /** Stops watching; a claim under way finishes queueing its sweep first. */
+  /**
+   * Stops watching; a claim under way gets `STOP_WAIT_MS` to queue its sweep (in a Redis outage it would wait for
+   * Redis, and shutdown must not; its grants are then ended by their own jobs at the backstop).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.ticking;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, STOP_WAIT_MS);
+    });
+    await Promise.race([this.ticking, waited]);
+    clearTimeout(timer);
   }
 
   private schedule(waitMs: number): void {
