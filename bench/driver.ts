@@ -2,7 +2,7 @@
 import { Agent, request } from 'node:http';
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../src/domain/access-request';
-import { REVOKE_JOB_BACKSTOP_MS } from '../src/domain/expiry-reminder';
+import { revokeJobBackstopAt } from '../src/domain/expiry-reminder';
 import { forEachLimited } from '../src/domain/for-each-limited';
 import { commitChange } from '../src/domain/request-commit';
 import { transition } from '../src/domain/request-machine';
@@ -225,7 +225,7 @@ export async function moveExpiryToOneInstant(run: BotRun, ids: readonly string[]
         : undefined,
     );
     // As the bot does after an extension: the grant's own job is the backstop; the expiry sweep ends it on time.
-    await view.scheduler.scheduleRevocation(id, expiresAt + REVOKE_JOB_BACKSTOP_MS);
+    await view.scheduler.scheduleRevocation(id, revokeJobBackstopAt(expiresAt));
   });
   if (Date.now() >= expiresAt) throw new Error('bench: moving the expiries took longer than the margin');
   return expiresAt;

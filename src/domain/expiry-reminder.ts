@@ -51,5 +51,10 @@ export function expiryReminderDueNow(request: AccessRequest, now: number, remind
 export function revokeJobWakeAt(request: AccessRequest, now: number, reminderBeforeMs: number): number | undefined {
   if (request.expiresAt === undefined) return undefined;
   const reminderAt = expiryReminderAt(request, reminderBeforeMs);
-  return reminderAt !== undefined && reminderAt > now ? reminderAt : request.expiresAt + REVOKE_JOB_BACKSTOP_MS;
+  return reminderAt !== undefined && reminderAt > now ? reminderAt : revokeJobBackstopAt(request.expiresAt);
+}
+
+/** When a grant expiring at `expiresAt` is ended by its own revoke job, should no expiry sweep have ended it. */
+export function revokeJobBackstopAt(expiresAt: number): number {
+  return expiresAt + REVOKE_JOB_BACKSTOP_MS;
 }

@@ -2,7 +2,7 @@
 import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
 import { bundleParts, partSpec } from './bundle';
 import { formatDuration } from './duration';
-import { expiryReminderDueNow, REVOKE_JOB_BACKSTOP_MS, revokeJobWakeAt } from './expiry-reminder';
+import { expiryReminderDueNow, revokeJobBackstopAt, revokeJobWakeAt } from './expiry-reminder';
 import { asPart } from './grant-bundle';
 import { grantSpec } from './grant-spec';
 import { type GrantLifecycleDeps, grantRecordFromPolicy, type LifecycleOutcome, providerFor } from './grant-step';
@@ -119,7 +119,7 @@ export class GrantEnding {
     const expiresAt = request.expiresAt ?? now;
     if (expiryReminderDueNow(request, now, reminderBeforeMs)) {
       await this.deps.scheduler.scheduleNotice(request.id, 'expiry-reminder', request.version);
-      return { kind: 'not-due', dueAt: expiresAt + REVOKE_JOB_BACKSTOP_MS, reminderQueued: true };
+      return { kind: 'not-due', dueAt: revokeJobBackstopAt(expiresAt), reminderQueued: true };
     }
     return { kind: 'not-due', dueAt: revokeJobWakeAt(request, now, reminderBeforeMs) ?? expiresAt };
   }

@@ -87,8 +87,8 @@ export async function grantRecordFromPolicy(
 
 /**
  * Puts the request's one revoke job at its next wake: the expiry reminder while it is ahead (the job sends it and
- * sleeps on until the expiry), else the expiry itself. Called again after an extension, it moves the job, so the
- * new expiry gets its own reminder.
+ * sleeps on), else its backstop after the expiry (the expiry sweep ends the grant at the expiry itself). Called
+ * again after an extension, it moves the job, so the new expiry gets its own reminder.
  */
 export async function scheduleRevocationJob(deps: GrantLifecycleDeps, request: AccessRequest): Promise<void> {
   const at = revokeJobWakeAt(request, deps.clock.now(), deps.policy.current().settings.reminderBeforeMs);

@@ -100,14 +100,18 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     resume: () => byKey.get(key)?.resume(),
   }));
   const revocationsFirst = new RevocationsFirst(heldBack, deps.clock, logger);
-  const revokeConcurrency = deps.concurrency?.revoke ?? CONCURRENCY.revoke;
+  const concurrency: Record<QueueKey, number> = {
+    ...CONCURRENCY,
+    grant: deps.concurrency?.grant ?? CONCURRENCY.grant,
+    revoke: deps.concurrency?.revoke ?? CONCURRENCY.revoke,
+  };
   const sweep = expirySweepProcessor(
     deps.lifecycle,
     deps.monitor,
     deps.metrics,
     // Each of the sweep's cloud calls and records counts as a running revocation, as a revoke job does.
     {
-      concurrency: revokeConcurrency,
+      concurrency: concurrency.revoke,
       run: (work) => revocationsFirst.run(work),
       progress: (pass, done, of) => logger.info({ pass, done, of }, 'expiry sweep progress'),
     },
@@ -143,10 +147,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     const worker = new Worker(QUEUE_NAMES[key], processors[key], {
       connection: deps.connection,
       prefix: deps.prefix,
-      concurrency:
-        key === 'revoke'
-          ? revokeConcurrency
-          : ((key === 'grant' ? deps.concurrency?.grant : undefined) ?? CONCURRENCY[key]),
+      concurrency: concurrency[key],
       ...KEPT_WHEN_FINISHED[key],
       ...(key === 'notify' && { limiter: NOTIFY_LIMITER }),
       ...(deps.lockDurationMs !== undefined && {
