@@ -155,6 +155,8 @@ export async function startBenchBot(options: BenchBotOptions): Promise<BenchBot>
   const container = buildContainer({
     config: { env, policy },
     logger,
+    // As main.ts: a process told JIT_RUN_WORKERS=false (--split) answers Slack and runs no job workers.
+    runWorkers: env.JIT_RUN_WORKERS,
     slackClientOptions: { retryConfig: { retries: 0 } },
     providers,
   });

@@ -156,6 +156,11 @@ function table(results: BenchResults, topology: BotTopology): string {
       ms(results.ack.floor),
       `p99 ${x(results.ack.p99Ratio)}`,
     );
+    const cpu = results.ack.cpuPerCommand;
+    out += row(
+      '  CPU per command and its notices, bot · Redis',
+      `${cpu.botMs.toFixed(2)} · ${cpu.redisMs.toFixed(2)} ms`,
+    );
     if (results.ack.warmUp) {
       out += row(`  the ${options.warmUpSeconds} s of warm-up before, p50 · p99 · max`, ms(results.ack.warmUp));
     }

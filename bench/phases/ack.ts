@@ -2,7 +2,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { eventCallbackBody, slashCommandBody } from '../../test/support/slack-payloads';
 import { BENCH_APPROVER } from '../bench-bot';
-import { type BotRun, benchAgent, freshPeople, postSigned, requestIdIn, type SignedTarget, userId } from '../driver';
+import {
+  type BotRun,
+  benchAgent,
+  freshPeople,
+  metricSum,
+  postSigned,
+  requestIdIn,
+  type SignedTarget,
+  userId,
+  waitForNotices,
+} from '../driver';
 import { ratio, type Summary, sleepUntil, summarize } from '../stats';
 
 export interface AckOptions {
@@ -24,6 +34,12 @@ export interface AckResult {
   floor: Summary;
   /** The bot's p99 over the floor's. */
   p99Ratio: number | null;
+  /**
+   * CPU time per measured command, in ms: the bot's processes and Redis, from the first measured command until
+   * their notices were delivered. Unlike the latency, it hardly moves with what else the machine is doing; the
+   * latency follows from it and the cores left.
+   */
+  cpuPerCommand: { botMs: number; redisMs: number };
   /** The requests filed, for the click phase. */
   requestIds: string[];
 }
@@ -68,10 +84,28 @@ export async function ackPhase(run: BotRun, options: AckOptions): Promise<AckRes
   // Back to back, as one steady stream: the warm-up's work is still under way when the measured commands come.
   const warmUp =
     warmUpCount > 0 ? await postAtRate(run.bot, warmUpBodies, options.commandsPerSecond, run.http, keepId) : null;
+  const cpuBefore = await cpuSeconds(run);
   const latency = await postAtRate(run.bot, bodies, options.commandsPerSecond, run.http, keepId);
+  await waitForNotices(run);
+  const cpuAfter = await cpuSeconds(run);
+  const perCommandMs = (seconds: number) => (seconds * 1000) / Math.max(total, 1);
+  const cpuPerCommand = {
+    botMs: perCommandMs(cpuAfter.bot - cpuBefore.bot),
+    redisMs: perCommandMs(cpuAfter.redis - cpuBefore.redis),
+  };
   run.say(`  floor: the same ${warmUpCount + total} posts to a server that answers at once`);
   const floor = await ackFloor(warmUpBodies, bodies, options.commandsPerSecond);
-  return { latency, warmUp, floor, p99Ratio: ratio(latency.p99, floor.p99), requestIds };
+  return { latency, warmUp, floor, p99Ratio: ratio(latency.p99, floor.p99), cpuPerCommand, requestIds };
+}
+
+/** CPU seconds used so far by the bot's processes (prom-client's default metric) and by Redis (`INFO cpu`). */
+async function cpuSeconds(run: BotRun): Promise<{ bot: number; redis: number }> {
+  const info = await run.redis.info('cpu');
+  const used = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return {
+    bot: await metricSum(run.bot, 'process_cpu_seconds_total'),
+    redis: used('used_cpu_sys') + used('used_cpu_user'),
+  };
 }
 
 /** Posts every body at `perSecond`, each at its own instant whether or not the previous was answered. */

@@ -16,11 +16,17 @@ export function toBoltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'slack' });
   const text = (parts: unknown[]) =>
     parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
+  // Bolt logs whole payloads at debug on every event: they are serialised only when the line will be written.
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...parts: unknown[]) => {
+      if (child.isLevelEnabled(level)) child[level](text(parts));
+    };
   return {
-    debug: (...parts: unknown[]) => child.debug(text(parts)),
-    info: (...parts: unknown[]) => child.info(text(parts)),
-    warn: (...parts: unknown[]) => child.warn(text(parts)),
-    error: (...parts: unknown[]) => child.error(text(parts)),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     setLevel: () => {},
     getLevel: () => TO_BOLT[child.level] ?? LogLevel.INFO,
     setName: () => {},

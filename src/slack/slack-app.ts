@@ -8,6 +8,12 @@ import { toBoltLogger } from './bolt-logger';
 import type { BotIdentityResolver } from './bot-identity';
 import { SlackHttpReceiver } from './slack-http-receiver';
 
+/**
+ * The bot keeps no per-conversation state in Bolt (everything lives in Redis), so Bolt's in-memory conversation
+ * store is off: it looked up every event's conversation and built an Error (with its stack) for each miss.
+ */
+const APP_OPTIONS = { convoStore: false } as const;
+
 /** Where Slack sends events, commands and interactions in HTTP mode. */
 export const EVENTS_PATH = '/slack/events';
 
@@ -48,7 +54,7 @@ export function createSlackApp(
       customPropertiesExtractor: timer.received,
     });
     timer.watch(receiver.client);
-    const app = new App({ authorize, receiver, logger: boltLogger, clientOptions });
+    const app = new App({ authorize, receiver, logger: boltLogger, clientOptions, ...APP_OPTIONS });
     return {
       app,
       async start() {
@@ -69,7 +75,7 @@ export function createSlackApp(
     logger,
     acks,
   });
-  const app = new App({ authorize, receiver, logger: boltLogger, clientOptions });
+  const app = new App({ authorize, receiver, logger: boltLogger, clientOptions, ...APP_OPTIONS });
   return {
     app,
     async start(port: number) {

@@ -37,6 +37,9 @@ describe('the benchmark', () => {
     expect(results.ack?.latency.count).toBe(20);
     expect(results.ack?.floor.count).toBe(20);
     expect(results.ack?.warmUp?.count).toBe(10);
+    // Every command costs the bot and Redis some CPU; zero would mean the figure read nothing.
+    expect(results.ack?.cpuPerCommand.botMs).toBeGreaterThan(0);
+    expect(results.ack?.cpuPerCommand.redisMs).toBeGreaterThan(0);
     expect(results.click?.toGrantCall.count).toBe(5);
 
     expect(results.expiry).toEqual([expect.objectContaining({ grants: 20, revokedExactlyOnce: true, grantsLeft: 0 })]);
