@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sso-admin';
 import type { GrantCheckpoints, GrantOutcome, GrantSpec } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
+import { OperationSlots } from '../operation-slots';
 import { providerError } from '../retry';
 import { awsErrorCode, awsFailure, isNotFound } from './aws-errors';
 import { expiryTimestamp, type IdentityCenterTarget } from './aws-target';
@@ -38,6 +39,15 @@ export interface StatusPolling {
 const PROVIDER = 'aws';
 
 /**
+ * Account assignment operations (creations and deletions) this process lets run at once, from the call until its
+ * status is read final. "The CreateAccountAssignment has a maximum rate of 10 outstanding async calls. These quotas
+ * cannot be changed" (IAM Identity Center User Guide, "IAM Identity Center quotas", throttle limits; IAM's account
+ * access manager states 15 for its own API, the smaller is kept). Each bot process keeps to it on its own (see
+ * docs/clouds/aws.md).
+ */
+export const MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY = 10;
+
+/**
  * Grants a permission set on one account to one identity-store user, and takes it back. Identity Center gives
  * assignments no name, description, tag or expiry, so nothing in AWS says which are the bot's: the bot's scheduler
  * and the reconciler's sweep of the store end them (they are never swept from the cloud).
@@ -50,6 +60,8 @@ const PROVIDER = 'aws';
 export class IdentityCenterAssignments {
   /** Identity store of each instance, from ListInstances, so a target may leave `identityStoreId` out. */
   private readonly storeByInstance = new Map<string, string>();
+  /** Assignment operations under way from this process, within Identity Center's limit. */
+  private readonly operations = new OperationSlots(MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY);
 
   constructor(
     private readonly ssoAdmin: SSOAdminClient,
@@ -101,7 +113,7 @@ export class IdentityCenterAssignments {
       // A retried job, or a later grant of the same request, finds what it made: the expiry lives in the bot.
       this.logger.info(context, 'identity center assignment already in place');
     } else {
-      await this.create(target, userId, spec.requestId);
+      await this.operations.use(() => this.create(target, userId, spec.requestId));
       this.logger.info(context, 'identity center assignment created');
     }
     return {
@@ -135,30 +147,39 @@ export class IdentityCenterAssignments {
       this.logger.info({ requestId: spec.requestId, userId }, 'identity center assignment already gone');
       return;
     }
+    const deleted = await this.operations.use(() => this.deleteAssignment(target, userId, spec.requestId));
+    if (deleted) {
+      this.logger.info(
+        { requestId: spec.requestId, userId, accountId: target.accountId },
+        'identity center assignment deleted',
+      );
+    } else {
+      this.logger.info({ requestId: spec.requestId, userId }, 'identity center assignment already gone');
+    }
+  }
+
+  /** Deletes the assignment and waits until AWS has: false when it was gone already. */
+  private async deleteAssignment(target: IdentityCenterTarget, userId: string, requestId: string): Promise<boolean> {
     let deleted: { AccountAssignmentDeletionStatus?: AccountAssignmentOperationStatus };
     try {
-      deleted = await this.run('sso:DeleteAccountAssignment', spec.requestId, () =>
+      deleted = await this.run('sso:DeleteAccountAssignment', requestId, () =>
         this.ssoAdmin.send(new DeleteAccountAssignmentCommand(assignmentOf(target, userId))),
       );
     } catch (error) {
       if (!isNotFound(error)) throw awsFailure(error, 'sso:DeleteAccountAssignment');
-      this.logger.info({ requestId: spec.requestId, userId }, 'identity center assignment already gone');
-      return;
+      return false;
     }
-    await this.settle('deletion', deleted.AccountAssignmentDeletionStatus, spec.requestId, (requestId) =>
+    await this.settle('deletion', deleted.AccountAssignmentDeletionStatus, requestId, (operationId) =>
       this.ssoAdmin
         .send(
           new DescribeAccountAssignmentDeletionStatusCommand({
             InstanceArn: target.instanceArn,
-            AccountAssignmentDeletionRequestId: requestId,
+            AccountAssignmentDeletionRequestId: operationId,
           }),
         )
         .then((answer) => answer.AccountAssignmentDeletionStatus),
     );
-    this.logger.info(
-      { requestId: spec.requestId, userId, accountId: target.accountId },
-      'identity center assignment deleted',
-    );
+    return true;
   }
 
   /** True when the assignment exists, whoever holds it: either way the person has the access. */
@@ -226,6 +247,7 @@ export class IdentityCenterAssignments {
     };
   }
 
+  /** Creates the assignment and waits until AWS has. */
   private async create(target: IdentityCenterTarget, userId: string, requestId: string): Promise<void> {
     const created = await this.run('sso:CreateAccountAssignment', requestId, () =>
       this.ssoAdmin.send(new CreateAccountAssignmentCommand(assignmentOf(target, userId))),

@@ -12,6 +12,7 @@ import { CloudProviderError } from '../../../src/domain/errors';
 import type { GrantCheckpoints, GrantSpec } from '../../../src/domain/ports';
 import { createLogger } from '../../../src/lib/logger';
 import { AwsProvider } from '../../../src/providers/aws/aws-provider';
+import { MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY } from '../../../src/providers/aws/identity-center';
 import { RedisGrantCheckpoints } from '../../../src/store/grant-checkpoints';
 import { RedisKeys } from '../../../src/store/keys';
 import { type AwsTestEnv, startAwsTestEnv } from '../../support/aws-test-env';
@@ -357,6 +358,81 @@ describe('overlapping grants of the same role to the same person', () => {
     expect(await assignedUsers()).toEqual(withAlice());
 
     await newProvider().revoke({ ...late, memo: reasserted.memo });
+    expect(await assignedUsers()).toEqual(withoutAlice());
+  });
+});
+
+/**
+ * Keeps every assignment operation IN_PROGRESS for its first two status reads (AWS answers IN_PROGRESS until the
+ * operation ends: API reference, DescribeAccountAssignmentCreationStatus / DeletionStatus), and counts how many
+ * were under way at once: from the call that started one to the status read that found it ended.
+ */
+function holdOperations(readsInProgress = 2): { mostUnderWay: () => number } {
+  const reads = new Map<string, number>();
+  let underWay = 0;
+  let most = 0;
+  const started = (statusField: string) => (body: string) => {
+    const answer = JSON.parse(body) as Record<string, { Status?: string; RequestId?: string }>;
+    const status = answer[statusField];
+    if (status?.RequestId !== undefined) {
+      reads.set(status.RequestId, 0);
+      underWay += 1;
+      most = Math.max(most, underWay);
+      status.Status = 'IN_PROGRESS';
+    }
+    return JSON.stringify(answer);
+  };
+  const read = (statusField: string) => (body: string) => {
+    const answer = JSON.parse(body) as Record<string, { Status?: string; RequestId?: string }>;
+    const status = answer[statusField];
+    const id = status?.RequestId;
+    const seen = id === undefined ? undefined : reads.get(id);
+    if (status && id !== undefined && seen !== undefined) {
+      if (seen < readsInProgress) {
+        reads.set(id, seen + 1);
+        status.Status = 'IN_PROGRESS';
+      } else {
+        reads.delete(id);
+        underWay -= 1;
+      }
+    }
+    return JSON.stringify(answer);
+  };
+  proxy.rewrite('CreateAccountAssignment', 1_000, started('AccountAssignmentCreationStatus'));
+  proxy.rewrite('DeleteAccountAssignment', 1_000, started('AccountAssignmentDeletionStatus'));
+  proxy.rewrite('DescribeAccountAssignmentCreationStatus', 1_000, read('AccountAssignmentCreationStatus'));
+  proxy.rewrite('DescribeAccountAssignmentDeletionStatus', 1_000, read('AccountAssignmentDeletionStatus'));
+  return { mostUnderWay: () => most };
+}
+
+describe('assignment operations under way at once', () => {
+  it(`keeps at most ${MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY} running from one process, for grants and revocations alike`, async () => {
+    const instance = (await ssoAdmin.send(new ListInstancesCommand({}))).Instances?.[0];
+    const people = 25;
+    const emails = Array.from({ length: people }, (_, index) => `person${index}@example.com`);
+    for (const [index, email] of emails.entries()) {
+      await createStoreUser(instance?.IdentityStoreId ?? '', `person${index}`, email);
+    }
+    const provider = new AwsProvider({
+      logger,
+      checkpoints,
+      retry: { attempts: 2, baseMs: 1, capMs: 2 },
+      statusPolling: { intervalMs: 5, attempts: 10 },
+      pacing: testPacing(),
+    });
+    const specs = emails.map((email, index) =>
+      spec({ principal: { slackUserId: `U0P${index}`, identities: {}, email } }),
+    );
+
+    const granting = holdOperations();
+    const outcomes = await Promise.all(specs.map((each) => provider.grant(each)));
+    expect(granting.mostUnderWay()).toBe(MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY);
+    expect(await assignedUsers()).toHaveLength(people + 1);
+
+    proxy.clear();
+    const revoking = holdOperations();
+    await Promise.all(specs.map((each, index) => provider.revoke({ ...each, memo: outcomes[index]?.memo })));
+    expect(revoking.mostUnderWay()).toBe(MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY);
     expect(await assignedUsers()).toEqual(withoutAlice());
   });
 });
