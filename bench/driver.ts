@@ -66,7 +66,10 @@ export function postSigned(
 
 /** A keep-alive agent with room for the bench's open-loop bursts. */
 export function benchAgent(): Agent {
-  return new Agent({ keepAlive: true, maxSockets: 64 });
+  // With a timeout set, Node closes a socket left idle a second before the server's announced `Keep-Alive: timeout`
+  // (5 s by default), so a post between phases never goes out on a socket the server is closing (ECONNRESET);
+  // without one, Node ignores the server's hint.
+  return new Agent({ keepAlive: true, maxSockets: 64, timeout: 60_000 });
 }
 
 /** The Slack user ID of the bench's `index`th person; each has the fake Slack's `<id lowercased>@example.com`. */
