@@ -91,7 +91,6 @@ export const JOB_OPTIONS = {
   },
 } satisfies Record<string, DefaultJobOptions>;
 
-/** What each queue's worker keeps of the jobs it finished (BullMQ applies it to jobs that do not say). */
 /**
  * An expiry sweep that fails as a whole (Redis gone mid-sweep) runs again; the grants it had ended are no longer
  * active and are skipped. Each grant also has its own revoke job as a backstop, so the sweep's retries are few.
@@ -101,6 +100,7 @@ export const EXPIRY_SWEEP_JOB_OPTIONS = {
   backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
 } satisfies DefaultJobOptions;
 
+/** What each queue's worker keeps of the jobs it finished (BullMQ applies it to jobs that do not say). */
 export const KEPT_WHEN_FINISHED = {
   grant: KEEP_JOBS,
   revoke: KEEP_JOBS,

@@ -1071,15 +1071,16 @@ function pimScopeForm(idOrScope: string): string {
 
 /**
  * The production Azure provider pointed at a fake: only the credential and the trust in the fake's certificate
- * are injected, since the SDK refuses bearer tokens over plain HTTP.
+ * are injected, since the SDK refuses bearer tokens over plain HTTP; `overrides` change the other options.
  */
-export function azureProviderFor(fake: FakeAzure): AzureProvider {
+export function azureProviderFor(fake: FakeAzure, overrides: Partial<AzureProviderOptions> = {}): AzureProvider {
   return new AzureProvider({
     logger: createLogger({ level: 'silent' }),
     resourceManagerEndpoint: fake.url,
     graphEndpoint: fake.graphUrl,
     credential: fake.credential(),
     tlsOptions: { ca: fake.ca },
+    ...overrides,
   });
 }
 
@@ -1092,12 +1093,8 @@ export function loggedAzureProvider(
   overrides: Partial<AzureProviderOptions> = {},
 ): { provider: AzureProvider; logs: () => Record<string, unknown>[] } {
   const lines: string[] = [];
-  const provider = new AzureProvider({
+  const provider = azureProviderFor(fake, {
     logger: createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } }),
-    resourceManagerEndpoint: fake.url,
-    graphEndpoint: fake.graphUrl,
-    credential: fake.credential(),
-    tlsOptions: { ca: fake.ca },
     clock: fake.clock,
     retry: { baseMs: 1, capMs: 20 },
     pimWait: { intervalMs: 20, maxIntervalMs: 50 },
