@@ -42,6 +42,7 @@ import { SlackNotifier } from './slack/notifier';
 import { SlackPeopleDirectory } from './slack/people-directory';
 import { registerListeners } from './slack/register-listeners';
 import { createSlackApp, type SlackAppHandle } from './slack/slack-app';
+import { slackFetch } from './slack/slack-fetch';
 import { RedisAuditLog } from './store/audit-log';
 import { AuditWebhookCursor } from './store/audit-webhook-cursor';
 import { RedisCallPacer } from './store/call-pacer';
@@ -121,8 +122,10 @@ export function buildContainer(options: ContainerOptions): Container {
 
   // Read at each decision; a reload (SIGHUP, or the file changed) swaps it.
   const policy = new ReloadablePolicy(config.policy);
+  const slackTransport = slackFetch();
   const slackClientOptions: WebClientOptions = {
     logger: toBoltLogger(logger),
+    fetch: slackTransport,
     retryConfig: { retries: 2, factor: 2, minTimeout: 500 },
     ...(env.SLACK_API_URL !== undefined && { slackApiUrl: env.SLACK_API_URL }),
     ...options.slackClientOptions,
@@ -390,6 +393,7 @@ export function buildContainer(options: ContainerOptions): Container {
         await providers.close();
         redisWatch.close();
         await Promise.allSettled([redis.quit(), bullRedis.quit()]);
+        slackTransport.close();
       })();
       return stopping;
     },
