@@ -72,12 +72,15 @@ export class NoticeService {
     }
     let message = await store.getApprovalMessage(requestId);
     const failures: unknown[] = [];
-    /** `last`: nothing follows that could fail and make a retry, so what it did needs no record. */
-    const step = async (name: NoticeStep, deliver: () => Promise<void>, last = false) => {
+    /**
+     * A part that posted nothing (`deliver` resolved false) needs no record: a retry would post nothing again. Nor
+     * does the `last`: nothing follows it that could fail and make a retry. Each record is a round trip to Redis.
+     */
+    const step = async (name: NoticeStep, deliver: () => Promise<boolean | undefined>, last = false) => {
       if (progress.done.has(name)) return;
       try {
-        await deliver();
-        if (!last) await progress.markDone(name);
+        const posted = await deliver();
+        if (!last && posted !== false) await progress.markDone(name);
       } catch (error) {
         failures.push(error);
       }
@@ -97,6 +100,7 @@ export class NoticeService {
           message = shown;
           await store.setApprovalMessage(requestId, shown);
         }
+        return shown !== undefined;
       });
       const thread = message;
       if (thread) await step('thread-reply', () => notifier.replyInThread(thread, kind, request, role));
@@ -104,9 +108,14 @@ export class NoticeService {
     await step('requester-dm', () => notifier.tellRequester(kind, request, role));
     await step('audit-channel', () => notifier.recordInAuditChannel(kind, request));
     if (kind === 'escalated' && role !== undefined) {
-      await step('escalation-dm', async () =>
-        notifier.tellEscalationApprovers(await this.deps.overview.escalationApprovers(request, role), request, role),
-      );
+      await step('escalation-dm', async () => {
+        await notifier.tellEscalationApprovers(
+          await this.deps.overview.escalationApprovers(request, role),
+          request,
+          role,
+        );
+        return true;
+      });
     }
     // Redraws are idempotent and coalesced, so they are queued together and never recorded as done.
     await step(
@@ -114,6 +123,7 @@ export class NoticeService {
       async () => {
         const people = await this.deps.overview.peopleShowing(request, APPROVER_FACING.has(kind));
         await Promise.all(people.map((userId) => this.deps.scheduler.scheduleHomeRefresh(userId)));
+        return people.length > 0;
       },
       true,
     );

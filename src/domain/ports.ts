@@ -383,9 +383,15 @@ export interface Notifier {
     /** On a bundle: every role with the approvals it still needs; the message goes to the first role's channel. */
     bundle?: readonly BundleRoleView[],
   ): Promise<MessageRef | undefined>;
-  replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
-  tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void>;
-  recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void>;
+  /** These three resolve to false when the event has nothing to say there, so nothing was posted. */
+  replyInThread(
+    message: MessageRef,
+    kind: NoticeKind,
+    request: AccessRequest,
+    role: Role | undefined,
+  ): Promise<boolean>;
+  tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<boolean>;
+  recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<boolean>;
   /** DMs each of these people (the escalation approvers) the request with Approve and Deny. */
   tellEscalationApprovers(userIds: readonly string[], request: AccessRequest, role: Role): Promise<void>;
   /** Publishes one person's App Home: their grants, their requests, and what waits for their decision. */

@@ -64,37 +64,37 @@ export class SlackNotifier implements Notifier {
     kind: NoticeKind,
     request: AccessRequest,
     role: Role | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const text =
       kind === 'approval-reminder'
         ? role && approvalReminder(request, role)
         : kind === 'escalated'
           ? role && escalationThreadReply(request, role)
           : threadReply(kind, request);
-    if (text)
-      await this.client.chat.postMessage({
-        channel: message.channel,
-        thread_ts: message.ts,
-        text,
-        unfurl_links: false,
-      });
+    if (!text) return false;
+    await this.client.chat.postMessage({ channel: message.channel, thread_ts: message.ts, text, unfurl_links: false });
+    return true;
   }
 
-  async tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<void> {
+  async tellRequester(kind: NoticeKind, request: AccessRequest, role: Role | undefined): Promise<boolean> {
     // Posting to a user ID opens (or reuses) the bot's DM with them; `chat:write` is enough.
     if (kind === 'expiry-reminder') {
       const reminder = expiryReminder(request, role, this.options.clock.now());
       await this.client.chat.postMessage({ channel: request.requesterId, ...reminder, unfurl_links: false });
-      return;
+      return true;
     }
     const text = requesterMessage(kind, request);
-    if (text) await this.client.chat.postMessage({ channel: request.requesterId, text, unfurl_links: false });
+    if (!text) return false;
+    await this.client.chat.postMessage({ channel: request.requesterId, text, unfurl_links: false });
+    return true;
   }
 
-  async recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void> {
+  async recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<boolean> {
     const channel = this.options.auditChannel();
     const text = auditLine(kind, request);
-    if (channel !== undefined && text) await this.client.chat.postMessage({ channel, text, unfurl_links: false });
+    if (channel === undefined || !text) return false;
+    await this.client.chat.postMessage({ channel, text, unfurl_links: false });
+    return true;
   }
 
   async tellEscalationApprovers(userIds: readonly string[], request: AccessRequest, role: Role): Promise<void> {

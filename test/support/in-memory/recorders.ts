@@ -49,16 +49,19 @@ export class RecordingNotifier implements Notifier {
     return { channel: role.approvalChannel, ts: `1700000000.${String(this.posted).padStart(6, '0')}` };
   }
 
-  async replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest): Promise<void> {
+  async replyInThread(message: MessageRef, kind: NoticeKind, request: AccessRequest): Promise<boolean> {
     this.calls.push({ method: 'replyInThread', message, kind, request });
+    return true;
   }
 
-  async tellRequester(kind: NoticeKind, request: AccessRequest): Promise<void> {
+  async tellRequester(kind: NoticeKind, request: AccessRequest): Promise<boolean> {
     this.calls.push({ method: 'tellRequester', kind, request });
+    return true;
   }
 
-  async recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<void> {
+  async recordInAuditChannel(kind: NoticeKind, request: AccessRequest): Promise<boolean> {
     this.calls.push({ method: 'recordInAuditChannel', kind, request });
+    return true;
   }
 
   async showHome(overview: PersonalOverview): Promise<void> {
