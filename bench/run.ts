@@ -158,8 +158,8 @@ function table(results: BenchResults, topology: BotTopology): string {
     );
     const cpu = results.ack.cpuPerCommand;
     out += row(
-      '  CPU per command and its notices, bot · Redis',
-      `${cpu.botMs.toFixed(2)} · ${cpu.redisMs.toFixed(2)} ms`,
+      '  CPU per command and its notices, bot · Redis · bench',
+      `${cpu.botMs.toFixed(2)} · ${cpu.redisMs.toFixed(2)} · ${cpu.driverMs.toFixed(2)} ms`,
     );
     if (results.ack.warmUp) {
       out += row(`  the ${options.warmUpSeconds} s of warm-up before, p50 · p99 · max`, ms(results.ack.warmUp));

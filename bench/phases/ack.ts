@@ -37,9 +37,10 @@ export interface AckResult {
   /**
    * CPU time per measured command, in ms: the bot's processes and Redis, from the first measured command until
    * their notices were delivered. Unlike the latency, it hardly moves with what else the machine is doing; the
-   * latency follows from it and the cores left.
+   * latency follows from it and the cores left. `driverMs` is the bench's own process over the same time: the
+   * signed posts, the fake Slack answering the notices' calls, and the fake cloud.
    */
-  cpuPerCommand: { botMs: number; redisMs: number };
+  cpuPerCommand: { botMs: number; redisMs: number; driverMs: number };
   /** The requests filed, for the click phase. */
   requestIds: string[];
 }
@@ -92,19 +93,22 @@ export async function ackPhase(run: BotRun, options: AckOptions): Promise<AckRes
   const cpuPerCommand = {
     botMs: perCommandMs(cpuAfter.bot - cpuBefore.bot),
     redisMs: perCommandMs(cpuAfter.redis - cpuBefore.redis),
+    driverMs: perCommandMs(cpuAfter.driver - cpuBefore.driver),
   };
   run.say(`  floor: the same ${warmUpCount + total} posts to a server that answers at once`);
   const floor = await ackFloor(warmUpBodies, bodies, options.commandsPerSecond);
   return { latency, warmUp, floor, p99Ratio: ratio(latency.p99, floor.p99), cpuPerCommand, requestIds };
 }
 
-/** CPU seconds used so far by the bot's processes (prom-client's default metric) and by Redis (`INFO cpu`). */
-async function cpuSeconds(run: BotRun): Promise<{ bot: number; redis: number }> {
+/** CPU seconds used so far by the bot's processes (prom-client's default metric), Redis (`INFO cpu`) and this one. */
+async function cpuSeconds(run: BotRun): Promise<{ bot: number; redis: number; driver: number }> {
   const info = await run.redis.info('cpu');
+  const own = process.cpuUsage();
   const used = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
   return {
     bot: await metricSum(run.bot, 'process_cpu_seconds_total'),
     redis: used('used_cpu_sys') + used('used_cpu_user'),
+    driver: (own.user + own.system) / 1e6,
   };
 }
 

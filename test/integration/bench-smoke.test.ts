@@ -40,6 +40,7 @@ describe('the benchmark', () => {
     // Every command costs the bot and Redis some CPU; zero would mean the figure read nothing.
     expect(results.ack?.cpuPerCommand.botMs).toBeGreaterThan(0);
     expect(results.ack?.cpuPerCommand.redisMs).toBeGreaterThan(0);
+    expect(results.ack?.cpuPerCommand.driverMs).toBeGreaterThan(0);
     expect(results.click?.toGrantCall.count).toBe(5);
 
     expect(results.expiry).toEqual([expect.objectContaining({ grants: 20, revokedExactlyOnce: true, grantsLeft: 0 })]);
