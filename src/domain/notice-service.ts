@@ -1,4 +1,4 @@
-import type { AccessRequest } from './access-request';
+import type { AccessRequest, MessageRef } from './access-request';
 import { bundleView, isBundle } from './bundle';
 import { expiryReminderStillDue } from './expiry-reminder';
 import type { OverviewService } from './overview';
@@ -63,14 +63,15 @@ export class NoticeService {
 
   async deliver(requestId: string, kind: NoticeKind, progress: NoticeProgress): Promise<boolean> {
     const { store, notifier } = this.deps;
-    const request = await store.get(requestId);
+    // Read together: one round trip rather than two before the first Slack call.
+    const [request, storedMessage] = await Promise.all([store.get(requestId), store.getApprovalMessage(requestId)]);
     if (!request) return false;
     const role = findRole(this.deps.policy.current(), request.roleId);
     if (kind === 'approval-reminder' || kind === 'expiry-reminder') {
-      if (this.reminderStillDue(kind, request)) await this.remind(kind, request, role, progress);
+      if (this.reminderStillDue(kind, request)) await this.remind(kind, request, role, storedMessage, progress);
       return true;
     }
-    let message = await store.getApprovalMessage(requestId);
+    let message = storedMessage;
     const failures: unknown[] = [];
     /**
      * A part that posted nothing (`deliver` resolved false) needs no record: a retry would post nothing again. Nor
@@ -155,15 +156,15 @@ export class NoticeService {
     kind: ReminderKind,
     request: AccessRequest,
     role: Role | undefined,
+    message: MessageRef | undefined,
     progress: NoticeProgress,
   ): Promise<void> {
-    const { notifier, store } = this.deps;
+    const { notifier } = this.deps;
     // One part each, so nothing is recorded as done: a retry only follows its failure.
     if (kind === 'expiry-reminder') {
       if (!progress.done.has('requester-dm')) await notifier.tellRequester(kind, request, role);
       return;
     }
-    const message = await store.getApprovalMessage(request.id);
     if (message && !progress.done.has('thread-reply')) await notifier.replyInThread(message, kind, request, role);
   }
 }

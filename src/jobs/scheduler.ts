@@ -62,6 +62,13 @@ export async function closeQueues(queues: Queues): Promise<void> {
 
 /** `JobScheduler` on BullMQ. Job IDs are deterministic, so scheduling the same thing twice does it once. */
 export class BullMqJobScheduler implements JobScheduler {
+  /**
+   * The people whose App Home redraw this process has queued in the current window. BullMQ would drop a second one
+   * by its job ID, but only after the round trip that asks it: at 100 notices a second for one approver that is
+   * 100 adds a second for two redraws.
+   */
+  private homeRefreshes = { window: Number.NaN, queued: new Set<string>() };
+
   constructor(
     private readonly queues: Queues,
     private readonly clock: Clock,
@@ -167,10 +174,19 @@ export class BullMqJobScheduler implements JobScheduler {
 
   async scheduleHomeRefresh(userId: string): Promise<void> {
     const { window, runAt } = homeRefreshSlot(userId, this.clock.now());
-    await this.queues.notify.add(HOME_JOB_NAME, { userId } satisfies HomeJob, {
-      jobId: jobIds.homeRefresh(userId, window),
-      delay: this.delayUntil(runAt),
-    });
+    if (this.homeRefreshes.window !== window) this.homeRefreshes = { window, queued: new Set() };
+    const { queued } = this.homeRefreshes;
+    if (queued.has(userId)) return;
+    queued.add(userId);
+    try {
+      await this.queues.notify.add(HOME_JOB_NAME, { userId } satisfies HomeJob, {
+        jobId: jobIds.homeRefresh(userId, window),
+        delay: this.delayUntil(runAt),
+      });
+    } catch (error) {
+      queued.delete(userId);
+      throw error;
+    }
   }
 
   async scheduleReminder(requestId: string, kind: ReminderKind, at: number, version: number): Promise<void> {
