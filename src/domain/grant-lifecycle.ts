@@ -1,5 +1,7 @@
 /** A request's deferred life, one facade: activation, failure, time-outs here; extension and ending in their files. */
+
 import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
+import { approvalReminderAt } from './approval-reminder';
 import { isBundle } from './bundle';
 import { formatDuration } from './duration';
 import { CloudProviderError, isDomainError } from './errors';
@@ -166,12 +168,12 @@ export class GrantLifecycle {
 
   /** Closes a request nobody decided in time. */
   async timeOutPending(requestId: string): Promise<LifecycleOutcome> {
-    let dueAt: number | undefined;
+    let waiting: AccessRequest | undefined;
     const at = this.deps.clock.now();
     const change = await commitChange(this.deps.store, requestId, (current) => {
       if (current.state !== 'pending') return undefined;
       if (at < current.approvalDeadline) {
-        dueAt = current.approvalDeadline;
+        waiting = current;
         return undefined;
       }
       return transition(current, {
@@ -184,10 +186,22 @@ export class GrantLifecycle {
       if (isDomainError(error) && error.code === 'unknown_request') return undefined;
       throw error;
     });
-    if (dueAt !== undefined) return { kind: 'not-due', dueAt };
+    if (waiting !== undefined) return this.remindApprovers(waiting, at);
     if (!change) return { kind: 'skipped', why: 'no longer pending' };
     await this.deps.scheduler.scheduleNotice(requestId, 'timed-out', change.after.version);
     return { kind: 'done', request: change.after };
+  }
+
+  /**
+   * The approval-timeout job woke before the deadline: at the reminder (see {@link approvalReminderAt}) it queues
+   * the reminder and sleeps on to the deadline; earlier (a clock adjustment) it sleeps until the reminder. The
+   * reminder's job ID carries its time, not the request's version, so a rerun after an approval does not remind again.
+   */
+  private async remindApprovers(request: AccessRequest, at: number): Promise<LifecycleOutcome> {
+    const remindAt = approvalReminderAt(request, this.deps.policy.current().settings.reminderBeforeMs);
+    if (at < remindAt) return { kind: 'not-due', dueAt: remindAt };
+    await this.deps.scheduler.scheduleReminder(request.id, 'approval-reminder', remindAt, request.version);
+    return { kind: 'not-due', dueAt: request.approvalDeadline, reminderQueued: true };
   }
 
   /** Escalates a request still undecided at its role's `escalateAfter`; see {@link escalatePending}. */

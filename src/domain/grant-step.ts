@@ -32,7 +32,7 @@ export interface GrantLifecycleDeps {
 export type LifecycleOutcome =
   | { kind: 'done'; request: AccessRequest; latenessMs?: number; reasserted?: string[] }
   | { kind: 'skipped'; why: string }
-  /** `reminderQueued`: a revoke job woken before the expiry queued the expiry reminder. */
+  /** `reminderQueued`: a job woken before its deadline queued a reminder (the expiry's or the approvers'). */
   | { kind: 'not-due'; dueAt: number; reminderQueued?: true };
 
 /**

@@ -1,5 +1,7 @@
 /** The steps every new request and extension takes: start, duration and reason checks, storing it, approving it at once or asking. */
+
 import { type AccessRequest, type Approval, SYSTEM_ACTORS } from './access-request';
+import { approvalReminderAt } from './approval-reminder';
 import { escalationDueAt } from './approvals';
 import { autoApproves } from './auto-approve-rule';
 import { formatDuration } from './duration';
@@ -198,22 +200,16 @@ export async function askApprovers(
   role: Role,
 ): Promise<AccessRequest> {
   const escalatesAt = escalationDueAt(request, role);
-  const reminderBeforeMs = Math.min(
-    deps.policy.current().settings.reminderBeforeMs,
-    (request.approvalDeadline - request.createdAt) / 2,
-  );
-  // Queued together (one round trip before the person's answer), in this order.
+  // Queued together (one round trip before the person's answer), in this order. The timeout job wakes first at the
+  // reminder, which it queues, then at the deadline.
   await Promise.all([
-    deps.scheduler.scheduleApprovalTimeout(request.id, request.approvalDeadline),
+    deps.scheduler.scheduleApprovalTimeout(
+      request.id,
+      approvalReminderAt(request, deps.policy.current().settings.reminderBeforeMs),
+    ),
     escalatesAt !== undefined && escalatesAt < request.approvalDeadline
       ? deps.scheduler.scheduleEscalation(request.id, escalatesAt)
       : undefined,
-    deps.scheduler.scheduleReminder(
-      request.id,
-      'approval-reminder',
-      request.approvalDeadline - reminderBeforeMs,
-      request.version,
-    ),
     deps.scheduler.scheduleNotice(request.id, 'requested', request.version),
   ]);
   return request;

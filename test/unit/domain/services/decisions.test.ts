@@ -39,7 +39,6 @@ describe('RequestService.approve and deny: deciding a pending request', () => {
       `grant-${request.id}`,
       `notice-${request.id}-approved-v2`,
       `notice-${request.id}-requested-v1`,
-      `reminder-${request.id}-approval-reminder-${T0 + 20 * MINUTE}`,
     ]);
     expect((await transitions(world, request.id))[1]).toBe('pending→approved by U0LEAD: approved (1 of 1)');
   });

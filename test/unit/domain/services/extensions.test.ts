@@ -113,7 +113,8 @@ describe('RequestService.requestExtension', () => {
       reason: 'debugging INC-42',
       approvalDeadline: T0 + 20 * MINUTE,
     });
-    expect(world.scheduler.find(`approval-timeout-${request.id}`)?.runAt).toBe(T0 + 20 * MINUTE);
+    // It wakes first for the approvers' reminder, halfway to a deadline shorter than twice the reminder lead.
+    expect(world.scheduler.find(`approval-timeout-${request.id}`)?.runAt).toBe(T0 + 10 * MINUTE);
     expect(pendingJobIds(world)).toContain(`notice-${request.id}-requested-v1`);
     expect(await transitions(world, request.id)).toEqual([
       `none→pending by U0ALICE: extend ${grant.id} by 30m: debugging INC-42`,

@@ -7,7 +7,7 @@ const T0 = WORLD_START;
 const alice = { requesterId: 'U0ALICE', teamId: 'T0HOME', reason: 'debugging INC-42' } as const;
 
 describe('RequestService.requestAccess: filing a request', () => {
-  it('stores it pending with its deadline, schedules the timeout, the approvers’ reminder and the notice', async () => {
+  it('stores it pending with its deadline, schedules its timeout job (which reminds the approvers first) and the notice', async () => {
     const world = serviceWorld({ ids: ['k7m2xq9d'] });
     const { request, role } = await world.requests.requestAccess({
       ...alice,
@@ -32,8 +32,8 @@ describe('RequestService.requestAccess: filing a request', () => {
     });
     expect(await world.stored('k7m2xq9d')).toEqual(request);
     expect(world.scheduler.pending().map(({ id, runAt }) => ({ id, runAt }))).toEqual([
-      { id: 'approval-timeout-k7m2xq9d', runAt: T0 + 30 * MINUTE },
-      { id: `reminder-k7m2xq9d-approval-reminder-${T0 + 20 * MINUTE}`, runAt: T0 + 20 * MINUTE },
+      // One job for the reminder and the deadline: it wakes for the reminder first.
+      { id: 'approval-timeout-k7m2xq9d', runAt: T0 + 20 * MINUTE },
       { id: 'notice-k7m2xq9d-requested-v1', runAt: T0 },
     ]);
     expect(await transitions(world, 'k7m2xq9d')).toEqual(['none→pending by U0ALICE: debugging INC-42']);
@@ -51,7 +51,9 @@ describe('RequestService.requestAccess: filing a request', () => {
     const world = serviceWorld();
     world.setSettings({ reminderBeforeMs: 20 * MINUTE });
     const request = await world.file();
-    expect(world.scheduler.pending('reminder').map((job) => job.runAt)).toEqual([request.createdAt + 15 * MINUTE]);
+    expect(world.scheduler.pending('approval-timeout').map((job) => job.runAt)).toEqual([
+      request.createdAt + 15 * MINUTE,
+    ]);
   });
 
   describe('refusals, with nothing stored, scheduled or audited', () => {

@@ -20,6 +20,9 @@ describe('a request with a scheduled start', () => {
     const world = serviceWorld();
     const request = await world.file({ startsAt: T0 + 12 * MINUTE });
     expect(request.approvalDeadline).toBe(T0 + 12 * MINUTE);
+    // The timeout job wakes halfway for the approvers' reminder, then sleeps on to the deadline.
+    expect(world.scheduler.pending('approval-timeout').map((job) => job.runAt)).toEqual([T0 + 6 * MINUTE]);
+    await world.scheduler.advanceTo(T0 + 6 * MINUTE, world.handlers);
     expect(world.scheduler.pending('approval-timeout').map((job) => job.runAt)).toEqual([T0 + 12 * MINUTE]);
     expect(world.scheduler.pending('reminder').map((job) => job.runAt)).toEqual([T0 + 6 * MINUTE]);
   });
