@@ -6,12 +6,26 @@ import type { FetchFunction } from '@slack/web-api';
 type FetchResponse = Awaited<ReturnType<FetchFunction>>;
 type FetchRequestInit = NonNullable<Parameters<FetchFunction>[1]>;
 
-/**
- * How long an idle connection is kept for the next call: the 4 s undici's fetch keeps them, the SDK's default
- * transport. A server announcing a shorter `Keep-Alive: timeout` shortens it (Node's agent honours the hint only
- * below a timeout of its own).
- */
-const IDLE_CONNECTION_MS = 4_000;
+/** How long connections are kept, and how long an answer may take; both default to what undici's fetch does. */
+export interface SlackFetchTimeouts {
+  /**
+   * An idle connection is kept this long for the next call: 4 s, as undici keeps them. A server announcing a
+   * shorter `Keep-Alive: timeout` shortens it (Node's agent honours the hint only below a timeout of its own).
+   */
+  idleConnectionMs: number;
+  /**
+   * A call whose connection stays silent this long fails (the SDK retries it): 300 s, undici's `headersTimeout`
+   * and `bodyTimeout`. Without it a call Slack never answers would hold its notice job for ever.
+   */
+  silentAnswerMs: number;
+}
+
+const UNDICI_TIMEOUTS: SlackFetchTimeouts = { idleConnectionMs: 4_000, silentAnswerMs: 300_000 };
+
+/** The call's connection was silent for longer than {@link SlackFetchTimeouts.silentAnswerMs}. */
+export class SlackAnswerTimedOut extends Error {
+  override readonly name = 'SlackAnswerTimedOut';
+}
 
 /**
  * A fetch for `WebClient`'s `fetch` option. The SDK calls it with a form-encoded string body and reads the status,
@@ -20,11 +34,9 @@ const IDLE_CONNECTION_MS = 4_000;
  * `slackFetch()` gets connections of its own. A multipart body (a file upload) goes through the built-in fetch,
  * which builds the form's boundary.
  */
-export function slackFetch(): FetchFunction & { close(): void } {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS, scheduling: 'lifo' }),
-    'https:': new https.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS, scheduling: 'lifo' }),
-  };
+export function slackFetch(timeouts: SlackFetchTimeouts = UNDICI_TIMEOUTS): FetchFunction & { close(): void } {
+  const kept = { keepAlive: true, timeout: timeouts.idleConnectionMs, scheduling: 'lifo' } as const;
+  const agents = { 'http:': new http.Agent(kept), 'https:': new https.Agent(kept) };
   const fetchOverHttp = (input: string | URL, init: FetchRequestInit = {}): Promise<FetchResponse> => {
     const { body } = init;
     if (body !== undefined && typeof body !== 'string') return fetch(input, init);
@@ -36,7 +48,14 @@ export function slackFetch(): FetchFunction & { close(): void } {
     return new Promise((resolve, reject) => {
       const request = (url.protocol === 'https:' ? https : http).request(
         url,
-        { method: init.method ?? 'GET', headers, agent, ...(init.signal && { signal: init.signal }) },
+        {
+          method: init.method ?? 'GET',
+          headers,
+          agent,
+          // While a call is under way its connection waits this long, not the idle time; the agent restores that.
+          timeout: timeouts.silentAnswerMs,
+          ...(init.signal && { signal: init.signal }),
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -45,6 +64,9 @@ export function slackFetch(): FetchFunction & { close(): void } {
         },
       );
       request.on('error', reject);
+      request.on('timeout', () =>
+        request.destroy(new SlackAnswerTimedOut(`no answer from ${url.host} within ${timeouts.silentAnswerMs} ms`)),
+      );
       request.end(body);
     });
   };

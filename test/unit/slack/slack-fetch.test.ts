@@ -125,6 +125,20 @@ describe('slackFetch under WebClient', () => {
     await expect(client({ timeout: 50 }).auth.test()).rejects.toMatchObject({ code: ErrorCode.RequestError });
   });
 
+  it('an answer slower than the idle-connection time still arrives; a connection silent too long fails', async () => {
+    transport.close();
+    transport = slackFetch({ idleConnectionMs: 50, silentAnswerMs: 400 });
+    answer = (request, response) => {
+      setTimeout(() => okJson(request, response), 150).unref();
+    };
+    await expect(client().auth.test()).resolves.toMatchObject({ ok: true });
+    answer = () => {};
+    await expect(client().auth.test()).rejects.toMatchObject({
+      code: ErrorCode.RequestError,
+      original: expect.objectContaining({ name: 'SlackAnswerTimedOut' }),
+    });
+  });
+
   it('a refused connection is the SDK request error', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
