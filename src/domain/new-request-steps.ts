@@ -1,8 +1,9 @@
 /** The steps every new request and extension takes: start, duration and reason checks, storing it, approving it at once or asking. */
 
-import { type AccessRequest, type Approval, SYSTEM_ACTORS } from './access-request';
+import { type AccessRequest, type Approval, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
 import { approvalReminderAt } from './approval-reminder';
 import { escalationDueAt } from './approvals';
+import type { AuditEvent } from './audit-event';
 import { autoApproves } from './auto-approve-rule';
 import { formatDuration } from './duration';
 import { DomainError, type NewRequestAsked } from './errors';
@@ -30,6 +31,11 @@ export interface NewRequestFields {
   bundle?: string[];
   /** Approvals the request starts with (a bundle's auto-approved roles). */
   approvals?: Approval[];
+  /**
+   * The most open requests the requester may have (extensions not counted), checked in the same atomic step that
+   * stores this one. Absent: not capped (an extension lengthens access already counted).
+   */
+  openCap?: number;
 }
 
 /**
@@ -158,7 +164,7 @@ export async function storeNewRequest(
       ...(fields.extends !== undefined && { extends: fields.extends }),
       ...(fields.startsAt !== undefined && { startsAt: fields.startsAt }),
     };
-    const created = await deps.store.create(request, {
+    const creation: AuditEvent = {
       requestId: request.id,
       from: 'none',
       to: 'pending',
@@ -171,8 +177,16 @@ export async function storeNewRequest(
             ? `scheduled start ${new Date(fields.startsAt).toISOString()}: ${fields.reason}`
             : fields.reason),
       at: now,
-    });
-    if (created) return request;
+    };
+    if (fields.openCap === undefined) {
+      if (await deps.store.create(request, creation)) return request;
+      continue;
+    }
+    const outcome = await deps.store.createWithinCap(request, creation, { max: fields.openCap, states: OPEN_STATES });
+    if (outcome.kind === 'created') return request;
+    if (outcome.kind === 'at-cap') {
+      throw new DomainError('too_many_requests', { limit: String(fields.openCap), open: outcome.open });
+    }
   }
   throw new Error(`could not find a free request ID in ${MAX_ID_ATTEMPTS} attempts`);
 }

@@ -21,10 +21,24 @@ export interface PolicySource {
   current(): Policy;
 }
 
+/** How many open requests one person may have: those in `states`, extensions not counted. */
+export interface OpenRequestCap {
+  max: number;
+  states: readonly AccessRequest['state'][];
+}
+
+/** `at-cap`: the requester already has `open` open requests, as many as the cap allows; nothing was stored. */
+export type CreateOutcome = { kind: 'created' } | { kind: 'id-taken' } | { kind: 'at-cap'; open: number };
+
 /** Requests, their indexes and their audit trail, changed only by compare-and-set. */
 export interface RequestStore {
   /** Stores a new request with its first audit event; false when the ID is taken. */
   create(request: AccessRequest, audit: AuditEvent): Promise<boolean>;
+  /**
+   * {@link create}, only while the requester has fewer than `cap.max` open requests, counted in the same atomic
+   * step, so two requests filed at once cannot both pass the cap.
+   */
+  createWithinCap(request: AccessRequest, audit: AuditEvent, cap: OpenRequestCap): Promise<CreateOutcome>;
   get(id: string): Promise<AccessRequest | undefined>;
   /**
    * Replaces the request and appends the audit event, both or neither, only if the stored version is still

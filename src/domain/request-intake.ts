@@ -1,5 +1,5 @@
 /** Filing requests: checks of role, duration, reason, ticket and the open-request cap; auto-approval, break-glass. */
-import { type AccessRequest, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
+import { type AccessRequest, SYSTEM_ACTORS } from './access-request';
 import { mayRequest } from './approvals';
 import { autoApproves } from './auto-approve-rule';
 import { MAX_BUNDLE_ROLES } from './bundle';
@@ -62,10 +62,10 @@ export class RequestIntake {
     );
     const reason = checkReason(input.reason, role, { durationMs });
     const startsAt = input.startsAt === undefined ? undefined : checkStart(this.deps, input.startsAt, role);
-    await this.checkOpenCap(input.requesterId);
     const request = await storeNewRequest(this.deps, input, role, {
       durationMs,
       reason,
+      openCap: this.openCap(),
       ...(startsAt !== undefined && {
         startsAt,
         // Deciding after the start would make the window late: the request times out at the start at the latest.
@@ -120,7 +120,6 @@ export class RequestIntake {
             input.startsAt,
             shortest((role) => role.maxLeadTimeMs),
           );
-    await this.checkOpenCap(input.requesterId);
     const now = this.deps.clock.now();
     const timeoutAt = now + shortest((role) => role.approvalTimeoutMs).approvalTimeoutMs;
     const autoRoles: string[] = [];
@@ -140,6 +139,7 @@ export class RequestIntake {
     const request = await storeNewRequest(this.deps, input, lead, {
       durationMs,
       reason,
+      openCap: this.openCap(),
       bundle: ordered.map((role) => role.id),
       approvalDeadline: startsAt === undefined ? timeoutAt : Math.min(timeoutAt, startsAt),
       ...(startsAt !== undefined && { startsAt }),
@@ -170,15 +170,11 @@ export class RequestIntake {
     return role;
   }
 
-  /** @throws DomainError `too_many_requests` when the person already has as many open requests as allowed. */
-  private async checkOpenCap(requesterId: string): Promise<void> {
-    const cap = this.deps.policy.current().settings.maxOpenRequestsPerPerson;
-    // An extension lengthens access already counted; it is not another open request.
-    const open = (await this.deps.store.listByRequester(requesterId, OPEN_STATES)).filter(
-      (request) => request.extends === undefined,
-    );
-    if (open.length >= cap) {
-      throw new DomainError('too_many_requests', { limit: String(cap), open: open.length });
-    }
+  /**
+   * How many open requests a person may have: checked as the request is stored, so that two filed at once cannot
+   * both pass (`too_many_requests`).
+   */
+  private openCap(): number {
+    return this.deps.policy.current().settings.maxOpenRequestsPerPerson;
   }
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/access-request';
 import type { AuditEvent } from '../domain/audit-event';
-import type { RequestStore } from '../domain/ports';
+import type { CreateOutcome, OpenRequestCap, RequestStore } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { encodeAuditEvent } from './audit-log';
 import type { RedisKeys } from './keys';
@@ -9,9 +9,13 @@ import { parseStoredRequest } from './stored-request';
 
 /**
  * Writes a request, moves it between state indexes and appends its audit event in one atomic step, only if the
- * stored version is the expected one ('' expects no request at all).
+ * stored version is the expected one ('' expects no request at all) and, when a cap is given, only while the
+ * requester has fewer open requests than the cap: those in the open state indexes, extensions not counted.
  * KEYS: request, old state index, new state index, requester index, audit stream.
- * ARGV: expected version, new version, request JSON, request ID, new state score, created-at score, audit fields.
+ * ARGV: expected version, new version, request JSON, request ID, new state score, created-at score, cap ('' for
+ * none), n, the n open state index keys, audit fields.
+ * Returns 1 when written, 0 when the version was not the expected one, and -1 - open when the requester is at the
+ * cap with `open` open requests. The keys not declared share the request key's prefix (see REQUESTS_OF).
  */
 const COMPARE_AND_SET = `
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -20,12 +24,26 @@ if ARGV[1] == '' then
 elseif current ~= ARGV[1] then
   return 0
 end
+if ARGV[7] ~= '' then
+  local prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[4])
+  local open = 0
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
+    for s = 9, 8 + tonumber(ARGV[8]) do
+      if redis.call('ZSCORE', ARGV[s], id) then
+        local json = redis.call('HGET', prefix .. id, 'json')
+        if json and cjson.decode(json)['extends'] == nil then open = open + 1 end
+        break
+      end
+    end
+  end
+  if open >= tonumber(ARGV[7]) then return -1 - open end
+end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'json', ARGV[3])
 if KEYS[2] ~= KEYS[3] then redis.call('ZREM', KEYS[2], ARGV[4]) end
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4])
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 9 + tonumber(ARGV[8]), #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('XADD', KEYS[5], '*', unpack(fields))
 return 1
 `;
@@ -96,7 +114,11 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async create(request: AccessRequest, audit: AuditEvent): Promise<boolean> {
-    return this.write(request, '', request.state, audit);
+    return (await this.write(request, '', request.state, audit)).kind === 'created';
+  }
+
+  async createWithinCap(request: AccessRequest, audit: AuditEvent, cap: OpenRequestCap): Promise<CreateOutcome> {
+    return this.write(request, '', request.state, audit, cap);
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -106,7 +128,7 @@ export class RedisRequestStore implements RequestStore {
 
   async update(next: AccessRequest, expectedVersion: number, audit: AuditEvent): Promise<boolean> {
     const from = audit.from === 'none' ? next.state : audit.from;
-    return this.write(next, String(expectedVersion), from, audit);
+    return (await this.write(next, String(expectedVersion), from, audit)).kind === 'created';
   }
 
   async listByRequester(userId: string, states?: readonly RequestState[]): Promise<AccessRequest[]> {
@@ -169,7 +191,9 @@ export class RedisRequestStore implements RequestStore {
     expectedVersion: string,
     fromState: RequestState,
     audit: AuditEvent,
-  ): Promise<boolean> {
+    cap?: OpenRequestCap,
+  ): Promise<CreateOutcome> {
+    const capStates = cap?.states.map((state) => this.keys.stateIndex(state)) ?? [];
     const written = await this.redis.jitCompareAndSet(
       this.keys.request(request.id),
       this.keys.stateIndex(fromState),
@@ -182,10 +206,14 @@ export class RedisRequestStore implements RequestStore {
       request.id,
       stateScore(request),
       request.createdAt,
+      cap === undefined ? '' : cap.max,
+      capStates.length,
+      ...capStates,
       ...encodeAuditEvent(audit),
     );
-    if (written === 1)
-      this.logger.info({ audit }, `request ${audit.requestId}: ${audit.from} → ${audit.to} by ${audit.actor}`);
-    return written === 1;
+    if (written < 0) return { kind: 'at-cap', open: -1 - written };
+    if (written === 0) return { kind: 'id-taken' };
+    this.logger.info({ audit }, `request ${audit.requestId}: ${audit.from} → ${audit.to} by ${audit.actor}`);
+    return { kind: 'created' };
   }
 }

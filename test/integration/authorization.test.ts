@@ -143,6 +143,17 @@ describe('policy limits on requests', () => {
     expect(await bot.container.store.listByRequester('U0ALICE')).toHaveLength(2);
     await bot.request('U0BOB', 'sandbox-admin 1h bob is not capped by alice');
   });
+
+  it('requests filed at the same moment cannot pass the cap together', async () => {
+    await bot.request('U0ALICE', 'sandbox-admin 1h one');
+    const answers = await Promise.all(
+      ['two', 'three', 'four', 'five'].map((reason) =>
+        bot.commandText('U0ALICE', `request sandbox-admin 1h ${reason}`),
+      ),
+    );
+    expect(answers.filter((text) => text.includes('the most one person may have'))).toHaveLength(3);
+    expect(await bot.container.store.listByRequester('U0ALICE')).toHaveLength(2);
+  });
 });
 
 describe('auto-approve rules and break-glass', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { AccessRequest } from '../../src/domain/access-request';
+import { type AccessRequest, OPEN_STATES } from '../../src/domain/access-request';
 import type { AuditEntry, AuditEvent } from '../../src/domain/audit-event';
 import { CloudProviderError } from '../../src/domain/errors';
 import type { AuditLog, GrantSpec, RequestStore } from '../../src/domain/ports';
@@ -121,6 +121,39 @@ describe.each<[string, () => Promise<StoreUnderTest & { close(): Promise<void> }
     expect(await store.get(created.id)).toEqual(created);
     expect((await all(auditLog)).map(essence)).toEqual([{ type: 'transition', ...event(created, 'none') }]);
     expect(await store.get('nosuchid')).toBeUndefined();
+  });
+
+  it('creates within a cap of open requests: extensions, ended requests and other people are not counted', async () => {
+    const cap = { max: 2, states: OPEN_STATES };
+    const stored = [
+      request({ id: 'reqactiv', state: 'active', expiresAt: T0 + 60 * MINUTE }),
+      request({ id: 'reqexten', extends: 'reqactiv' }),
+      request({ id: 'reqended', state: 'expired' }),
+      request({ id: 'reqother', requesterId: 'U0BOB' }),
+    ];
+    for (const each of stored) await store.create(each, event(each, 'none'));
+    const second = request({ id: 'reqsecnd' });
+    expect(await store.createWithinCap(second, event(second, 'none'), cap)).toEqual({ kind: 'created' });
+    const before = (await all(auditLog)).length;
+    const third = request({ id: 'reqthird' });
+    expect(await store.createWithinCap(third, event(third, 'none'), cap)).toEqual({ kind: 'at-cap', open: 2 });
+    expect(await store.get('reqthird')).toBeUndefined();
+    expect(await all(auditLog)).toHaveLength(before);
+    const taken = request({ id: 'reqactiv' });
+    expect(await store.createWithinCap(taken, event(taken, 'none'), { ...cap, max: 9 })).toEqual({ kind: 'id-taken' });
+  });
+
+  it('creates within a cap atomically: of requests filed at the same moment, only those under the cap are stored', async () => {
+    const filed = ['reqfirst', 'reqsecnd', 'reqthird', 'reqforth'].map((id) => request({ id }));
+    const outcomes = await Promise.all(
+      filed.map((each) => store.createWithinCap(each, event(each, 'none'), { max: 2, states: OPEN_STATES })),
+    );
+    expect(outcomes.filter((outcome) => outcome.kind === 'created')).toHaveLength(2);
+    expect(outcomes.filter((outcome) => outcome.kind === 'at-cap')).toEqual([
+      { kind: 'at-cap', open: 2 },
+      { kind: 'at-cap', open: 2 },
+    ]);
+    expect(await store.listByRequester('U0ALICE')).toHaveLength(2);
   });
 
   it('compare-and-set: an update on the stored version wins; a stale one changes nothing and audits nothing', async () => {

@@ -1,6 +1,6 @@
 import type { AccessRequest, MessageRef, RequestState } from '../../../src/domain/access-request';
 import type { AuditEvent } from '../../../src/domain/audit-event';
-import type { RequestStore } from '../../../src/domain/ports';
+import type { CreateOutcome, OpenRequestCap, RequestStore } from '../../../src/domain/ports';
 import { parseStoredRequest } from '../../../src/store/stored-request';
 import type { InMemoryAuditLog } from './audit-log';
 
@@ -39,6 +39,21 @@ export class InMemoryRequestStore implements RequestStore {
 
   async create(request: AccessRequest, audit: AuditEvent): Promise<boolean> {
     return this.write(request, '', request.state, audit);
+  }
+
+  async createWithinCap(request: AccessRequest, audit: AuditEvent, cap: OpenRequestCap): Promise<CreateOutcome> {
+    if (this.requests.has(request.id)) return { kind: 'id-taken' };
+    // As the script counts: in an open state index, and not an extension.
+    const open = [...(this.requesterIndexes.get(request.requesterId)?.keys() ?? [])].filter((id) => {
+      const stored = this.requests.get(id);
+      return (
+        cap.states.some((state) => this.stateIndexes.get(state)?.has(id)) &&
+        stored !== undefined &&
+        parseStoredRequest(stored.json).extends === undefined
+      );
+    }).length;
+    if (open >= cap.max) return { kind: 'at-cap', open };
+    return this.write(request, '', request.state, audit) ? { kind: 'created' } : { kind: 'id-taken' };
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
