@@ -1,5 +1,4 @@
-import type { WebClientOptions } from '@slack/web-api';
-import { WebClient } from '@slack/web-api';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { randomRequestIds } from './adapters/random-request-ids';
 import { auditWebhookSecret, auditWebhookSecretProblem, type Environment } from './config/audit-webhook-secret';

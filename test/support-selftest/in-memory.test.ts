@@ -1,3 +1,7 @@
+/**
+ * The in-memory fakes the unit tests run on, held to the real store and scheduler by contract tests, and each on
+ * its own: one file for the fakes' one module, hence its length.
+ */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type AccessRequest, OPEN_STATES } from '../../src/domain/access-request';
