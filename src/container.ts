@@ -1,3 +1,7 @@
+/**
+ * The composition root: every part of the bot built and wired in one file, so that the wiring reads as one; hence
+ * its length.
+ */
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { randomRequestIds } from './adapters/random-request-ids';
@@ -51,6 +55,7 @@ import { RedisGrantCheckpoints } from './store/grant-checkpoints';
 import { RedisHomeViewers } from './store/home-viewers';
 import { RedisIrrevocableGrants } from './store/irrevocable-grants';
 import { RedisKeys } from './store/keys';
+import { RedisOperationSlotPool } from './store/operation-slot-pool';
 import { checkRedisSettings, pingRedis } from './store/redis-checks';
 import { RedisConnectionWatch } from './store/redis-connection';
 import { RedisRequestStore } from './store/request-store';
@@ -166,6 +171,7 @@ export function buildContainer(options: ContainerOptions): Container {
       checkpoints: new RedisGrantCheckpoints(redis, keys),
       turns: new RedisResourceTurns(redis, keys, { logger: logger.child({ component: 'turns' }) }),
       pacer: new RedisCallPacer(redis, keys),
+      operationSlots: new RedisOperationSlotPool(redis, keys, { logger: logger.child({ component: 'slots' }) }),
       callRate: (api) => policy.current().settings.cloudRates[api],
     },
     options.providers,

@@ -328,6 +328,14 @@ export interface ResourceTurns {
   withTurn<T>(key: string, work: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * Slots for operations a cloud counts while they run, shared by every process: at most `size` works hold a slot on
+ * `key` at once anywhere. A slot held by a process that died is freed after a lease.
+ */
+export interface OperationSlotPool {
+  use<T>(key: string, size: number, work: () => Promise<T>): Promise<T>;
+}
+
 /** Request IDs whose revocation keeps failing: the "irrevocable grants" the operators must see. */
 export interface IrrevocableGrants {
   add(requestId: string): Promise<void>;

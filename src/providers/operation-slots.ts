@@ -1,4 +1,5 @@
 /** A limit on operations under way at once within this one process, for a cloud that counts them. */
+import type { OperationSlotPool } from '../domain/ports';
 
 /**
  * Slots for operations that the cloud counts while they run: `use` waits for a free slot and holds it until its
@@ -29,5 +30,19 @@ export class OperationSlots {
       if (next) next();
       else this.running -= 1;
     }
+  }
+}
+
+/** {@link OperationSlotPool} within this one process: one {@link OperationSlots} per key (for a bot without Redis). */
+export class InProcessOperationSlotPool implements OperationSlotPool {
+  private readonly byKey = new Map<string, OperationSlots>();
+
+  async use<T>(key: string, size: number, work: () => Promise<T>): Promise<T> {
+    let slots = this.byKey.get(key);
+    if (slots === undefined) {
+      slots = new OperationSlots(size);
+      this.byKey.set(key, slots);
+    }
+    return slots.use(work);
   }
 }

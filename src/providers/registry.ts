@@ -9,6 +9,7 @@ import type {
   CloudProvider,
   CloudProviders,
   GrantCheckpoints,
+  OperationSlotPool,
   ResourceTurns,
 } from '../domain/ports';
 import type { Logger } from '../lib/logger';
@@ -36,6 +37,8 @@ export interface ProviderDeps {
   turns: ResourceTurns;
   /** Paces cloud calls across every process, so together they stay under each cloud's rate. */
   pacer: CallPacer;
+  /** Slots for operations a cloud counts while they run (Identity Center's), shared by every process. */
+  operationSlots: OperationSlotPool;
   /** The rate in force for one cloud API (`settings.cloudRates` of the policy now, so a reload applies at once). */
   callRate: (api: CloudApi) => CallRate;
 }
@@ -82,6 +85,7 @@ const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
         deps.checkpoints,
         deps.clock,
         pacingOf(deps),
+        deps.operationSlots,
       ),
   },
   azure: {

@@ -73,6 +73,11 @@ export class RedisKeys {
     return `${this.prefix}:turn:${key}`;
   }
 
+  /** Sorted set of the slots held on a key (token → lease end), see `RedisOperationSlotPool`. */
+  operationSlots(key: string): string {
+    return `${this.prefix}:slots:${key}`;
+  }
+
   /** Hash of one cloud API's pace (theoretical arrival time, hold-off), see `RedisCallPacer`. */
   callPace(key: string): string {
     return `${this.prefix}:pace:${key}`;

@@ -8,11 +8,13 @@ import type {
   GrantCheckpoints,
   GrantOutcome,
   GrantSpec,
+  OperationSlotPool,
   RoleTargetRef,
 } from '../../domain/ports';
 import { systemClock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import { inProcessPacing } from '../in-process-pacer';
+import { InProcessOperationSlotPool } from '../operation-slots';
 import { type CallRetrySettings, DEFAULT_CALL_RETRY, type ProviderPacing, retryTransient } from '../retry';
 import { type AwsClients, awsApiOf, defaultClients } from './aws-clients';
 import { awsErrorCode, awsFailure, isNotFound, isThrottlingAwsError, isTransientAwsError } from './aws-errors';
@@ -56,6 +58,11 @@ export interface AwsProviderOptions {
    * the policy's `settings.cloudRates`); default: paced within this process at the documented default rates.
    */
   pacing?: ProviderPacing;
+  /**
+   * Identity Center's slots for assignment operations under way, shared by every bot process (the registry passes
+   * the Redis ones); default: counted within this process.
+   */
+  operationSlots?: OperationSlotPool;
 }
 
 const DEFAULT_POLLING: StatusPolling = { intervalMs: 1_000, attempts: 30 };
@@ -100,6 +107,7 @@ export class AwsProvider implements CloudProvider {
       this.run,
       { ...DEFAULT_POLLING, ...options.statusPolling },
       options.checkpoints ?? new ProcessGrantCheckpoints(),
+      options.operationSlots ?? new InProcessOperationSlotPool(),
       this.logger,
     );
     this.sweep = new IamGrantSweep(this.iam, this.run, { ...DEFAULT_SWEEP, ...options.sweep }, this.logger);
@@ -365,11 +373,13 @@ export function createAwsProvider(
   checkpoints?: GrantCheckpoints,
   clock?: Clock,
   pacing?: ProviderPacing,
+  operationSlots?: OperationSlotPool,
 ): AwsProvider {
   return new AwsProvider({
     logger,
     ...(checkpoints !== undefined && { checkpoints }),
     ...(clock !== undefined && { clock }),
     ...(pacing !== undefined && { pacing }),
+    ...(operationSlots !== undefined && { operationSlots }),
   });
 }

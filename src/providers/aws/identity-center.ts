@@ -10,7 +10,7 @@ import {
   ListInstancesCommand,
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
-import type { GrantCheckpoints, GrantOutcome, GrantSpec } from '../../domain/ports';
+import type { GrantCheckpoints, GrantOutcome, GrantSpec, OperationSlotPool } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import { OperationSlots } from '../operation-slots';
 import { providerError } from '../retry';
@@ -42,8 +42,8 @@ const PROVIDER = 'aws';
  * Account assignment operations (creations and deletions) this process lets run at once, from the call until its
  * status is read final. "The CreateAccountAssignment has a maximum rate of 10 outstanding async calls. These quotas
  * cannot be changed" (IAM Identity Center User Guide, "IAM Identity Center quotas", throttle limits; IAM's account
- * access manager states 15 for its own API, the smaller is kept). Each bot process keeps to it on its own (see
- * docs/clouds/aws.md).
+ * access manager states 15 for its own API, the smaller is kept). Counted per Identity Center instance across every
+ * bot process sharing the Redis (see docs/clouds/aws.md).
  */
 export const MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY = 10;
 
@@ -60,7 +60,10 @@ export const MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY = 10;
 export class IdentityCenterAssignments {
   /** Identity store of each instance, from ListInstances, so a target may leave `identityStoreId` out. */
   private readonly storeByInstance = new Map<string, string>();
-  /** Assignment operations under way from this process, within Identity Center's limit. */
+  /**
+   * This process's operations wait here in order for their turn at the shared slots, so at most the limit of them
+   * poll the pool at once.
+   */
   private readonly operations = new OperationSlots(MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY);
 
   constructor(
@@ -69,8 +72,17 @@ export class IdentityCenterAssignments {
     private readonly run: AwsCallRunner,
     private readonly polling: StatusPolling,
     private readonly checkpoints: GrantCheckpoints,
+    /** The instance's operation slots, shared by every process. */
+    private readonly slots: OperationSlotPool,
     private readonly logger: Logger,
   ) {}
+
+  /** Runs one account assignment operation, from its call until its status is final, in one of the slots. */
+  private underWay<T>(target: IdentityCenterTarget, operation: () => Promise<T>): Promise<T> {
+    return this.operations.use(() =>
+      this.slots.use(`aws-identity-center:${target.instanceArn}`, MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY, operation),
+    );
+  }
 
   /**
    * Assigns the permission set unless the person holds it already. A request first granted while the assignment
@@ -113,7 +125,7 @@ export class IdentityCenterAssignments {
       // A retried job, or a later grant of the same request, finds what it made: the expiry lives in the bot.
       this.logger.info(context, 'identity center assignment already in place');
     } else {
-      await this.operations.use(() => this.create(target, userId, spec.requestId));
+      await this.underWay(target, () => this.create(target, userId, spec.requestId));
       this.logger.info(context, 'identity center assignment created');
     }
     return {
@@ -147,7 +159,7 @@ export class IdentityCenterAssignments {
       this.logger.info({ requestId: spec.requestId, userId }, 'identity center assignment already gone');
       return;
     }
-    const deleted = await this.operations.use(() => this.deleteAssignment(target, userId, spec.requestId));
+    const deleted = await this.underWay(target, () => this.deleteAssignment(target, userId, spec.requestId));
     if (deleted) {
       this.logger.info(
         { requestId: spec.requestId, userId, accountId: target.accountId },

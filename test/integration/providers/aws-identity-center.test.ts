@@ -15,6 +15,7 @@ import { AwsProvider } from '../../../src/providers/aws/aws-provider';
 import { MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY } from '../../../src/providers/aws/identity-center';
 import { RedisGrantCheckpoints } from '../../../src/store/grant-checkpoints';
 import { RedisKeys } from '../../../src/store/keys';
+import { RedisOperationSlotPool } from '../../../src/store/operation-slot-pool';
 import { type AwsTestEnv, startAwsTestEnv } from '../../support/aws-test-env';
 import { type FaultProxy, jsonReply, type MotoServer } from '../../support/moto-server';
 import { testPacing } from '../../support/pacing';
@@ -406,32 +407,41 @@ function holdOperations(readsInProgress = 2): { mostUnderWay: () => number } {
 }
 
 describe('assignment operations under way at once', () => {
-  it(`keeps at most ${MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY} running from one process, for grants and revocations alike`, async () => {
+  /** Two bot processes on one Redis: each its own provider, their slots counted together by the shared pool. */
+  const processes = () =>
+    [1, 2].map(
+      () =>
+        new AwsProvider({
+          logger,
+          checkpoints,
+          retry: { attempts: 2, baseMs: 1, capMs: 2 },
+          statusPolling: { intervalMs: 5, attempts: 10 },
+          pacing: testPacing(),
+          operationSlots: new RedisOperationSlotPool(redis, keys, { pollMs: 5 }),
+        }),
+    );
+
+  it(`keeps at most ${MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY} running across processes, for grants and revocations alike`, async () => {
     const instance = (await ssoAdmin.send(new ListInstancesCommand({}))).Instances?.[0];
-    const people = 25;
+    const people = 30;
     const emails = Array.from({ length: people }, (_, index) => `person${index}@example.com`);
     for (const [index, email] of emails.entries()) {
       await createStoreUser(instance?.IdentityStoreId ?? '', `person${index}`, email);
     }
-    const provider = new AwsProvider({
-      logger,
-      checkpoints,
-      retry: { attempts: 2, baseMs: 1, capMs: 2 },
-      statusPolling: { intervalMs: 5, attempts: 10 },
-      pacing: testPacing(),
-    });
+    const providers = processes();
     const specs = emails.map((email, index) =>
       spec({ principal: { slackUserId: `U0P${index}`, identities: {}, email } }),
     );
+    const by = (index: number) => providers[index % providers.length] as AwsProvider;
 
     const granting = holdOperations();
-    const outcomes = await Promise.all(specs.map((each) => provider.grant(each)));
+    const outcomes = await Promise.all(specs.map((each, index) => by(index).grant(each)));
     expect(granting.mostUnderWay()).toBe(MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY);
     expect(await assignedUsers()).toHaveLength(people + 1);
 
     proxy.clear();
     const revoking = holdOperations();
-    await Promise.all(specs.map((each, index) => provider.revoke({ ...each, memo: outcomes[index]?.memo })));
+    await Promise.all(specs.map((each, index) => by(index).revoke({ ...each, memo: outcomes[index]?.memo })));
     expect(revoking.mostUnderWay()).toBe(MAX_ASSIGNMENT_OPERATIONS_UNDER_WAY);
     expect(await assignedUsers()).toEqual(withoutAlice());
   });
