@@ -1,5 +1,4 @@
 /** A request's deferred life, one facade: activation, failure, time-outs here; extension and ending in their files. */
-
 import { type AccessRequest, type GrantRecord, SYSTEM_ACTORS } from './access-request';
 import { approvalReminderAt } from './approval-reminder';
 import { isBundle } from './bundle';

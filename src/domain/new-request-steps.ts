@@ -1,5 +1,4 @@
 /** The steps every new request and extension takes: start, duration and reason checks, storing it, approving it at once or asking. */
-
 import { type AccessRequest, type Approval, OPEN_STATES, SYSTEM_ACTORS } from './access-request';
 import { approvalReminderAt } from './approval-reminder';
 import { escalationDueAt } from './approvals';
