@@ -1,10 +1,10 @@
 /** Slots for cloud operations under way, shared by every bot process: one Redis sorted set of leases per key. */
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { OperationSlotPool } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from './keys';
+import { type LeaseTiming, whileLeased } from './leases';
 
 /**
  * Takes a slot when fewer than ARGV[2] leases are live: leases past their end (on Redis's clock, so the processes'
@@ -75,10 +75,7 @@ export class OperationSlotTimeout extends Error {
  */
 export class RedisOperationSlotPool implements OperationSlotPool {
   private readonly redis: SlotsRedis;
-  private readonly leaseMs: number;
-  private readonly pollMs: number;
-  private readonly maxWaitMs: number;
-  private readonly random: () => number;
+  private readonly timing: LeaseTiming;
 
   constructor(
     redis: Redis,
@@ -88,52 +85,30 @@ export class RedisOperationSlotPool implements OperationSlotPool {
     if (!('jitAcquireSlot' in redis)) redis.defineCommand('jitAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE });
     if (!('jitRenewSlot' in redis)) redis.defineCommand('jitRenewSlot', { numberOfKeys: 1, lua: RENEW });
     this.redis = redis as SlotsRedis;
-    this.leaseMs = options.leaseMs ?? 15_000;
-    this.pollMs = options.pollMs ?? 50;
-    this.maxWaitMs = options.maxWaitMs ?? 10 * 60_000;
-    this.random = options.random ?? Math.random;
+    this.timing = {
+      leaseMs: options.leaseMs ?? 15_000,
+      pollMs: options.pollMs ?? 50,
+      maxWaitMs: options.maxWaitMs ?? 10 * 60_000,
+      random: options.random ?? Math.random,
+    };
   }
 
   /** @throws OperationSlotTimeout when no slot frees within `maxWaitMs`; Redis errors as they come. */
   async use<T>(key: string, size: number, work: () => Promise<T>): Promise<T> {
     const redisKey = this.keys.operationSlots(key);
     const token = randomBytes(16).toString('hex');
-    await this.acquire(key, redisKey, token, size);
-    const renewal = setInterval(() => void this.renew(key, redisKey, token, renewal), Math.max(1, this.leaseMs / 3));
-    // A slot must never keep the process alive on its own.
-    renewal.unref();
-    try {
-      return await work();
-    } finally {
-      clearInterval(renewal);
-      await this.redis.zrem(redisKey, token).catch((error: unknown) => {
-        // The lease ends by itself; the next waiter gets the slot then at worst.
-        this.options.logger?.warn({ key, err: error }, `could not free a slot on ${key}; it frees with its lease`);
-      });
-    }
-  }
-
-  private async acquire(key: string, redisKey: string, token: string, size: number): Promise<void> {
-    const started = performance.now();
-    for (;;) {
-      if ((await this.redis.jitAcquireSlot(redisKey, token, size, this.leaseMs)) === 1) return;
-      if (performance.now() - started >= this.maxWaitMs) throw new OperationSlotTimeout(key, this.maxWaitMs);
-      // Jittered, so waiters from several processes do not ask in lockstep.
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs * (0.2 + 0.8 * this.random())));
-    }
-  }
-
-  private async renew(key: string, redisKey: string, token: string, renewal: NodeJS.Timeout): Promise<void> {
-    try {
-      if ((await this.redis.jitRenewSlot(redisKey, token, this.leaseMs)) === 1) return;
-      clearInterval(renewal);
-      this.options.logger?.warn(
-        { key, leaseMs: this.leaseMs },
-        `a slot on ${key} ran past its lease before it could be renewed; one more operation than allowed may start`,
-      );
-    } catch (error) {
-      // Keep trying: the next renewal may reach Redis while the lease still runs.
-      this.options.logger?.warn({ key, err: error }, `could not renew a slot on ${key}`);
-    }
+    const { leaseMs } = this.timing;
+    const slot = await whileLeased(
+      {
+        take: async () => (await this.redis.jitAcquireSlot(redisKey, token, size, leaseMs)) === 1,
+        renew: async () => (await this.redis.jitRenewSlot(redisKey, token, leaseMs)) === 1,
+        release: () => this.redis.zrem(redisKey, token),
+      },
+      this.timing,
+      { what: `a slot on ${key}`, logger: this.options.logger },
+      work,
+    );
+    if (!slot.taken) throw new OperationSlotTimeout(key, this.timing.maxWaitMs);
+    return slot.result;
   }
 }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { ResourceTurns } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from './keys';
+import { type LeaseTiming, whileLeased } from './leases';
 
 /** Deletes the lease only if it is still the caller's: a holder whose lease ran out must not end the next turn. */
 const RELEASE = `
@@ -67,10 +68,7 @@ export class ResourceTurnTimeout extends Error {
  */
 export class RedisResourceTurns implements ResourceTurns {
   private readonly redis: TurnsRedis;
-  private readonly leaseMs: number;
-  private readonly pollMs: number;
-  private readonly maxWaitMs: number;
-  private readonly random: () => number;
+  private readonly timing: LeaseTiming;
 
   constructor(
     redis: Redis,
@@ -80,61 +78,30 @@ export class RedisResourceTurns implements ResourceTurns {
     if (!('jitReleaseTurn' in redis)) redis.defineCommand('jitReleaseTurn', { numberOfKeys: 1, lua: RELEASE });
     if (!('jitRenewTurn' in redis)) redis.defineCommand('jitRenewTurn', { numberOfKeys: 1, lua: RENEW });
     this.redis = redis as TurnsRedis;
-    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-    this.random = options.random ?? Math.random;
+    this.timing = {
+      leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+      pollMs: options.pollMs ?? DEFAULT_POLL_MS,
+      maxWaitMs: options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+      random: options.random ?? Math.random,
+    };
   }
 
   /** @throws ResourceTurnTimeout when the key stays taken for `maxWaitMs`; Redis errors as they come. */
   async withTurn<T>(key: string, work: () => Promise<T>): Promise<T> {
     const redisKey = this.keys.resourceTurn(key);
     const token = randomBytes(16).toString('hex');
-    await this.take(key, redisKey, token);
-    const renewal = setInterval(() => void this.renew(key, redisKey, token, renewal), Math.max(1, this.leaseMs / 3));
-    // A turn must never keep the process alive on its own.
-    renewal.unref();
-    try {
-      return await work();
-    } finally {
-      clearInterval(renewal);
-      await this.redis.jitReleaseTurn(redisKey, token).catch((error: unknown) => {
-        // The lease ends by itself; the next holder waits for it at worst.
-        this.options.logger?.warn({ key, err: error }, `could not end the turn on ${key}; it ends with its lease`);
-      });
-    }
-  }
-
-  private async take(key: string, redisKey: string, token: string): Promise<void> {
-    let timedOut = false;
-    const deadline = setTimeout(() => {
-      timedOut = true;
-    }, this.maxWaitMs);
-    deadline.unref();
-    try {
-      for (;;) {
-        if ((await this.redis.set(redisKey, token, 'PX', this.leaseMs, 'NX')) === 'OK') return;
-        if (timedOut) throw new ResourceTurnTimeout(key, this.maxWaitMs);
-        // Jittered, so waiters from several processes do not ask in lockstep.
-        const pauseMs = this.pollMs * (0.2 + 0.8 * this.random());
-        await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      }
-    } finally {
-      clearTimeout(deadline);
-    }
-  }
-
-  private async renew(key: string, redisKey: string, token: string, renewal: NodeJS.Timeout): Promise<void> {
-    try {
-      if ((await this.redis.jitRenewTurn(redisKey, token, this.leaseMs)) === 1) return;
-      clearInterval(renewal);
-      this.options.logger?.warn(
-        { key, leaseMs: this.leaseMs },
-        `the turn on ${key} ran past its lease before it could be renewed; another process may be working on ${key} too`,
-      );
-    } catch (error) {
-      // Keep trying: the next renewal may reach Redis while the lease still runs.
-      this.options.logger?.warn({ key, err: error }, `could not renew the turn on ${key}`);
-    }
+    const { leaseMs } = this.timing;
+    const turn = await whileLeased(
+      {
+        take: async () => (await this.redis.set(redisKey, token, 'PX', leaseMs, 'NX')) === 'OK',
+        renew: async () => (await this.redis.jitRenewTurn(redisKey, token, leaseMs)) === 1,
+        release: () => this.redis.jitReleaseTurn(redisKey, token),
+      },
+      this.timing,
+      { what: `the turn on ${key}`, logger: this.options.logger },
+      work,
+    );
+    if (!turn.taken) throw new ResourceTurnTimeout(key, this.timing.maxWaitMs);
+    return turn.result;
   }
 }
