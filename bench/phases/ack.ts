@@ -2,18 +2,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { eventCallbackBody, slashCommandBody } from '../../test/support/slack-payloads';
 import { BENCH_APPROVER } from '../bench-bot';
-import {
-  type BotRun,
-  benchAgent,
-  freshPeople,
-  metricSum,
-  postSigned,
-  requestIdIn,
-  type SignedTarget,
-  userId,
-  waitForNotices,
-} from '../driver';
-import { ratio, type Summary, sleepUntil, summarize } from '../stats';
+import { type BotRun, freshPeople, metricSum, postSigned, requestIdIn, userId, waitForNotices } from '../driver';
+import { ratio, type Summary, summarize } from '../stats';
+import { postPhasesAtRate } from './ack-poster';
 
 export interface AckOptions {
   commandsPerSecond: number;
@@ -37,8 +28,8 @@ export interface AckResult {
   /**
    * CPU time per measured command, in ms: the bot's processes and Redis, from the first measured command until
    * their notices were delivered. Unlike the latency, it hardly moves with what else the machine is doing; the
-   * latency follows from it and the cores left. `driverMs` is the bench's own process over the same time: the
-   * signed posts, the fake Slack answering the notices' calls, and the fake cloud.
+   * latency follows from it and the cores left. `driverMs` is the bench's own processes over the same time: the
+   * poster's signed posts, and the driver's fake Slack answering the notices' calls and fake cloud.
    */
   cpuPerCommand: { botMs: number; redisMs: number; driverMs: number };
   /** The requests filed, for the click phase. */
@@ -79,21 +70,31 @@ export async function ackPhase(run: BotRun, options: AckOptions): Promise<AckRes
     'application/json',
   );
   const requestIds: string[] = [];
-  const keepId = (text: string) => {
-    requestIds.push(requestIdIn(text));
-  };
   // Back to back, as one steady stream: the warm-up's work is still under way when the measured commands come.
-  const warmUp =
-    warmUpCount > 0 ? await postAtRate(run.bot, warmUpBodies, options.commandsPerSecond, run.http, keepId) : null;
-  const cpuBefore = await cpuSeconds(run);
-  const latency = await postAtRate(run.bot, bodies, options.commandsPerSecond, run.http, keepId);
+  let cpuBefore = await cpuSeconds(run);
+  const posted = await postPhasesAtRate(
+    run.bot,
+    warmUpCount > 0 ? [warmUpBodies, bodies] : [bodies],
+    options.commandsPerSecond,
+    async (index) => {
+      if (index === 0 && warmUpCount > 0) cpuBefore = await cpuSeconds(run);
+    },
+  );
+  for (const phase of posted) for (const text of phase.answers) requestIds.push(requestIdIn(text));
+  const warmUp = warmUpCount > 0 ? (posted[0]?.latency ?? null) : null;
+  const latency = posted.at(-1)?.latency ?? summarize([]);
   await waitForNotices(run);
   const cpuAfter = await cpuSeconds(run);
   const perCommandMs = (seconds: number) => (seconds * 1000) / Math.max(total, 1);
   const cpuPerCommand = {
     botMs: perCommandMs(cpuAfter.bot - cpuBefore.bot),
     redisMs: perCommandMs(cpuAfter.redis - cpuBefore.redis),
-    driverMs: perCommandMs(cpuAfter.driver - cpuBefore.driver),
+    driverMs: perCommandMs(
+      cpuAfter.driver -
+        cpuBefore.driver +
+        (posted.at(-1)?.cpuSeconds ?? 0) -
+        (warmUpCount > 0 ? (posted[0]?.cpuSeconds ?? 0) : 0),
+    ),
   };
   run.say(`  floor: the same ${warmUpCount + total} posts to a server that answers at once`);
   const floor = await ackFloor(warmUpBodies, bodies, options.commandsPerSecond);
@@ -112,38 +113,15 @@ async function cpuSeconds(run: BotRun): Promise<{ bot: number; redis: number; dr
   };
 }
 
-/** Posts every body at `perSecond`, each at its own instant whether or not the previous was answered. */
-async function postAtRate(
-  target: SignedTarget,
-  bodies: readonly string[],
-  perSecond: number,
-  http: ReturnType<typeof benchAgent>,
-  onAnswer: (text: string) => void = () => {},
-): Promise<Summary> {
-  const latencies: number[] = [];
-  const started = Date.now();
-  await Promise.all(
-    bodies.map(async (body, index) => {
-      await sleepUntil(started + (index * 1000) / perSecond);
-      const { ms, text } = await postSigned(target, body, http);
-      latencies.push(ms);
-      onAnswer(text);
-    }),
-  );
-  return summarize(latencies);
-}
-
-/** The floor, warmed up the same way; the figure is of the measured posts. */
+/** The floor, warmed up the same way and posted from the same kind of poster; the figure is of the measured posts. */
 async function ackFloor(warmUp: readonly string[], bodies: readonly string[], perSecond: number): Promise<Summary> {
   const server = spawn(process.execPath, ['-e', ANSWER_AT_ONCE], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const http = benchAgent();
   try {
     const port = await portOf(server);
     const target = { eventsUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: 'bench-floor' };
-    if (warmUp.length > 0) await postAtRate(target, warmUp, perSecond, http);
-    return await postAtRate(target, bodies, perSecond, http);
+    const posted = await postPhasesAtRate(target, warmUp.length > 0 ? [warmUp, bodies] : [bodies], perSecond);
+    return posted.at(-1)?.latency ?? summarize([]);
   } finally {
-    http.destroy();
     await new Promise<void>((resolve) => {
       if (server.exitCode !== null) return resolve();
       server.once('exit', () => resolve());
