@@ -127,11 +127,14 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async create(request: AccessRequest, audit: AuditEvent): Promise<boolean> {
-    return (await this.write(request, '', request.state, audit)).kind === 'created';
+    return (await this.write(request, '', request.state, audit)) === 'written';
   }
 
   async createWithinCap(request: AccessRequest, audit: AuditEvent, cap: OpenRequestCap): Promise<CreateOutcome> {
-    return this.write(request, '', request.state, audit, cap);
+    const written = await this.write(request, '', request.state, audit, cap);
+    if (written === 'written') return { kind: 'created' };
+    // Expecting no request at all, a stale version means the ID is taken.
+    return written === 'stale' ? { kind: 'id-taken' } : { kind: 'at-cap', open: written.atCap };
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -141,7 +144,7 @@ export class RedisRequestStore implements RequestStore {
 
   async update(next: AccessRequest, expectedVersion: number, audit: AuditEvent): Promise<boolean> {
     const from = audit.from === 'none' ? next.state : audit.from;
-    return (await this.write(next, String(expectedVersion), from, audit)).kind === 'created';
+    return (await this.write(next, String(expectedVersion), from, audit)) === 'written';
   }
 
   async listByRequester(userId: string, states?: readonly RequestState[]): Promise<AccessRequest[]> {
@@ -199,7 +202,7 @@ export class RedisRequestStore implements RequestStore {
     fromState: RequestState,
     audit: AuditEvent,
     cap?: OpenRequestCap,
-  ): Promise<CreateOutcome> {
+  ): Promise<'written' | 'stale' | { atCap: number }> {
     const capStates = cap?.states.map((state) => this.keys.stateIndex(state)) ?? [];
     const written = await this.redis.jitCompareAndSet(
       this.keys.request(request.id),
@@ -218,9 +221,9 @@ export class RedisRequestStore implements RequestStore {
       ...capStates,
       ...encodeAuditEvent(audit),
     );
-    if (written < 0) return { kind: 'at-cap', open: -1 - written };
-    if (written === 0) return { kind: 'id-taken' };
+    if (written < 0) return { atCap: -1 - written };
+    if (written === 0) return 'stale';
     this.logger.info({ audit }, `request ${audit.requestId}: ${audit.from} → ${audit.to} by ${audit.actor}`);
-    return { kind: 'created' };
+    return 'written';
   }
 }
