@@ -35,15 +35,20 @@ const APPROVER_FACING: ReadonlySet<NoticeKind> = new Set([
   'escalated',
 ]);
 
-/** How far an earlier attempt of the same notice got, and how to record progress. */
-export interface NoticeProgress {
+/** One attempt at delivering a notice. */
+export interface NoticeAttempt {
+  /**
+   * The notice's name among the request's notices (its kind and version): the parts delivered are recorded under it
+   * with the request, so a retry, or the same notice queued again later, posts none of them twice.
+   */
+  notice: string;
   /**
    * True while a later retry may still find the approval message (its own notice can be queued behind this
    * one); false on the last tries, when a missing message is posted anew rather than waited for.
    */
   mayWaitForApprovalMessage: boolean;
-  done: ReadonlySet<NoticeStep>;
-  markDone(step: NoticeStep): Promise<void>;
+  /** Parts an earlier version of the bot recorded as delivered in the job itself, not with the request. */
+  doneBefore?: readonly NoticeStep[];
 }
 
 /** The approval message is not posted yet; the channel part of the notice waits for a retry. */
@@ -61,27 +66,31 @@ export class ApprovalMessageNotYetPosted extends Error {
 export class NoticeService {
   constructor(private readonly deps: NoticeServiceDeps) {}
 
-  async deliver(requestId: string, kind: NoticeKind, progress: NoticeProgress): Promise<boolean> {
+  async deliver(requestId: string, kind: NoticeKind, attempt: NoticeAttempt): Promise<boolean> {
     const { store, notifier } = this.deps;
-    // Read together: one round trip rather than two before the first Slack call.
-    const [request, storedMessage] = await Promise.all([store.get(requestId), store.getApprovalMessage(requestId)]);
-    if (!request) return false;
+    const context = await store.forNotice(requestId, attempt.notice);
+    if (!context) return false;
+    const { request } = context;
+    const done = new Set([...context.done, ...(attempt.doneBefore ?? [])]);
+    const markDone = (name: NoticeStep) => store.recordNoticeStep(requestId, attempt.notice, name);
     const role = findRole(this.deps.policy.current(), request.roleId);
     if (kind === 'approval-reminder' || kind === 'expiry-reminder') {
-      if (this.reminderStillDue(kind, request)) await this.remind(kind, request, role, storedMessage, progress);
+      if (this.reminderStillDue(kind, request)) {
+        await this.remind(kind, request, role, context.approvalMessage, { done, markDone });
+      }
       return true;
     }
-    let message = storedMessage;
+    let message = context.approvalMessage;
     const failures: unknown[] = [];
     /**
-     * A part that posted nothing (`deliver` resolved false) needs no record: a retry would post nothing again. Nor
-     * does the `last`: nothing follows it that could fail and make a retry. Each record is a round trip to Redis.
+     * A part that posted nothing (`deliver` resolved false) needs no record: run again, it would post nothing again.
+     * Nor does the `last`, the App Home redraw, which is idempotent. Each record is a round trip to Redis.
      */
     const step = async (name: NoticeStep, deliver: () => Promise<boolean | undefined>, last = false) => {
-      if (progress.done.has(name)) return;
+      if (done.has(name)) return;
       try {
         const posted = await deliver();
-        if (!last && posted !== false) await progress.markDone(name);
+        if (!last && posted !== false) await markDone(name);
       } catch (error) {
         failures.push(error);
       }
@@ -91,7 +100,7 @@ export class NoticeService {
       message === undefined &&
       role?.approvalChannel !== undefined &&
       kind !== 'requested' &&
-      progress.mayWaitForApprovalMessage;
+      attempt.mayWaitForApprovalMessage;
     if (!waitForMessage) {
       await step('approval-message', async () => {
         const shown = isBundle(request)
@@ -157,14 +166,16 @@ export class NoticeService {
     request: AccessRequest,
     role: Role | undefined,
     message: MessageRef | undefined,
-    progress: NoticeProgress,
+    progress: { done: ReadonlySet<NoticeStep>; markDone: (step: NoticeStep) => Promise<void> },
   ): Promise<void> {
     const { notifier } = this.deps;
-    // One part each, so nothing is recorded as done: a retry only follows its failure.
+    // One part each, recorded once posted: the job that queued the reminder may queue it again on a retry.
     if (kind === 'expiry-reminder') {
-      if (!progress.done.has('requester-dm')) await notifier.tellRequester(kind, request, role);
+      if (progress.done.has('requester-dm')) return;
+      if ((await notifier.tellRequester(kind, request, role)) !== false) await progress.markDone('requester-dm');
       return;
     }
-    if (message && !progress.done.has('thread-reply')) await notifier.replyInThread(message, kind, request, role);
+    if (!message || progress.done.has('thread-reply')) return;
+    if ((await notifier.replyInThread(message, kind, request, role)) !== false) await progress.markDone('thread-reply');
   }
 }

@@ -55,6 +55,25 @@ export interface RequestStore {
   listByState(state: AccessRequest['state'], maxScore?: number, aboveScore?: number): Promise<AccessRequest[]>;
   setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
   getApprovalMessage(id: string): Promise<MessageRef | undefined>;
+  /**
+   * What one notice starts from, in one round trip: the request as stored now, its approval message, and the parts
+   * of this notice already delivered. `notice` names the notice among the request's own (its kind and version).
+   * Undefined when the request is not stored.
+   */
+  forNotice(id: string, notice: string): Promise<NoticeContext | undefined>;
+  /**
+   * Records one part of a notice as delivered, for the request's life, so the same notice run again (a retry, or
+   * the notice queued again once its job is gone) does not post it twice. Nothing is recorded for a request not
+   * stored.
+   */
+  recordNoticeStep(id: string, notice: string, step: NoticeStep): Promise<void>;
+}
+
+/** See {@link RequestStore.forNotice}. */
+export interface NoticeContext {
+  request: AccessRequest;
+  approvalMessage: MessageRef | undefined;
+  done: ReadonlySet<NoticeStep>;
 }
 
 /** The append-only audit trail, for what is not a state change (state changes are audited by the store). */

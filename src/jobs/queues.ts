@@ -177,6 +177,17 @@ export const jobIds = {
 };
 
 /**
+ * A notice's name among its request's notices: its job's ID without the request's part (`approved-v2`, or a
+ * reminder's kind and time), so the same notice queued again finds what its earlier run delivered.
+ */
+export function noticeName(jobId: string, requestId: string): string {
+  for (const prefix of [`notice-${requestId}-`, `reminder-${requestId}-`]) {
+    if (jobId.startsWith(prefix)) return jobId.slice(prefix.length);
+  }
+  return jobId;
+}
+
+/**
  * The revoke queue's job name for expiry sweeps, which end every grant due in a stretch of time; a grant's own
  * revoke job (its reminder, its early end, its backstop) is named `revoke`.
  */

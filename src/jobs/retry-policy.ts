@@ -41,21 +41,13 @@ export function cappedJitterBackoff(attemptsMade: number, backoff: CappedBackoff
 /**
  * Finished jobs kept for inspection: the last hundred completed of each queue, and failed ones for a week. Every
  * transition is in the audit trail already; a completed job kept for a day cost Redis about 1 KB per grant for
- * each of the grant, its notices and its App Home redraws. Notices are deduplicated by their own key instead
- * (`NOTICE_DEDUPLICATION_MS`).
+ * each of the grant, its notices and its App Home redraws. A notice queued again once its job is gone posts
+ * nothing twice: its parts delivered are recorded with the request (`RequestStore.recordNoticeStep`).
  */
 export const KEEP_JOBS = {
   removeOnComplete: { count: 100 },
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const satisfies KeptWhenFinished;
-
-/**
- * How long a notice (one kind, one request version) is remembered after it was queued, so that queueing it again
- * adds nothing. A notice is queued again only by a retry of the job that queued it first: grant retries end within
- * a minute, approval-timeout retries within ten, and a crashed job is taken up again within the lock time (at
- * most ten minutes, `JIT_JOB_LOCK_MS`). An hour covers all of them.
- */
-export const NOTICE_DEDUPLICATION_MS = 60 * 60_000;
 
 /**
  * Per-queue job options: how often to try and how to back off. What is kept once finished (`KEEP_JOBS`, or the

@@ -18,7 +18,7 @@ import {
   type RevokeJob,
   revokeJobSchema,
 } from './queues';
-import { JOB_OPTIONS, NOTICE_DEDUPLICATION_MS } from './retry-policy';
+import { JOB_OPTIONS } from './retry-policy';
 
 export type Queues = Readonly<Record<QueueKey, Queue>>;
 
@@ -161,14 +161,14 @@ export class BullMqJobScheduler implements JobScheduler {
   }
 
   /**
-   * The job's ID makes a second one a no-op while the first waits or runs; its deduplication key, kept for
-   * `NOTICE_DEDUPLICATION_MS`, does so once it has finished and is gone.
+   * The job's ID makes a second one a no-op while the first waits, runs or is kept. Queued again once its job is
+   * gone, the notice runs again and finds every part it posted recorded with the request
+   * (`RequestStore.recordNoticeStep`), so it posts nothing twice; a BullMQ deduplication key per notice would cost
+   * Redis about 150 bytes for an hour (docs/BENCHMARKS.md).
    */
   async scheduleNotice(requestId: string, kind: NoticeKind, version: number): Promise<void> {
-    const jobId = jobIds.notice(requestId, kind, version);
     await this.queues.notify.add(kind, { requestId, kind, version } satisfies NoticeJob, {
-      jobId,
-      deduplication: { id: jobId, ttl: NOTICE_DEDUPLICATION_MS },
+      jobId: jobIds.notice(requestId, kind, version),
     });
   }
 

@@ -19,6 +19,7 @@ export class RedisKeys {
     return `${this.prefix}:state:${state}`;
   }
 
+  /** Where versions before the request's hash kept it stored the approval message's place; read, never written. */
   approvalMessage(id: string): string {
     return `${this.prefix}:approval-message:${id}`;
   }

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/access-request';
 import type { AuditEvent } from '../domain/audit-event';
-import type { CreateOutcome, OpenRequestCap, RequestStore } from '../domain/ports';
+import type { CreateOutcome, NoticeContext, NoticeStep, OpenRequestCap, RequestStore } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import { encodeAuditEvent } from './audit-log';
 import type { RedisKeys } from './keys';
+import { EXTRA_FIELDS, noticeRecordEntry, noticeStepsDone, parseMessageRef } from './request-extras';
 import { parseStoredRequest } from './stored-request';
 
 /**
@@ -79,7 +80,34 @@ for i = 1, #ARGV do found[i] = redis.call('HGET', KEYS[1] .. ARGV[i], 'json') en
 return found
 `;
 
+/**
+ * The request's JSON, its approval message and its notices' record, in one command. Versions before the message
+ * was kept in the request's hash stored it under a key of its own, read when the hash has none.
+ * KEYS: request, the approval message's key of earlier versions.
+ */
+const FOR_NOTICE = `
+local found = redis.call('HMGET', KEYS[1], 'json', '${EXTRA_FIELDS.approvalMessage}', '${EXTRA_FIELDS.notices}')
+if not found[2] then found[2] = redis.call('GET', KEYS[2]) end
+return found
+`;
+
+/** The approval message's place, as in FOR_NOTICE. KEYS: request, the approval message's key of earlier versions. */
+const APPROVAL_MESSAGE = `
+return redis.call('HGET', KEYS[1], '${EXTRA_FIELDS.approvalMessage}') or redis.call('GET', KEYS[2])
+`;
+
+/** Appends one entry to the request's notices' record, if the request is stored. KEYS: request. ARGV: the entry. */
+const RECORD_NOTICE_STEP = `
+if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
+local record = redis.call('HGET', KEYS[1], '${EXTRA_FIELDS.notices}') or ''
+redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.notices}', record .. ARGV[1])
+return 1
+`;
+
 type CasRedis = Redis & {
+  jitForNotice(request: string, legacyMessage: string): Promise<(string | null)[]>;
+  jitApprovalMessage(request: string, legacyMessage: string): Promise<string | null>;
+  jitRecordNoticeStep(request: string, entry: string): Promise<number>;
   jitCompareAndSet(...keysAndArgs: (string | number)[]): Promise<number>;
   jitRequestsOf(index: string, requestKeyPrefix: string, ...stateIndexes: string[]): Promise<(string | null)[]>;
   jitReadRequests(requestKeyPrefix: string, ...ids: string[]): Promise<(string | null)[]>;
@@ -123,6 +151,13 @@ export class RedisRequestStore implements RequestStore {
     }
     if (!('jitRequestsOf' in redis)) redis.defineCommand('jitRequestsOf', { numberOfKeys: 1, lua: REQUESTS_OF });
     if (!('jitReadRequests' in redis)) redis.defineCommand('jitReadRequests', { numberOfKeys: 1, lua: READ_MANY });
+    if (!('jitForNotice' in redis)) redis.defineCommand('jitForNotice', { numberOfKeys: 2, lua: FOR_NOTICE });
+    if (!('jitApprovalMessage' in redis)) {
+      redis.defineCommand('jitApprovalMessage', { numberOfKeys: 2, lua: APPROVAL_MESSAGE });
+    }
+    if (!('jitRecordNoticeStep' in redis)) {
+      redis.defineCommand('jitRecordNoticeStep', { numberOfKeys: 1, lua: RECORD_NOTICE_STEP });
+    }
     this.redis = redis as CasRedis;
   }
 
@@ -184,16 +219,25 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async setApprovalMessage(id: string, ref: MessageRef): Promise<void> {
-    await this.redis.set(this.keys.approvalMessage(id), JSON.stringify(ref));
+    await this.redis.hset(this.keys.request(id), EXTRA_FIELDS.approvalMessage, JSON.stringify(ref));
   }
 
   async getApprovalMessage(id: string): Promise<MessageRef | undefined> {
-    const json = await this.redis.get(this.keys.approvalMessage(id));
-    if (json === null) return undefined;
-    const parsed = JSON.parse(json) as Partial<MessageRef>;
-    return typeof parsed.channel === 'string' && typeof parsed.ts === 'string'
-      ? { channel: parsed.channel, ts: parsed.ts }
-      : undefined;
+    return parseMessageRef(await this.redis.jitApprovalMessage(this.keys.request(id), this.keys.approvalMessage(id)));
+  }
+
+  async forNotice(id: string, notice: string): Promise<NoticeContext | undefined> {
+    const [json, message, record] = await this.redis.jitForNotice(this.keys.request(id), this.keys.approvalMessage(id));
+    if (typeof json !== 'string') return undefined;
+    return {
+      request: parseStoredRequest(json),
+      approvalMessage: parseMessageRef(message),
+      done: noticeStepsDone(record, notice),
+    };
+  }
+
+  async recordNoticeStep(id: string, notice: string, step: NoticeStep): Promise<void> {
+    await this.redis.jitRecordNoticeStep(this.keys.request(id), noticeRecordEntry(notice, step));
   }
 
   private async write(

@@ -175,7 +175,7 @@ describe('crash safety', () => {
   /** Clicks Approve on the approval message the bot posted (and stored) for the request. */
   async function approve(eventsUrl: string, approverId: string, requestId: string) {
     const stored = await eventually(
-      async () => (await inspect.get(`${PREFIX}:approval-message:${requestId}`)) ?? undefined,
+      async () => (await inspect.hget(`${PREFIX}:request:${requestId}`, 'message')) ?? undefined,
       'the approval message is stored',
     );
     const message = JSON.parse(stored) as { channel: string; ts: string };

@@ -1,6 +1,6 @@
 /** What the store and the job layer keep in Redis, and how many round trips a person's requests cost. */
 import { randomUUID } from 'node:crypto';
-import { type Job, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../../src/domain/access-request';
 import type { AuditEvent } from '../../src/domain/audit-event';
@@ -48,29 +48,6 @@ describe('the job layer in Redis', () => {
     await Promise.all(workers.splice(0).map((worker) => worker.close()));
     await closeQueues(queues);
     await connection.quit();
-  });
-
-  it('does not queue a notice again once its job has run and been dropped; a later version is a new notice', async () => {
-    const delivered: string[] = [];
-    // Nothing kept once done, as when the last hundred completed jobs have moved on.
-    const worker = new Worker(QUEUE_NAMES.notify, async (job: Job) => void delivered.push(String(job.id)), {
-      connection,
-      prefix: keys.queuePrefix(),
-      removeOnComplete: { count: 0 },
-    });
-    workers.push(worker);
-    const first = jobIds.notice('k7m2xq9d', 'activated', 3);
-    await scheduler.scheduleNotice('k7m2xq9d', 'activated', 3);
-    await eventually(
-      async () => delivered.length === 1 && (await queues.notify.getJob(first)) === undefined,
-      'the notice ran and its job is gone',
-    );
-
-    await scheduler.scheduleNotice('k7m2xq9d', 'activated', 3);
-    await scheduler.scheduleNotice('k7m2xq9d', 'activated', 4);
-    await eventually(() => delivered.length >= 2, 'the next version was delivered');
-    // The queue is first in, first out: a second copy of version 3 would have run before version 4.
-    expect(delivered).toEqual([first, jobIds.notice('k7m2xq9d', 'activated', 4)]);
   });
 
   it('stores no keep-when-finished options in each job, and keeps a short event stream per queue', async () => {
@@ -123,27 +100,55 @@ describe("an active grant's jobs in Redis", () => {
     }
     const revokeKey = `${prefix}:${QUEUE_NAMES.revoke}:${jobIds.revoke(id)}`;
     expect(await redis.type(revokeKey)).toBe('hash');
-    // Besides it, only what is bounded or expires: finished jobs (the last hundred of each queue are kept) and
-    // notice deduplication keys (with their time to live).
+    // Besides it, only finished jobs, of which the last hundred of each queue are kept: no key per notice.
     const lasting: string[] = [];
     for (const key of keys) {
       const [queueName, jobId] = key.slice(prefix.length + 1).split(':', 2);
       const queue = Object.values(queues).find((each) => each.name === queueName);
-      if (key.includes(':de:')) expect(await redis.pttl(key)).toBeGreaterThan(0);
-      else if ((await queue?.getJobState(jobId ?? '')) !== 'completed') lasting.push(key);
+      if ((await queue?.getJobState(jobId ?? '')) !== 'completed') lasting.push(key);
     }
     expect(lasting).toEqual([revokeKey]);
     expect(usage[revokeKey]).toBeGreaterThan(0);
+    // The store's own keys about the grant: the request's hash, which also keeps where its approval message is and
+    // which parts of its notices were delivered.
+    const storePrefix = bot.container.keys.prefix;
+    const storeKeys = (await redis.keys(`${storePrefix}:*${id}*`)).filter((key) => !key.startsWith(`${prefix}:`));
+    expect(storeKeys).toEqual([`${storePrefix}:request:${id}`]);
+    expect(await redis.hget(storeKeys[0] ?? '', 'message')).toContain('"ts"');
+  });
+
+  it('a notice queued again once its job is gone posts nothing twice', async () => {
+    const id = await bot.request('U0ALICE', 'staging-deployer 1h deploy');
+    const active = await bot.waitForState(id, 'active');
+    await bot.waitForDm('U0ALICE', 'is active until');
+    const { queues } = bot.container;
+    const jobId = jobIds.notice(id, 'activated', active.version);
+    await eventually(async () => (await queues.notify.getJobState(jobId)) === 'completed', 'the notice delivered');
+    const activationDms = () =>
+      bot.slack
+        .calls('chat.postMessage')
+        .filter((call) => call.args.channel === 'U0ALICE' && String(call.args.text).includes('is active until'));
+    const posted = bot.slack.calls('chat.postMessage').length;
+    expect(activationDms()).toHaveLength(1);
+
+    // As when the last hundred completed notices have moved on, and a retry of the grant job queues it again.
+    await queues.notify.remove(jobId);
+    await new BullMqJobScheduler(queues, clock, logger).scheduleNotice(id, 'activated', active.version);
+    await eventually(async () => (await queues.notify.getJobState(jobId)) === 'completed', 'the notice ran again');
+    expect(activationDms()).toHaveLength(1);
+    expect(bot.slack.calls('chat.postMessage')).toHaveLength(posted);
   });
 });
 
 describe("a person's requests from the store", () => {
   let redis: Redis;
+  let keys: RedisKeys;
   let store: RedisRequestStore;
 
   beforeEach(() => {
     redis = new Redis(redisUrl());
-    store = new RedisRequestStore(redis, new RedisKeys(`jit-test-${randomUUID().slice(0, 8)}`), logger);
+    keys = new RedisKeys(`jit-test-${randomUUID().slice(0, 8)}`);
+    store = new RedisRequestStore(redis, keys, logger);
   });
 
   afterEach(async () => {
@@ -157,6 +162,19 @@ describe("a person's requests from the store", () => {
     actor: request.requesterId,
     reason: request.reason,
     at: request.createdAt,
+  });
+
+  it("read an approval message's place that an earlier version kept under a key of its own", async () => {
+    const request = makeRequest({ id: 'eeee5555', createdAt: T0 });
+    await store.create(request, created(request));
+    const message = { channel: 'C0APPROVALS', ts: '1700000000.000100' };
+    await redis.set(`${keys.prefix}:approval-message:${request.id}`, JSON.stringify(message));
+    expect(await store.getApprovalMessage(request.id)).toEqual(message);
+    expect((await store.forNotice(request.id, 'approved-v2'))?.approvalMessage).toEqual(message);
+    // Written now, it goes to the request's hash, and is read from there first.
+    const moved = { channel: 'C0APPROVALS', ts: '1700000000.000200' };
+    await store.setApprovalMessage(request.id, moved);
+    expect(await store.getApprovalMessage(request.id)).toEqual(moved);
   });
 
   it('come newest first in one round trip, only those in the states asked for', async () => {

@@ -226,6 +226,36 @@ describe.each<[string, () => Promise<StoreUnderTest & { close(): Promise<void> }
     expect(await store.getApprovalMessage('reqaaaab')).toEqual({ channel: 'C0APPROVALS', ts: '1700000000.000100' });
   });
 
+  it("records each notice's parts delivered with its request, read back with the request and its message", async () => {
+    const v1 = request();
+    expect(await store.forNotice(v1.id, 'approved-v2')).toBeUndefined();
+    await store.recordNoticeStep(v1.id, 'approved-v2', 'thread-reply');
+    await store.create(v1, event(v1, 'none'));
+    expect(await store.forNotice(v1.id, 'approved-v2')).toEqual({
+      request: v1,
+      approvalMessage: undefined,
+      done: new Set(),
+    });
+
+    const message = { channel: 'C0APPROVALS', ts: '1700000000.000100' };
+    await store.setApprovalMessage(v1.id, message);
+    await store.recordNoticeStep(v1.id, 'approved-v2', 'approval-message');
+    await store.recordNoticeStep(v1.id, 'approved-v2', 'thread-reply');
+    await store.recordNoticeStep(v1.id, 'activated-v3', 'requester-dm');
+    const approved = next(v1, { state: 'approved' });
+    expect(await store.update(approved, 1, event(approved, 'pending'))).toBe(true);
+
+    // A change of the request keeps both; each notice reads only its own record.
+    expect(await store.forNotice(v1.id, 'approved-v2')).toEqual({
+      request: approved,
+      approvalMessage: message,
+      done: new Set(['approval-message', 'thread-reply']),
+    });
+    expect((await store.forNotice(v1.id, 'activated-v3'))?.done).toEqual(new Set(['requester-dm']));
+    expect((await store.forNotice(v1.id, 'approved-v22'))?.done).toEqual(new Set());
+    expect(await store.getApprovalMessage(v1.id)).toEqual(message);
+  });
+
   it('the audit log: transitions and notes in order, read from a point in time, trimmed from the old end', async () => {
     const v1 = request();
     await store.create(v1, event(v1, 'none'));

@@ -1,7 +1,7 @@
 import { type Job, Worker } from 'bullmq';
 import { z } from 'zod';
 import { ApprovalMessageNotYetPosted, type NoticeService } from '../../domain/notice-service';
-import { type Alerter, NOTICE_STEPS, type NoticeStep } from '../../domain/ports';
+import { type Alerter, NOTICE_STEPS } from '../../domain/ports';
 import type { Logger } from '../../lib/logger';
 import {
   ALERT_JOB_NAME,
@@ -9,6 +9,7 @@ import {
   HOME_JOB_NAME,
   homeJobSchema,
   noticeJobSchema,
+  noticeName,
   writtenAlertJobSchema,
 } from '../queues';
 import { rateLimitDelayMs } from '../rate-limit';
@@ -17,7 +18,10 @@ import { parsePayload } from './parse-payload';
 /** Tries that wait for the approval message to be posted by its own notice before posting it anew (~4 s). */
 const ATTEMPTS_WAITING_FOR_APPROVAL_MESSAGE = 4;
 
-/** The job's progress records which parts of the notice were delivered, so a retry skips them. */
+/**
+ * Where earlier versions recorded the parts of a notice delivered: in the job's progress. A job of theirs still
+ * retrying is honoured; parts are now recorded with the request (`RequestStore.recordNoticeStep`).
+ */
 const progressSchema = z.object({ noticeStepsDone: z.array(z.enum(NOTICE_STEPS)) });
 
 export interface NotifyDeps {
@@ -87,19 +91,10 @@ export function notifyProcessor(deps: NotifyDeps) {
 async function deliverNotice(job: Job, deps: NotifyDeps): Promise<void> {
   const { requestId, kind } = parsePayload(noticeJobSchema, job);
   const previous = progressSchema.safeParse(job.progress);
-  const done = new Set<NoticeStep>(previous.success ? previous.data.noticeStepsDone : []);
-  try {
-    const delivered = await deps.notices.deliver(requestId, kind, {
-      mayWaitForApprovalMessage: job.attemptsMade < ATTEMPTS_WAITING_FOR_APPROVAL_MESSAGE,
-      done,
-      markDone: async (step) => {
-        done.add(step);
-        await job.updateProgress({ noticeStepsDone: [...done] });
-      },
-    });
-    deps.logger.debug({ requestId, kind, delivered }, 'notice delivered');
-  } catch (error) {
-    deps.logger.debug({ requestId, kind, done: [...done] }, 'notice not fully delivered');
-    throw error;
-  }
+  const delivered = await deps.notices.deliver(requestId, kind, {
+    notice: noticeName(String(job.id), requestId),
+    mayWaitForApprovalMessage: job.attemptsMade < ATTEMPTS_WAITING_FOR_APPROVAL_MESSAGE,
+    ...(previous.success && { doneBefore: previous.data.noticeStepsDone }),
+  });
+  deps.logger.debug({ requestId, kind, delivered }, 'notice delivered');
 }

@@ -1,6 +1,7 @@
 import type { AccessRequest, MessageRef, RequestState } from '../../../src/domain/access-request';
 import type { AuditEvent } from '../../../src/domain/audit-event';
-import type { CreateOutcome, OpenRequestCap, RequestStore } from '../../../src/domain/ports';
+import type { CreateOutcome, NoticeContext, NoticeStep, OpenRequestCap, RequestStore } from '../../../src/domain/ports';
+import { noticeRecordEntry, noticeStepsDone, parseMessageRef } from '../../../src/store/request-extras';
 import { parseStoredRequest } from '../../../src/store/stored-request';
 import type { InMemoryAuditLog } from './audit-log';
 
@@ -33,6 +34,8 @@ export class InMemoryRequestStore implements RequestStore {
   private readonly stateIndexes = new Map<RequestState, SortedSet>();
   private readonly requesterIndexes = new Map<string, SortedSet>();
   private readonly approvalMessages = new Map<string, string>();
+  /** Each request's notices' record, in the format `RedisRequestStore` keeps it. */
+  private readonly noticeRecords = new Map<string, string>();
   private readonly rivals: ((requestId: string) => Promise<void>)[] = [];
 
   constructor(private readonly audit: InMemoryAuditLog) {}
@@ -92,12 +95,22 @@ export class InMemoryRequestStore implements RequestStore {
   }
 
   async getApprovalMessage(id: string): Promise<MessageRef | undefined> {
-    const json = this.approvalMessages.get(id);
-    if (json === undefined) return undefined;
-    const parsed = JSON.parse(json) as Partial<MessageRef>;
-    return typeof parsed.channel === 'string' && typeof parsed.ts === 'string'
-      ? { channel: parsed.channel, ts: parsed.ts }
-      : undefined;
+    return parseMessageRef(this.approvalMessages.get(id));
+  }
+
+  async forNotice(id: string, notice: string): Promise<NoticeContext | undefined> {
+    const stored = this.requests.get(id);
+    if (!stored) return undefined;
+    return {
+      request: parseStoredRequest(stored.json),
+      approvalMessage: await this.getApprovalMessage(id),
+      done: noticeStepsDone(this.noticeRecords.get(id), notice),
+    };
+  }
+
+  async recordNoticeStep(id: string, notice: string, step: NoticeStep): Promise<void> {
+    if (!this.requests.has(id)) return;
+    this.noticeRecords.set(id, (this.noticeRecords.get(id) ?? '') + noticeRecordEntry(notice, step));
   }
 
   /**
