@@ -84,13 +84,14 @@ export class NoticeService {
     const failures: unknown[] = [];
     /**
      * A part that posted nothing (`deliver` resolved false) needs no record: run again, it would post nothing again.
-     * Nor does the `last`, the App Home redraw, which is idempotent. Each record is a round trip to Redis.
+     * Nor does the `last`, the App Home redraw, which is idempotent, or one that recorded itself ('recorded'). Each
+     * record is a round trip to Redis.
      */
-    const step = async (name: NoticeStep, deliver: () => Promise<boolean | undefined>, last = false) => {
+    const step = async (name: NoticeStep, deliver: () => Promise<boolean | 'recorded' | undefined>, last = false) => {
       if (done.has(name)) return;
       try {
         const posted = await deliver();
-        if (!last && posted !== false) await markDone(name);
+        if (!last && posted !== false && posted !== 'recorded') await markDone(name);
       } catch (error) {
         failures.push(error);
       }
@@ -108,7 +109,9 @@ export class NoticeService {
           : await notifier.showApprovalMessage(request, role, message);
         if (shown && !message) {
           message = shown;
-          await store.setApprovalMessage(requestId, shown);
+          // Kept, and recorded as this notice's part, in one write.
+          await store.setApprovalMessage(requestId, shown, attempt.notice);
+          return 'recorded';
         }
         return shown !== undefined;
       });

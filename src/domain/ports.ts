@@ -53,7 +53,11 @@ export interface RequestStore {
    * `aboveScore`.
    */
   listByState(state: AccessRequest['state'], maxScore?: number, aboveScore?: number): Promise<AccessRequest[]>;
-  setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
+  /**
+   * Keeps where the request's approval message is; with `postedBy`, the notice that posted it, records that
+   * notice's `approval-message` part as delivered in the same write (see {@link recordNoticeStep}).
+   */
+  setApprovalMessage(id: string, ref: MessageRef, postedBy?: string): Promise<void>;
   getApprovalMessage(id: string): Promise<MessageRef | undefined>;
   /**
    * What one notice starts from, in one round trip: the request as stored now, its approval message, and the parts

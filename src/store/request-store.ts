@@ -104,10 +104,23 @@ redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.notices}', record .. ARGV[1])
 return 1
 `;
 
+/**
+ * Keeps the approval message's place and, when ARGV[2] is not empty, appends it to the notices' record, as
+ * RECORD_NOTICE_STEP does. KEYS: request. ARGV: the place's JSON, the record's entry or ''.
+ */
+const SET_APPROVAL_MESSAGE = `
+redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.approvalMessage}', ARGV[1])
+if ARGV[2] == '' or redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
+local record = redis.call('HGET', KEYS[1], '${EXTRA_FIELDS.notices}') or ''
+redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.notices}', record .. ARGV[2])
+return 1
+`;
+
 type CasRedis = Redis & {
   jitForNotice(request: string, legacyMessage: string): Promise<(string | null)[]>;
   jitApprovalMessage(request: string, legacyMessage: string): Promise<string | null>;
   jitRecordNoticeStep(request: string, entry: string): Promise<number>;
+  jitSetApprovalMessage(request: string, place: string, entry: string): Promise<number>;
   jitCompareAndSet(...keysAndArgs: (string | number)[]): Promise<number>;
   jitRequestsOf(index: string, requestKeyPrefix: string, ...stateIndexes: string[]): Promise<(string | null)[]>;
   jitReadRequests(requestKeyPrefix: string, ...ids: string[]): Promise<(string | null)[]>;
@@ -157,6 +170,9 @@ export class RedisRequestStore implements RequestStore {
     }
     if (!('jitRecordNoticeStep' in redis)) {
       redis.defineCommand('jitRecordNoticeStep', { numberOfKeys: 1, lua: RECORD_NOTICE_STEP });
+    }
+    if (!('jitSetApprovalMessage' in redis)) {
+      redis.defineCommand('jitSetApprovalMessage', { numberOfKeys: 1, lua: SET_APPROVAL_MESSAGE });
     }
     this.redis = redis as CasRedis;
   }
@@ -218,8 +234,9 @@ export class RedisRequestStore implements RequestStore {
     return this.readMany(ids, [state]);
   }
 
-  async setApprovalMessage(id: string, ref: MessageRef): Promise<void> {
-    await this.redis.hset(this.keys.request(id), EXTRA_FIELDS.approvalMessage, JSON.stringify(ref));
+  async setApprovalMessage(id: string, ref: MessageRef, postedBy?: string): Promise<void> {
+    const entry = postedBy === undefined ? '' : noticeRecordEntry(postedBy, 'approval-message');
+    await this.redis.jitSetApprovalMessage(this.keys.request(id), JSON.stringify(ref), entry);
   }
 
   async getApprovalMessage(id: string): Promise<MessageRef | undefined> {

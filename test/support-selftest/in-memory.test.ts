@@ -238,8 +238,8 @@ describe.each<[string, () => Promise<StoreUnderTest & { close(): Promise<void> }
     });
 
     const message = { channel: 'C0APPROVALS', ts: '1700000000.000100' };
-    await store.setApprovalMessage(v1.id, message);
-    await store.recordNoticeStep(v1.id, 'approved-v2', 'approval-message');
+    // Kept by the notice that posted it, which records its part in the same write.
+    await store.setApprovalMessage(v1.id, message, 'approved-v2');
     await store.recordNoticeStep(v1.id, 'approved-v2', 'thread-reply');
     await store.recordNoticeStep(v1.id, 'activated-v3', 'requester-dm');
     const approved = next(v1, { state: 'approved' });

@@ -90,8 +90,9 @@ export class InMemoryRequestStore implements RequestStore {
     return this.readMany(ids, [state]);
   }
 
-  async setApprovalMessage(id: string, ref: MessageRef): Promise<void> {
+  async setApprovalMessage(id: string, ref: MessageRef, postedBy?: string): Promise<void> {
     this.approvalMessages.set(id, JSON.stringify(ref));
+    if (postedBy !== undefined) await this.recordNoticeStep(id, postedBy, 'approval-message');
   }
 
   async getApprovalMessage(id: string): Promise<MessageRef | undefined> {
