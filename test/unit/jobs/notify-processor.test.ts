@@ -49,3 +49,38 @@ describe('notifyProcessor: alerts', () => {
     await expect(process(alertJob({ alert: { kind: 'drift' } }))).rejects.toThrow(/malformed payload/);
   });
 });
+
+describe('notifyProcessor: notices', () => {
+  /** Runs one notice job; returns what the notice service was asked to deliver. */
+  async function delivered(id: string, data: unknown, progress: unknown = 0) {
+    const calls: unknown[][] = [];
+    const process = notifyProcessor({
+      logger: createLogger({ level: 'silent' }),
+      notices: { deliver: async (...args: unknown[]) => Boolean(calls.push(args)) },
+    } as unknown as Parameters<typeof notifyProcessor>[0]);
+    await process({ id, name: 'notice', data, progress, attemptsMade: 0, opts: { attempts: 8 } } as unknown as Job);
+    return calls;
+  }
+
+  it("names each notice by its job's ID without the request, so a copy queued later finds its record", async () => {
+    const data = { requestId: 'k7m2xq9d', kind: 'approved', version: 2 };
+    expect(await delivered('notice-k7m2xq9d-approved-v2', data)).toEqual([
+      ['k7m2xq9d', 'approved', { notice: 'approved-v2', mayWaitForApprovalMessage: true }],
+    ]);
+    const reminder = { requestId: 'k7m2xq9d', kind: 'approval-reminder', version: 1 };
+    expect((await delivered('reminder-k7m2xq9d-approval-reminder-1795910281129', reminder))[0]?.[2]).toEqual({
+      notice: 'approval-reminder-1795910281129',
+      mayWaitForApprovalMessage: true,
+    });
+  });
+
+  it('passes on the parts an earlier version recorded in the job as delivered', async () => {
+    const data = { requestId: 'k7m2xq9d', kind: 'approved', version: 2 };
+    const calls = await delivered('notice-k7m2xq9d-approved-v2', data, { noticeStepsDone: ['thread-reply'] });
+    expect(calls[0]?.[2]).toEqual({
+      notice: 'approved-v2',
+      mayWaitForApprovalMessage: true,
+      doneBefore: ['thread-reply'],
+    });
+  });
+});
