@@ -13,6 +13,19 @@ export interface LeaseTiming {
   random: () => number;
 }
 
+/** The timing a user of leases was given, each value it left out taken from its own defaults. */
+export function leaseTiming(
+  options: Partial<LeaseTiming>,
+  defaults: Pick<LeaseTiming, 'leaseMs' | 'pollMs' | 'maxWaitMs'>,
+): LeaseTiming {
+  return {
+    leaseMs: options.leaseMs ?? defaults.leaseMs,
+    pollMs: options.pollMs ?? defaults.pollMs,
+    maxWaitMs: options.maxWaitMs ?? defaults.maxWaitMs,
+    random: options.random ?? Math.random,
+  };
+}
+
 /** The Redis side of one lease: each resolves to whether the lease is (still) the caller's. */
 export interface LeaseCalls {
   take(): Promise<boolean>;

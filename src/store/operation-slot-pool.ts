@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { OperationSlotPool } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from './keys';
-import { type LeaseTiming, whileLeased } from './leases';
+import { type LeaseTiming, leaseTiming, whileLeased } from './leases';
 
 /**
  * Takes a slot when fewer than ARGV[2] leases are live: leases past their end (on Redis's clock, so the processes'
@@ -85,12 +85,7 @@ export class RedisOperationSlotPool implements OperationSlotPool {
     if (!('jitAcquireSlot' in redis)) redis.defineCommand('jitAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE });
     if (!('jitRenewSlot' in redis)) redis.defineCommand('jitRenewSlot', { numberOfKeys: 1, lua: RENEW });
     this.redis = redis as SlotsRedis;
-    this.timing = {
-      leaseMs: options.leaseMs ?? 15_000,
-      pollMs: options.pollMs ?? 50,
-      maxWaitMs: options.maxWaitMs ?? 10 * 60_000,
-      random: options.random ?? Math.random,
-    };
+    this.timing = leaseTiming(options, { leaseMs: 15_000, pollMs: 50, maxWaitMs: 10 * 60_000 });
   }
 
   /** @throws OperationSlotTimeout when no slot frees within `maxWaitMs`; Redis errors as they come. */

@@ -96,25 +96,27 @@ const APPROVAL_MESSAGE = `
 return redis.call('HGET', KEYS[1], '${EXTRA_FIELDS.approvalMessage}') or redis.call('GET', KEYS[2])
 `;
 
-/** Appends one entry to the request's notices' record, if the request is stored. KEYS: request. ARGV: the entry. */
-const RECORD_NOTICE_STEP = `
+/** Lua: appends `entry` to the notices' record of the request at KEYS[1], if the request is stored. */
+function appendToNotices(entry: string): string {
+  return `
 if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
 local record = redis.call('HGET', KEYS[1], '${EXTRA_FIELDS.notices}') or ''
-redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.notices}', record .. ARGV[1])
+redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.notices}', record .. ${entry})
 return 1
 `;
+}
+
+/** Appends one entry to the request's notices' record. KEYS: request. ARGV: the entry. */
+const RECORD_NOTICE_STEP = appendToNotices('ARGV[1]');
 
 /**
- * Keeps the approval message's place and, when ARGV[2] is not empty, appends it to the notices' record, as
- * RECORD_NOTICE_STEP does. KEYS: request. ARGV: the place's JSON, the record's entry or ''.
+ * Keeps the approval message's place and, when ARGV[2] is not empty, appends it to the notices' record.
+ * KEYS: request. ARGV: the place's JSON, the record's entry or ''.
  */
 const SET_APPROVAL_MESSAGE = `
 redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.approvalMessage}', ARGV[1])
-if ARGV[2] == '' or redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
-local record = redis.call('HGET', KEYS[1], '${EXTRA_FIELDS.notices}') or ''
-redis.call('HSET', KEYS[1], '${EXTRA_FIELDS.notices}', record .. ARGV[2])
-return 1
-`;
+if ARGV[2] == '' then return 0 end
+${appendToNotices('ARGV[2]')}`;
 
 type CasRedis = Redis & {
   jitForNotice(request: string, legacyMessage: string): Promise<(string | null)[]>;

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { ResourceTurns } from '../domain/ports';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from './keys';
-import { type LeaseTiming, whileLeased } from './leases';
+import { type LeaseTiming, leaseTiming, whileLeased } from './leases';
 
 /** Deletes the lease only if it is still the caller's: a holder whose lease ran out must not end the next turn. */
 const RELEASE = `
@@ -78,12 +78,11 @@ export class RedisResourceTurns implements ResourceTurns {
     if (!('jitReleaseTurn' in redis)) redis.defineCommand('jitReleaseTurn', { numberOfKeys: 1, lua: RELEASE });
     if (!('jitRenewTurn' in redis)) redis.defineCommand('jitRenewTurn', { numberOfKeys: 1, lua: RENEW });
     this.redis = redis as TurnsRedis;
-    this.timing = {
-      leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
-      pollMs: options.pollMs ?? DEFAULT_POLL_MS,
-      maxWaitMs: options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
-      random: options.random ?? Math.random,
-    };
+    this.timing = leaseTiming(options, {
+      leaseMs: DEFAULT_LEASE_MS,
+      pollMs: DEFAULT_POLL_MS,
+      maxWaitMs: DEFAULT_MAX_WAIT_MS,
+    });
   }
 
   /** @throws ResourceTurnTimeout when the key stays taken for `maxWaitMs`; Redis errors as they come. */
